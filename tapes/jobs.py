@@ -1,0 +1,10 @@
+"""RQ entry points: take ids, load, call a service."""
+
+from __future__ import annotations
+
+from tapes import services
+
+
+def encode_tape(tape_id: int) -> str:
+    tape = services.tape_encode(tape_id=tape_id)
+    return tape.status

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class TapeStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class TapeQuerySet(models.QuerySet["Tape"]):
+    def visible(self) -> TapeQuerySet:
+        return self.filter(nuked=False)
+
+
+class Tape(models.Model):
+    """A posted tape.
+
+    The first block keeps the original ``tapes`` collection's field names (code, slug, user, when,
+    bucket, nuked, at) so a tape reads the same as there; the rest is what a pipeline needs to be
+    observable and retryable.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    slug = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tapes",
+    )
+    when = models.DateTimeField(db_index=True)
+    bucket = models.CharField(max_length=63)
+    nuked = models.BooleanField(default=False)
+    nuked_at = models.DateTimeField(null=True, blank=True)
+    # {rkey, uri, cid} once federated; empty until then.
+    at = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=TapeStatus.choices, default=TapeStatus.UPLOADED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    status_changed_at = models.DateTimeField()
+
+    # What the client said when posting; facts from the archive below win over it.
+    metadata = models.JSONField(default=dict, blank=True)
+    piece = models.CharField(max_length=32)
+    frames = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    scale = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    zip_key = models.CharField(max_length=255)
+    zip_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    mp4_key = models.CharField(max_length=255, blank=True)
+    mp4_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    thumbnail_key = models.CharField(max_length=255, blank=True)
+    thumbnail_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    preview_key = models.CharField(max_length=255, blank=True)
+    preview_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TapeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-when", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "user"], name="tape_slug_user_unique"),
+            # NULLs are distinct in a unique index, so guests need their own partial constraint.
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(user__isnull=True), name="tape_slug_guest_unique"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="tape_progress_max_100"),
+        ]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="tape_status_idx")]
+
+    def __str__(self) -> str:
+        return f"!{self.code} {self.slug}"
+
+
+class TapeUpload(models.Model):
+    """A slot handed to a client for one ZIP upload, before the tape exists.
+
+    It reserves the slug (and so the storage key) in the database, so two guests posting the same
+    piece in the same millisecond can never overwrite each other's ZIP; and it is how posting
+    knows which key a slug was issued for.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tape_uploads",
+    )
+    slug = models.CharField(max_length=64)
+    bucket = models.CharField(max_length=63)
+    key = models.CharField(max_length=255)
+    declared_bytes = models.PositiveBigIntegerField()
+    max_bytes = models.PositiveBigIntegerField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    tape = models.OneToOneField(
+        Tape, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "key"], name="upload_bucket_key_unique"),
+            models.UniqueConstraint(fields=["slug", "user"], name="upload_slug_user_unique"),
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(user__isnull=True), name="upload_slug_guest_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket}/{self.key}"

@@ -1,0 +1,67 @@
+"""The seam between tapes and RQ: deterministic job ids, liveness, and a single error for
+"the queue is down" so callers can degrade instead of failing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import django_rq
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+
+ENCODE_QUEUE = "encode"
+ENCODE_JOB = "tapes.jobs.encode_tape"
+_LIVE = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+# A started job whose worker has not sent a heartbeat for this long is taken as dead.
+_HEARTBEAT_GRACE = timedelta(seconds=120)
+
+
+class QueueUnavailable(Exception):
+    pass
+
+
+def encode_job_id(tape_id: int) -> str:
+    # One id per tape makes a second enqueue of a live job a no-op and lets reconcile find it.
+    return f"tape-encode-{tape_id}"
+
+
+def _job_is_live(job: Job) -> bool:
+    status = job.get_status(refresh=False)
+    if status in _LIVE:
+        return True
+    if status != JobStatus.STARTED:
+        return False
+    worker_name = job.worker_name
+    if not worker_name:
+        return False
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name, job.connection)
+    if worker is None or worker.last_heartbeat is None:
+        return False
+    return datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC) < _HEARTBEAT_GRACE
+
+
+def encode_job_is_live(tape_id: int) -> bool:
+    try:
+        queue = django_rq.get_queue(ENCODE_QUEUE)
+        job = Job.fetch(encode_job_id(tape_id), connection=queue.connection)
+    except RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc
+    except NoSuchJobError:
+        return False
+    return _job_is_live(job)
+
+
+def enqueue_encode(tape_id: int, *, delay: timedelta | None = None) -> None:
+    try:
+        if encode_job_is_live(tape_id):
+            return
+        queue = django_rq.get_queue(ENCODE_QUEUE)
+        kwargs = {"job_id": encode_job_id(tape_id), "result_ttl": 3600, "failure_ttl": 7 * 86400}
+        if delay:
+            queue.enqueue_in(delay, ENCODE_JOB, tape_id, **kwargs)
+        else:
+            queue.enqueue(ENCODE_JOB, tape_id, **kwargs)
+    except RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc

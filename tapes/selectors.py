@@ -1,0 +1,19 @@
+"""Reads: what the API and pages show. Nuked tapes are never public."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from tapes.models import Tape
+
+
+def tape_list(*, owner: str | None = None) -> QuerySet[Tape]:
+    tapes = Tape.objects.visible().select_related("user")
+    if owner is not None:
+        tapes = tapes.filter(user__username=owner)
+    return tapes.order_by("-when", "-id")
+
+
+def tape_get(*, code: str) -> Tape | None:
+    # Exact, case-sensitive match: "aBc" and "abc" are different tapes.
+    return Tape.objects.visible().select_related("user").filter(code=code).first()

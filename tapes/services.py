@@ -1,0 +1,283 @@
+"""Writes: every change to a tape goes through here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tapes import codes, queueing
+from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.storage import UploadForm, bucket_for, storage_for, upload_form, zip_key
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+_SLUG_TRIES = 5
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    upload: TapeUpload
+    form: UploadForm
+
+
+def _owner_id(user: User | None) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _violated_constraint(exc: IntegrityError) -> str:
+    """The name (PostgreSQL) or column list (SQLite) of the constraint an insert broke."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name or str(exc)
+
+
+def tape_upload_start(
+    *, user: User | None, piece: str | None, size: int, base_url: str
+) -> UploadTicket:
+    """Reserve a slug and its storage key, and sign an upload policy for exactly that key."""
+    max_bytes = int(settings.TAPES_UPLOAD_MAX_BYTES)
+    if size > max_bytes:
+        raise TapesiteError(
+            "upload_too_large",
+            f"A tape may be at most {max_bytes} bytes; this one is {size}.",
+            details={"max_bytes": max_bytes, "bytes": size},
+        )
+    owner_id = _owner_id(user)
+    bucket = bucket_for(user_id=owner_id)
+    now = timezone.now()
+    for attempt in range(_SLUG_TRIES):
+        # Two posts of one piece in the same millisecond would share a slug: the unique
+        # constraint catches it and the later one moves on by a millisecond.
+        slug = codes.make_slug(piece, now + timedelta(milliseconds=attempt))
+        upload = TapeUpload(
+            user_id=owner_id,
+            slug=slug,
+            bucket=bucket,
+            key=zip_key(user_id=owner_id, slug=slug),
+            declared_bytes=size,
+            max_bytes=max_bytes,
+            expires_at=now + timedelta(seconds=int(settings.TAPES_UPLOAD_EXPIRES_SECONDS)),
+        )
+        # The database enforces the unique constraints; checking them first would only race.
+        upload.full_clean(validate_unique=False, validate_constraints=False)
+        try:
+            with transaction.atomic():
+                upload.save()
+        except IntegrityError:
+            continue
+        form = upload_form(
+            bucket=bucket, key=upload.key, max_bytes=max_bytes, request_base_url=base_url
+        )
+        return UploadTicket(upload=upload, form=form)
+    raise TapesiteError(
+        "slug_taken", "Could not reserve a slug for this piece; try again.", status=409
+    )
+
+
+def _find_upload(*, user_id: int | None, slug: str) -> TapeUpload:
+    if codes.parse_slug(slug) is None:
+        raise TapesiteError(
+            "slug_invalid",
+            "A slug looks like 'piece-YYYY.MM.DD.HH.MM.SS.mmm' and comes from /api/tapes/uploads.",
+            details={"slug": slug[:100]},
+        )
+    upload = TapeUpload.objects.filter(slug=slug, user_id=user_id).first()
+    if upload is None:
+        raise TapesiteError(
+            "upload_missing",
+            "No upload was started for this slug by you; start one at /api/tapes/uploads.",
+            details={"slug": slug},
+        )
+    return upload
+
+
+def _stored_size(upload: TapeUpload) -> int:
+    storage = storage_for(upload.bucket)
+    try:
+        exists = storage.exists(upload.key)
+        size = storage.size(upload.key) if exists else 0
+    except Exception as exc:  # any backend error: boto, OSError
+        logger.warning("storage unreachable checking %s: %s", upload.key, exc)
+        raise TapesiteError(
+            "storage_unavailable",
+            "Storage could not be reached; your upload is safe, try posting again.",
+            status=503,
+            retryable=True,
+        ) from exc
+    if not exists or size == 0:
+        raise TapesiteError(
+            "upload_missing",
+            "The tape's ZIP has not arrived in storage; upload it first, then post.",
+            details={"slug": upload.slug},
+        )
+    if size > upload.max_bytes:
+        raise TapesiteError(
+            "upload_too_large",
+            f"The uploaded ZIP is {size} bytes; the limit is {upload.max_bytes}.",
+            details={"max_bytes": upload.max_bytes, "bytes": size},
+        )
+    return size
+
+
+def _insert_with_fresh_code(tape: Tape) -> None:
+    """Insert ``tape`` under a random code that no other tape has, growing the length when the
+    space is crowded. Race-free: the unique constraint decides; a conflict just draws again."""
+    alphabet: str = settings.TAPES_CODE_ALPHABET
+    tries: int = settings.TAPES_CODE_ATTEMPTS_PER_LENGTH
+    for length in range(settings.TAPES_CODE_MIN_LENGTH, settings.TAPES_CODE_MAX_LENGTH + 1):
+        for _ in range(tries):
+            tape.code = codes.random_code(alphabet, length)
+            try:
+                with transaction.atomic():
+                    tape.save(force_insert=True)
+                return
+            except IntegrityError as exc:
+                if "code" not in _violated_constraint(exc):
+                    raise
+    raise TapesiteError("code_space_exhausted", "No free short code could be found.", status=503)
+
+
+@transaction.atomic
+def tape_create(*, user: User | None, slug: str, metadata: dict[str, Any] | None = None) -> Tape:
+    """Register an uploaded ZIP as a tape with a fresh short code, and queue its encoding."""
+    owner_id = _owner_id(user)
+    upload = _find_upload(user_id=owner_id, slug=slug)
+    if upload.tape_id is not None:
+        raise TapesiteError(
+            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
+        )
+    size = _stored_size(upload)
+    parsed = codes.parse_slug(slug)
+    assert parsed is not None  # _find_upload validated it
+    now = timezone.now()
+    tape = Tape(
+        slug=slug,
+        user_id=owner_id,
+        when=now,
+        bucket=upload.bucket,
+        piece=parsed[0],
+        metadata=metadata or {},
+        zip_key=upload.key,
+        zip_bytes=size,
+        status=TapeStatus.UPLOADED,
+        status_changed_at=now,
+    )
+    tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
+    tape.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        _insert_with_fresh_code(tape)
+    except IntegrityError as exc:
+        raise TapesiteError(
+            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
+        ) from exc
+    # Only this request may claim the slot: a concurrent post of the same slug loses here.
+    claimed = TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape)
+    if not claimed:
+        raise TapesiteError(
+            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
+        )
+    tape_id = tape.pk
+    transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
+    return tape
+
+
+def tape_enqueue_encode(*, tape_id: int) -> bool:
+    """Hand the tape to the encode queue. Never raises for a queue outage: the tape stays
+    ``uploaded`` and the reconcile step enqueues it later."""
+    try:
+        queueing.enqueue_encode(tape_id)
+    except queueing.QueueUnavailable as exc:
+        logger.warning("encode queue unavailable for tape %s, reconcile will retry: %s", tape_id, exc)
+        return False
+    # Only move forward: a fast worker may already have marked it processing.
+    Tape.objects.filter(pk=tape_id, status=TapeStatus.UPLOADED).update(
+        status=TapeStatus.QUEUED, status_changed_at=timezone.now()
+    )
+    return True
+
+
+@transaction.atomic
+def tape_nuke(*, tape: Tape, actor: User) -> Tape:
+    """Soft-delete: the tape disappears from every public read but nothing is erased."""
+    if not (actor.is_staff or (tape.user_id is not None and tape.user_id == actor.pk)):
+        raise TapesiteError("forbidden", "Only the tape's owner or staff can delete it.", status=403)
+    if not tape.nuked:
+        tape.nuked = True
+        tape.nuked_at = timezone.now()
+        tape.save(update_fields=["nuked", "nuked_at", "updated_at"])
+    return tape
+
+
+@dataclass
+class ReconcileReport:
+    enqueued: list[int]
+    requeued: list[int]
+    gave_up: list[int]
+    queue_down: bool = False
+
+
+def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
+    """Put every tape that should be moving back on the queue.
+
+    - ``uploaded`` tapes were posted while the queue was down (or the enqueue was lost): enqueue.
+    - ``queued``/``processing`` tapes with no sign of life past TAPES_STUCK_AFTER_SECONDS and no
+      live job (a killed worker, a flushed Redis): requeue, or fail them once out of attempts.
+    Safe to run from many places at once: the enqueue is idempotent per tape.
+    """
+    now = timezone.now()
+    report = ReconcileReport(enqueued=[], requeued=[], gave_up=[])
+    waiting = Tape.objects.visible().filter(
+        status=TapeStatus.UPLOADED,
+        status_changed_at__lte=now - timedelta(seconds=uploaded_grace_seconds),
+    )
+    for tape_id in waiting.values_list("id", flat=True):
+        if not tape_enqueue_encode(tape_id=tape_id):
+            report.queue_down = True
+            return report
+        report.enqueued.append(tape_id)
+    stuck = Tape.objects.visible().filter(
+        status__in=[TapeStatus.QUEUED, TapeStatus.PROCESSING],
+        updated_at__lte=now - timedelta(seconds=int(settings.TAPES_STUCK_AFTER_SECONDS)),
+    )
+    for tape_id, attempts in stuck.values_list("id", "attempts"):
+        try:
+            if queueing.encode_job_is_live(tape_id):
+                continue
+        except queueing.QueueUnavailable:
+            report.queue_down = True
+            return report
+        if attempts >= int(settings.TAPES_MAX_ATTEMPTS):
+            _mark_failed(
+                tape_id,
+                "encode_gave_up",
+                f"Encoding stopped without finishing {attempts} times; giving up.",
+            )
+            report.gave_up.append(tape_id)
+            continue
+        Tape.objects.filter(pk=tape_id).update(
+            status=TapeStatus.UPLOADED, status_changed_at=now, updated_at=now
+        )
+        if not tape_enqueue_encode(tape_id=tape_id):
+            report.queue_down = True
+            return report
+        report.requeued.append(tape_id)
+    return report
+
+
+def _mark_failed(tape_id: int, code: str, message: str) -> None:
+    now = timezone.now()
+    Tape.objects.filter(pk=tape_id).update(
+        status=TapeStatus.FAILED,
+        failure_code=code,
+        failure_message=message[:2000],
+        status_changed_at=now,
+        updated_at=now,
+    )

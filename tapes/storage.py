@@ -1,0 +1,139 @@
+"""Where a tape's files live, and the upload policy that lets a browser put its ZIP there.
+
+One client protocol for both backends: the browser gets ``{url, method: "POST", fields}`` and sends a
+multipart form of the fields plus ``file``. For S3 that is a presigned POST policy that the storage
+service enforces itself; for local files it is an equivalent signed policy that our own endpoint
+(``tapes.apis.LocalUploadApi``) enforces before it writes anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import Storage, storages
+from django.urls import reverse
+from django.utils import timezone
+
+from tapesite.errors import TapesiteError
+
+ZIP_CONTENT_TYPE = "application/zip"
+_POLICY_SALT = "tapes.local-upload-policy"
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    method: str = "POST"
+
+
+@dataclass(frozen=True)
+class LocalPolicy:
+    bucket: str
+    key: str
+    max_bytes: int
+    content_type: str
+    expires_at: datetime
+
+
+def bucket_for(*, user_id: int | None) -> str:
+    return settings.TAPES_USER_BUCKET if user_id else settings.TAPES_GUEST_BUCKET
+
+
+def storage_for(bucket: str) -> Storage:
+    try:
+        alias = settings.TAPES_BUCKET_STORAGES[bucket]
+    except KeyError:
+        raise TapesiteError(
+            "storage_unknown_bucket", f"No storage is configured for bucket {bucket!r}.", status=500
+        ) from None
+    return storages[alias]
+
+
+def zip_key(*, user_id: int | None, slug: str) -> str:
+    # Per-user prefix in the user bucket keeps one owner's files together (and lets a site grant
+    # or purge per user); guests share the root of their own bucket, as in the original design.
+    return f"users/{user_id}/{slug}.zip" if user_id else f"{slug}.zip"
+
+
+def sibling_key(key: str, suffix: str) -> str:
+    """The key of a derived file beside the ZIP, e.g. ``.mp4`` or ``-thumb.webp``."""
+    return key.removesuffix(".zip") + suffix
+
+
+def is_s3(storage: Storage) -> bool:
+    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
+
+
+def upload_form(*, bucket: str, key: str, max_bytes: int, request_base_url: str) -> UploadForm:
+    expires_in = int(settings.TAPES_UPLOAD_EXPIRES_SECONDS)
+    expires_at = timezone.now() + timedelta(seconds=expires_in)
+    storage = storage_for(bucket)
+    if is_s3(storage):
+        client = storage.connection.meta.client  # type: ignore[attr-defined]
+        post = client.generate_presigned_post(
+            Bucket=storage.bucket_name,  # type: ignore[attr-defined]
+            Key=key,
+            Fields={"Content-Type": ZIP_CONTENT_TYPE},
+            Conditions=[
+                {"Content-Type": ZIP_CONTENT_TYPE},
+                ["content-length-range", 1, max_bytes],
+            ],
+            ExpiresIn=expires_in,
+        )
+        return UploadForm(url=post["url"], fields=dict(post["fields"]), expires_at=expires_at)
+    policy = LocalPolicy(
+        bucket=bucket,
+        key=key,
+        max_bytes=max_bytes,
+        content_type=ZIP_CONTENT_TYPE,
+        expires_at=expires_at,
+    )
+    return UploadForm(
+        url=request_base_url.rstrip("/") + reverse("tapes:upload-local"),
+        fields={"key": key, "Content-Type": ZIP_CONTENT_TYPE, "policy": sign_policy(policy)},
+        expires_at=expires_at,
+    )
+
+
+def sign_policy(policy: LocalPolicy) -> str:
+    payload = {
+        "bucket": policy.bucket,
+        "key": policy.key,
+        "max_bytes": policy.max_bytes,
+        "content_type": policy.content_type,
+        "expires": int(policy.expires_at.timestamp()),
+    }
+    raw = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    return signing.Signer(salt=_POLICY_SALT).sign(raw)
+
+
+def read_policy(token: str) -> LocalPolicy:
+    """The policy a token carries; a forged, altered or expired one is refused."""
+    try:
+        raw = signing.Signer(salt=_POLICY_SALT).unsign(token)
+        payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        policy = LocalPolicy(
+            bucket=str(payload["bucket"]),
+            key=str(payload["key"]),
+            max_bytes=int(payload["max_bytes"]),
+            content_type=str(payload["content_type"]),
+            expires_at=datetime.fromtimestamp(int(payload["expires"]), tz=UTC),
+        )
+    except (signing.BadSignature, ValueError, KeyError, TypeError) as exc:
+        raise TapesiteError(
+            "upload_policy_invalid", "The upload policy is missing or its signature is wrong.",
+            status=403,
+        ) from exc
+    if policy.expires_at <= timezone.now():
+        raise TapesiteError(
+            "upload_expired", "The upload policy has expired; ask for a new upload.", status=403
+        )
+    return policy

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from tapes import apis
+
+app_name = "tapes"
+
+urlpatterns = [
+    path("tapes/uploads", apis.TapeUploadStartApi.as_view(), name="upload-start"),
+    path("tapes/uploads/local", apis.LocalUploadApi.as_view(), name="upload-local"),
+    path("tapes", apis.TapeCollectionApi.as_view(), name="collection"),
+    path("tapes/<str:code>", apis.TapeDetailApi.as_view(), name="detail"),
+]

@@ -1,0 +1,42 @@
+"""The RQ worker the project runs: a plain RQ worker that also runs the reconcile step on its
+maintenance tick, so stuck or never-enqueued tapes recover without a separate cron."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django import db
+from django.conf import settings
+from rq.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+_LOCK_KEY = "tapes:reconcile-lock"
+
+
+class TapesWorker(Worker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
+        super().__init__(*args, **kwargs)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        run_reconcile_once(self.connection, int(self.maintenance_interval))
+
+
+def run_reconcile_once(connection: Any, interval: int) -> None:
+    # With many workers only one should sweep per interval; the lock expires on its own.
+    if not connection.set(_LOCK_KEY, "1", nx=True, ex=max(interval - 1, 1)):
+        return
+    from tapes.services import tapes_reconcile
+
+    try:
+        report = tapes_reconcile()
+        if report.enqueued or report.requeued or report.gave_up:
+            logger.info("reconcile: %s", report)
+    except Exception:
+        logger.exception("reconcile failed; the next tick tries again")
+    finally:
+        # The work horse is forked from this process: it must not inherit an open DB socket.
+        db.connections.close_all()

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real services the test command starts (PostgreSQL, Redis).
+
+There is deliberately no SQLite fallback here: a missing PostgreSQL must fail the run, not quietly
+change what the tests prove.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-key"
+DEBUG = False
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tapesite"),
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

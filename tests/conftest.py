@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import redis
+import requests
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from tests.support.services import RedisServer, S3Server, seaweedfs
+
+
+def _bucket_storages(backend: str, options: dict[str, Any], per_bucket: Any) -> dict[str, Any]:
+    storages = {
+        alias: {"BACKEND": backend, "OPTIONS": {**options, **per_bucket(bucket)}}
+        for bucket, alias in django_settings.TAPES_BUCKET_STORAGES.items()
+    }
+    return {**django_settings.STORAGES, **storages}
+
+
+@pytest.fixture(autouse=True)
+def local_storage(settings: Any, tmp_path: Path) -> Path:
+    """Every test gets its own media folder, so nothing leaks between tests or into var/."""
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    settings.STORAGES = _bucket_storages(
+        "django.core.files.storage.FileSystemStorage",
+        {"allow_overwrite": True},
+        lambda bucket: {"location": media / bucket, "base_url": f"/media/{bucket}/"},
+    )
+    return media
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        client = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            region_name="us-east-1",
+        )
+        for bucket in django_settings.TAPES_BUCKET_STORAGES:
+            client.create_bucket(Bucket=bucket)
+        yield server
+
+
+@pytest.fixture
+def s3_storage(settings: Any, s3_server: S3Server, local_storage: Path) -> S3Server:
+    settings.STORAGES = _bucket_storages(
+        "storages.backends.s3.S3Storage",
+        {
+            "access_key": s3_server.access_key,
+            "secret_key": s3_server.secret_key,
+            "endpoint_url": s3_server.endpoint,
+            "region_name": "us-east-1",
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+        lambda bucket: {"bucket_name": bucket},
+    )
+    return s3_server
+
+
+@pytest.fixture(autouse=True)
+def clean_queue() -> Iterator[None]:
+    """The suite's Redis database is emptied around each test, so jobs never leak between them."""
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
+@pytest.fixture
+def private_redis(settings: Any, tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of the test's own, which it may stop and start."""
+    server = RedisServer(tmp_path)
+    server.start()
+    settings.RQ_QUEUES = {
+        name: {"URL": f"{server.url}?socket_connect_timeout=2", "DEFAULT_TIMEOUT": 900}
+        for name in ("default", "encode")
+    }
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        username="ada", password="pw", first_name="Ada", last_name="Lovelace"
+    )
+
+
+@pytest.fixture
+def other_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="grace", password="pw")
+
+
+@pytest.fixture
+def staff(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="mod", password="pw", is_staff=True)
+
+
+def tiny_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a real tape, the API does not look inside")
+    return buffer.getvalue()
+
+
+def send_form(api: APIClient, upload: dict[str, Any], content: bytes) -> Any:
+    """Send the upload form the way a browser would, to whichever storage issued it."""
+    if upload["url"].startswith("http://testserver/"):
+        data = {**upload["fields"], "file": io.BytesIO(content)}
+        data["file"].name = "tape.zip"
+        return api.post(upload["url"], data, format="multipart")
+    return requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("tape.zip", content, "application/zip")},
+        timeout=30,
+    )
+
+
+@pytest.fixture
+def start_upload(api: APIClient) -> Any:
+    def start(piece: str = "line", size: int = 1000) -> dict[str, Any]:
+        response = api.post("/api/tapes/uploads", {"piece": piece, "bytes": size}, format="json")
+        assert response.status_code == 201, response.content
+        return dict(response.json())
+
+    return start
+
+
+@pytest.fixture
+def post_tape(
+    api: APIClient, start_upload: Any, django_capture_on_commit_callbacks: Any
+) -> Any:
+    """Upload a ZIP and post it; returns the POST /api/tapes response."""
+
+    def post(piece: str = "line", content: bytes | None = None, **extra: Any) -> Any:
+        body = content if content is not None else tiny_zip()
+        ticket = start_upload(piece=piece, size=len(body))
+        sent = send_form(api, ticket["upload"], body)
+        assert sent.status_code in (200, 201, 204), getattr(sent, "content", sent)
+        with django_capture_on_commit_callbacks(execute=True):
+            return api.post("/api/tapes", {"slug": ticket["slug"], **extra}, format="json")
+
+    return post
