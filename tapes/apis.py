@@ -67,11 +67,6 @@ class TapeUploadStartApi(APIView):
         )
         bytes = serializers.IntegerField(min_value=1)
 
-    class UploadOutput(serializers.Serializer):
-        url = serializers.CharField()
-        method = serializers.CharField()
-        fields = serializers.DictField(child=serializers.CharField())
-
     class Output(serializers.Serializer):
         slug = serializers.CharField()
         upload = serializers.DictField()
@@ -82,7 +77,7 @@ class TapeUploadStartApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = services.tape_upload_start(
-            user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            user=request.user if request.user.is_authenticated else None,
             piece=data.validated_data.get("piece"),
             size=data.validated_data["bytes"],
             base_url=request.build_absolute_uri("/"),
@@ -135,15 +130,18 @@ class LocalUploadApi(APIView):
         # Multipart framing adds a little; anything beyond that is refused before reading a byte.
         if declared > limit + 64 * 1024:
             raise TapesiteError(
-                "upload_too_large", f"A tape may be at most {limit} bytes.",
+                "upload_too_large",
+                f"A tape may be at most {limit} bytes.",
                 details={"max_bytes": limit},
             )
         meter = _UploadSizeLimit(limit, request._request)
         request._request.upload_handlers = [meter, TemporaryFileUploadHandler(request._request)]
-        fields, files = request.data, request.FILES
+        fields: Any = request.data
+        files = request.FILES
         if meter.exceeded:
             raise TapesiteError(
-                "upload_too_large", f"A tape may be at most {limit} bytes.",
+                "upload_too_large",
+                f"A tape may be at most {limit} bytes.",
                 details={"max_bytes": limit},
             )
         policy = read_policy(str(fields.get("policy", "")))
@@ -162,7 +160,8 @@ class LocalUploadApi(APIView):
             raise TapesiteError("upload_file_missing", "The form has no non-empty 'file' part.")
         if upload.size > policy.max_bytes:
             raise TapesiteError(
-                "upload_too_large", f"A tape may be at most {policy.max_bytes} bytes.",
+                "upload_too_large",
+                f"A tape may be at most {policy.max_bytes} bytes.",
                 details={"max_bytes": policy.max_bytes},
             )
         storage_for(policy.bucket).save(policy.key, upload)
@@ -211,7 +210,7 @@ class TapeCollectionApi(APIView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         tape = services.tape_create(
-            user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            user=request.user if request.user.is_authenticated else None,
             slug=data.validated_data["slug"],
             metadata=data.validated_data.get("metadata"),
         )
@@ -244,5 +243,5 @@ class TapeDetailApi(APIView):
         tape = selectors.tape_get(code=code)
         if tape is None:
             raise _not_found(code)
-        services.tape_nuke(tape=tape, actor=request.user)  # type: ignore[arg-type]
+        services.tape_nuke(tape=tape, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -20,7 +20,7 @@ import struct
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Final
@@ -137,7 +137,7 @@ class TapeInfo:
     scale: int
     width: int
     height: int
-    has_alpha: bool
+    has_alpha: bool  # a frame has an alpha channel (tRNS transparency is composited, unflagged)
     fps: float | None
     created: str | None
     discrepancies: tuple[dict[str, Any], ...] = ()
@@ -289,7 +289,16 @@ _ZIP64_EOCD: Final = struct.Struct("<4sQ2H2L4Q")
 #: Central directory bytes allowed per permitted entry: the 46-byte record plus a generous name,
 #: extra field and comment. Bounds what ``zipfile`` parses into memory when it opens the archive.
 _CD_BYTES_PER_ENTRY: Final = 46 + 1024
-_READ_ERRORS: Final = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError)
+_READ_ERRORS: Final = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    OverflowError,
+)
 
 
 def _directory_totals(path: str, size: int) -> tuple[int, int] | None:
@@ -319,7 +328,10 @@ def _looks_like_zip_start(path: str) -> bool:
 
 
 def _check_directory(path: str, size: int, limits: ArchiveLimits) -> None:
-    totals = _directory_totals(path, size)
+    try:
+        totals = _directory_totals(path, size)
+    except OSError as exc:
+        raise _fail("validation_not_zip", f"The archive cannot be read: {exc}") from exc
     if totals is None:
         if _looks_like_zip_start(path):
             raise _fail("validation_corrupt", "The ZIP archive is truncated (no end record).")
@@ -821,9 +833,12 @@ def _discrepancies(claims: _Claims, actual: dict[str, Any]) -> list[dict[str, An
 
 def _check_archive_size(path: str, limits: ArchiveLimits) -> int:
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
     except OSError as exc:
         raise _fail("validation_not_zip", f"The archive cannot be read: {exc}") from exc
+    if not stat.S_ISREG(status.st_mode):
+        raise _fail("validation_not_zip", "The archive is not a regular file.")
+    size = status.st_size
     if size > limits.max_archive_bytes:
         raise _fail(
             "validation_archive_too_large",
@@ -921,7 +936,7 @@ def _frame_entries(zf: zipfile.ZipFile, info: TapeInfo) -> list[zipfile.ZipInfo]
 
 def iter_frames(
     path: str | os.PathLike[str], info: TapeInfo, *, threads: int = 2
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """Yield every frame of an inspected tape, in order, as a C-contiguous RGB uint8 array of the
     1x size (``info.height, info.width, 3``). Alpha is composited over black.
 

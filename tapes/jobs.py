@@ -5,6 +5,6 @@ from __future__ import annotations
 from tapes import services
 
 
-def encode_tape(tape_id: int) -> str:
+def encode_tape(tape_id: int) -> str | None:
     tape = services.tape_encode(tape_id=tape_id)
-    return tape.status
+    return tape.status if tape is not None else None

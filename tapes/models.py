@@ -59,6 +59,8 @@ class Tape(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Where the archive's metadata.json contradicted its frames (the frames won).
+    discrepancies = models.JSONField(default=list, blank=True)
 
     zip_key = models.CharField(max_length=255)
     zip_bytes = models.PositiveBigIntegerField(null=True, blank=True)

@@ -37,7 +37,7 @@ def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]
         "slug": tape.slug,
         "piece": tape.piece,
         "when": tape.when,
-        "owner": tape.user.display_name if tape.user is not None else None,  # type: ignore[attr-defined]
+        "owner": tape.user.display_name if tape.user is not None else None,
         "status": tape.status,
         "progress": tape.progress,
         "failure": failure,

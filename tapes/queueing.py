@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import django_rq
+from django.conf import settings
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job, JobStatus, Retry
 from rq.worker import Worker
 
 ENCODE_QUEUE = "encode"
@@ -58,7 +59,17 @@ def enqueue_encode(tape_id: int, *, delay: timedelta | None = None) -> None:
         if encode_job_is_live(tape_id):
             return
         queue = django_rq.get_queue(ENCODE_QUEUE)
-        kwargs = {"job_id": encode_job_id(tape_id), "result_ttl": 3600, "failure_ttl": 7 * 86400}
+        attempts = int(settings.TAPES_MAX_ATTEMPTS)
+        kwargs = {
+            "job_id": encode_job_id(tape_id),
+            "result_ttl": 3600,
+            "failure_ttl": 7 * 86400,
+            # The job raises on transient failures so RQ retries it with back-off; the tape's own
+            # attempt counter decides when to stop for good.
+            "retry": Retry(max=attempts - 1, interval=settings.TAPES_RETRY_INTERVALS)
+            if attempts > 1
+            else None,
+        }
         if delay:
             queue.enqueue_in(delay, ENCODE_JOB, tape_id, **kwargs)
         else:

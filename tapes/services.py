@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from tapes import codes, queueing
 from tapes.models import Tape, TapeStatus, TapeUpload
-from tapes.storage import UploadForm, bucket_for, storage_for, upload_form, zip_key
+from tapes.storage import (
+    UploadForm,
+    bucket_for,
+    sibling_key,
+    storage_for,
+    upload_form,
+    zip_key,
+)
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -89,7 +102,9 @@ def _find_upload(*, user_id: int | None, slug: str) -> TapeUpload:
             "A slug looks like 'piece-YYYY.MM.DD.HH.MM.SS.mmm' and comes from /api/tapes/uploads.",
             details={"slug": slug[:100]},
         )
-    upload = TapeUpload.objects.filter(slug=slug, user_id=user_id).first()
+    slots = TapeUpload.objects.filter(slug=slug)
+    slots = slots.filter(user_id=user_id) if user_id else slots.filter(user__isnull=True)
+    upload = slots.first()
     if upload is None:
         raise TapesiteError(
             "upload_missing",
@@ -195,7 +210,9 @@ def tape_enqueue_encode(*, tape_id: int) -> bool:
     try:
         queueing.enqueue_encode(tape_id)
     except queueing.QueueUnavailable as exc:
-        logger.warning("encode queue unavailable for tape %s, reconcile will retry: %s", tape_id, exc)
+        logger.warning(
+            "encode queue unavailable for tape %s, reconcile will retry: %s", tape_id, exc
+        )
         return False
     # Only move forward: a fast worker may already have marked it processing.
     Tape.objects.filter(pk=tape_id, status=TapeStatus.UPLOADED).update(
@@ -208,7 +225,9 @@ def tape_enqueue_encode(*, tape_id: int) -> bool:
 def tape_nuke(*, tape: Tape, actor: User) -> Tape:
     """Soft-delete: the tape disappears from every public read but nothing is erased."""
     if not (actor.is_staff or (tape.user_id is not None and tape.user_id == actor.pk)):
-        raise TapesiteError("forbidden", "Only the tape's owner or staff can delete it.", status=403)
+        raise TapesiteError(
+            "forbidden", "Only the tape's owner or staff can delete it.", status=403
+        )
     if not tape.nuked:
         tape.nuked = True
         tape.nuked_at = timezone.now()
@@ -281,3 +300,176 @@ def _mark_failed(tape_id: int, code: str, message: str) -> None:
         status_changed_at=now,
         updated_at=now,
     )
+
+
+class RetryLater(Exception):
+    """Raised by the encode job after recording a transient failure, so RQ retries it."""
+
+
+def _progress_writer(
+    tape_id: int, also: Callable[[float], None] | None
+) -> Callable[[float], None]:
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        if also is not None:
+            also(fraction)
+        # 5..95: downloading and storing take the ends of the bar.
+        percent = 5 + int(fraction * 90)
+        if percent - last[0] >= 5:
+            last[0] = percent
+            Tape.objects.filter(pk=tape_id).update(progress=percent, updated_at=timezone.now())
+
+    return report
+
+
+def _download(tape: Tape, target: Path) -> None:
+    storage = storage_for(tape.bucket)
+    try:
+        with storage.open(tape.zip_key, "rb") as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+    except FileNotFoundError as exc:
+        raise TapesiteError(
+            "zip_missing", "The tape's ZIP is not in storage.", retryable=True
+        ) from exc
+    except Exception as exc:  # boto/OSError: storage unreachable or throttling
+        raise TapesiteError(
+            "storage_unavailable", f"Could not read the tape's ZIP: {exc}", retryable=True
+        ) from exc
+
+
+def _store(tape: Tape, key: str, path: Path) -> int:
+    storage = storage_for(tape.bucket)
+    try:
+        with path.open("rb") as handle:
+            stored = storage.save(key, File(handle, name=key))
+    except Exception as exc:
+        raise TapesiteError(
+            "storage_unavailable", f"Could not store {key}: {exc}", retryable=True
+        ) from exc
+    if stored != key:  # a backend that renames instead of overwriting would duplicate files
+        raise TapesiteError("storage_renamed", f"Storage saved {key} as {stored}.", status=500)
+    return path.stat().st_size
+
+
+def _encode_files(
+    tape: Tape, workdir: Path, on_progress: Callable[[float], None] | None
+) -> dict[str, Any]:
+    from tapes import archive, encoder
+
+    zip_path = workdir / "tape.zip"
+    _download(tape, zip_path)
+    info = archive.inspect_archive(
+        zip_path, archive.ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
+    )
+    Tape.objects.filter(pk=tape.pk).update(
+        frames=info.frames,
+        duration_ms=round(info.total_duration_ms),
+        width=info.width,
+        height=info.height,
+        scale=info.scale,
+        discrepancies=list(info.discrepancies),
+        progress=5,
+        updated_at=timezone.now(),
+    )
+    outputs = {
+        "mp4": (workdir / "tape.mp4", sibling_key(tape.zip_key, ".mp4")),
+        "thumbnail": (workdir / "thumb.webp", sibling_key(tape.zip_key, "-thumb.webp")),
+        "preview": (workdir / "preview.webp", sibling_key(tape.zip_key, "-preview.webp")),
+    }
+    encoder.render_tape(
+        lambda: archive.iter_frames(zip_path, info),
+        info.durations_ms,
+        info.width,
+        info.height,
+        mp4_path=outputs["mp4"][0],
+        thumbnail_path=outputs["thumbnail"][0],
+        preview_path=outputs["preview"][0],
+        settings=encoder.EncodeSettings(**settings.TAPES_ENCODER),
+        progress=_progress_writer(tape.pk, on_progress),
+    )
+    fields: dict[str, Any] = {}
+    for name, (path, key) in outputs.items():
+        fields[f"{name}_bytes"] = _store(tape, key, path)
+        fields[f"{name}_key"] = key
+    return fields
+
+
+def tape_encode(
+    *, tape_id: int, on_progress: Callable[[float], None] | None = None
+) -> Tape | None:
+    """Turn a tape's ZIP into its MP4, thumbnail and preview, beside the ZIP in storage.
+
+    Idempotent: a ready or nuked tape is left alone, and outputs go to fixed keys, so running it
+    twice never duplicates files or rows. Invalid archives fail at once with their code;
+    transient failures are recorded on the tape and raised as RetryLater until the tape runs out
+    of attempts.
+    """
+    tape = Tape.objects.filter(pk=tape_id).first()
+    if tape is None or tape.nuked or tape.status in (TapeStatus.READY, TapeStatus.FAILED):
+        return tape
+    now = timezone.now()
+    Tape.objects.filter(pk=tape_id).update(
+        status=TapeStatus.PROCESSING,
+        progress=0,
+        attempts=F("attempts") + 1,
+        status_changed_at=now,
+        updated_at=now,
+    )
+    tape.refresh_from_db()
+    try:
+        with tempfile.TemporaryDirectory(prefix="tape-encode-") as workdir:
+            fields = _encode_files(tape, Path(workdir), on_progress)
+    except TapesiteError as exc:
+        return _encode_failed(tape, exc)
+    except Exception as exc:  # a bug or a crash in a library: keep the tape, retry, log
+        logger.exception("encoding tape %s crashed", tape_id)
+        return _encode_failed(
+            tape, TapesiteError("encode_crashed", f"Encoding crashed: {exc}", retryable=True)
+        )
+    now = timezone.now()
+    Tape.objects.filter(pk=tape_id).update(
+        **fields,
+        status=TapeStatus.READY,
+        progress=100,
+        failure_code="",
+        failure_message="",
+        status_changed_at=now,
+        updated_at=now,
+    )
+    tape.refresh_from_db()
+    return tape
+
+
+def _encode_failed(tape: Tape, exc: TapesiteError) -> Tape:
+    if exc.retryable and tape.attempts < int(settings.TAPES_MAX_ATTEMPTS):
+        now = timezone.now()
+        # Back to queued, with the reason visible, while RQ waits out the back-off.
+        Tape.objects.filter(pk=tape.pk).update(
+            status=TapeStatus.QUEUED,
+            failure_code=exc.code,
+            failure_message=exc.message[:2000],
+            status_changed_at=now,
+            updated_at=now,
+        )
+        raise RetryLater(f"{exc.code}: {exc.message}") from exc
+    _mark_failed(tape.pk, exc.code, exc.message)
+    tape.refresh_from_db()
+    return tape
+
+
+def tape_reencode_reset(*, tape: Tape) -> Tape:
+    """Make a tape eligible for encoding again (operators' re-encode), keeping its files."""
+    now = timezone.now()
+    Tape.objects.filter(pk=tape.pk).update(
+        status=TapeStatus.UPLOADED,
+        progress=0,
+        attempts=0,
+        failure_code="",
+        failure_message="",
+        status_changed_at=now,
+        updated_at=now,
+    )
+    tape.refresh_from_db()
+    return tape

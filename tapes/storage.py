@@ -1,9 +1,9 @@
 """Where a tape's files live, and the upload policy that lets a browser put its ZIP there.
 
-One client protocol for both backends: the browser gets ``{url, method: "POST", fields}`` and sends a
-multipart form of the fields plus ``file``. For S3 that is a presigned POST policy that the storage
-service enforces itself; for local files it is an equivalent signed policy that our own endpoint
-(``tapes.apis.LocalUploadApi``) enforces before it writes anything.
+One client protocol for both backends: the browser gets ``{url, method: "POST", fields}`` and
+sends a multipart form of the fields plus ``file``. For S3 that is a presigned POST policy that
+the storage service enforces itself; for local files it is an equivalent signed policy that our
+own endpoint (``tapes.apis.LocalUploadApi``) enforces before it writes anything.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def read_policy(token: str) -> LocalPolicy:
         )
     except (signing.BadSignature, ValueError, KeyError, TypeError) as exc:
         raise TapesiteError(
-            "upload_policy_invalid", "The upload policy is missing or its signature is wrong.",
+            "upload_policy_invalid",
+            "The upload policy is missing or its signature is wrong.",
             status=403,
         ) from exc
     if policy.expires_at <= timezone.now():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import os
 import zipfile
 from collections import deque
@@ -132,7 +133,7 @@ def _shapes_frame(index: int, width: int, height: int, seed: int) -> np.ndarray:
 def _bars_frame(index: int, width: int, height: int) -> np.ndarray:
     # Vertical bars of PALETTE colours, shifted by one bar per frame so consecutive frames differ.
     bar = (np.arange(width) * len(PALETTE) // width + index) % len(PALETTE)
-    return np.ascontiguousarray(np.broadcast_to(PALETTE[bar], (height, width, 3)))
+    return np.broadcast_to(PALETTE[bar], (height, width, 3)).copy()
 
 
 def _alpha_channel(width: int, height: int) -> np.ndarray:
@@ -213,7 +214,7 @@ def encode_png(image: np.ndarray) -> bytes:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, "PNG", compress_level=2)
         return buffer.getvalue()
-    return bytes(png_encode(image, level=2, filter=16))
+    return bytes(png_encode(image.copy(order="C"), level=2, filter=16))
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,11 +237,15 @@ def make_durations(frames: int, *, seed: int = 0, pauses: bool = True) -> tuple[
     return tuple(round(float(d), 1) for d in durations)
 
 
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def timing_document(durations_ms: Sequence[Any]) -> list[dict[str, Any]]:
     rows, elapsed = [], 0.0
     for index, duration in enumerate(durations_ms):
         rows.append({"filename": frame_name(index), "duration": duration, "timestamp": elapsed})
-        if isinstance(duration, int | float):
+        if _is_finite_number(duration):  # invalid durations (for bad tapes) do not advance time
             elapsed = round(elapsed + duration, 3)
     return rows
 
@@ -256,7 +261,7 @@ def metadata_document(
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Canonical metadata.json; ``overrides`` merge shallowly and a ``None`` value drops a key."""
-    total = sum(d for d in durations_ms if isinstance(d, int | float))
+    total = sum(d for d in durations_ms if _is_finite_number(d))
     doc: dict[str, Any] = {
         "piece": piece,
         "frames": frames,

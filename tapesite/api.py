@@ -53,15 +53,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
-    for exc_type, code, status_code in _DRF_CODES:
-        if isinstance(exc, exc_type):
-            break
-    else:
-        code, status_code = "error", response.status_code
+    code, status_code = next(
+        ((c, s) for t, c, s in _DRF_CODES if isinstance(exc, t)), ("error", response.status_code)
+    )
+    details: Any
     if isinstance(exc, exceptions.ValidationError):
         message, details = "The request is not valid; see details.", exc.detail
     elif isinstance(exc, exceptions.Throttled):
-        message, details = "Too many requests; slow down.", {"retry_after": exc.wait}
+        message, details = (
+            "Too many requests; slow down.",
+            {"retry_after": getattr(exc, "wait", None)},
+        )
     else:
         message, details = str(exc.detail), None
     headers = {k: v for k, v in response.headers.items() if k in ("Retry-After", "Allow")}

@@ -165,6 +165,12 @@ TAPES_CODE_MAX_LENGTH = 10
 TAPES_STUCK_AFTER_SECONDS = env.int("TAPES_STUCK_AFTER_SECONDS", default=900)
 TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", default=60)
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
+# Back-off between transient encode failures (storage down, worker killed), in seconds.
+TAPES_RETRY_INTERVALS = [15, 60, 180, 600]
+# Overrides of tapes.archive.ArchiveLimits (e.g. {"max_duration_ms": 60000}) and of
+# tapes.encoder.EncodeSettings; the defaults there are the documented ones.
+TAPES_ARCHIVE_LIMITS: dict[str, int | float] = {}
+TAPES_ENCODER: dict[str, int | float | str] = {}
 TAPES_API_MAX_BODY_BYTES = 64 * 1024
 
 # --- API -----------------------------------------------------------------------------------------

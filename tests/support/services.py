@@ -7,12 +7,12 @@ suite never skips because something is missing.
 from __future__ import annotations
 
 import json
-import sys
 import shutil
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,12 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:  # type: ignore[no-untyped-def,type-arg]
+def _wait(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -84,9 +89,16 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
     log = (workdir / "weed.log").open("wb")
     proc = subprocess.Popen(
         [
-            _weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-s3.port={port}", f"-s3.config={config}", "-master.telemetry=false",
-            "-admin.ui=false", "-webdav=false",
+            _weed_binary(),
+            "mini",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.port={port}",
+            f"-s3.config={config}",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -125,8 +137,17 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                _redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port),
-                "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+                _redis_server_binary(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -64,8 +64,7 @@ def tape_entries(
         overrides=metadata,
     )
     pngs = [
-        (frame_name(i), tiny_png(i, width=width, height=height, scale=scale))
-        for i in range(frames)
+        (frame_name(i), tiny_png(i, width=width, height=height, scale=scale)) for i in range(frames)
     ]
     return [
         *pngs,
@@ -90,8 +89,8 @@ def deflate(data: bytes, level: int = 6) -> bytes:
 
 
 def zeros_bomb(size: int) -> bytes:
-    """A raw deflate stream that really inflates to ``size`` zero bytes (multiple of 4 MiB), built
-    in milliseconds: after a full flush, compressing another 4 MiB of zeros yields the same bytes."""
+    """A raw deflate stream that really inflates to ``size`` zero bytes (a multiple of 4 MiB),
+    built in milliseconds: after a full flush, 4 MiB more of zeros always compress the same."""
     chunk = bytes(4 << 20)
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     first = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
@@ -181,7 +180,10 @@ CASES: list[Case] = []
 
 
 def case(
-    code: str, *, limits: dict[str, Any] | None = None, stage: Literal["inspect", "iter"] = "inspect"
+    code: str,
+    *,
+    limits: dict[str, Any] | None = None,
+    stage: Literal["inspect", "iter"] = "inspect",
 ) -> Callable[[Callable[[Path], Path]], Callable[[Path], Path]]:
     def register(build: Callable[[Path], Path]) -> Callable[[Path], Path]:
         CASES.append(Case(build.__name__, code, build, limits or {}, stage))

@@ -214,9 +214,7 @@ def test_guest_and_user_buckets(
     assert not (local_storage / settings.TAPES_GUEST_BUCKET / mine.zip_key).exists()
 
 
-def test_a_guest_cannot_post_a_users_upload(
-    api: Any, start_upload: Any, user: Any
-) -> None:
+def test_a_guest_cannot_post_a_users_upload(api: Any, start_upload: Any, user: Any) -> None:
     from tests.conftest import send_form, tiny_zip
 
     api.force_login(user)
@@ -261,9 +259,7 @@ def test_bad_cursor(api: Any) -> None:
     assert error_code(response) == "cursor_invalid"
 
 
-def test_nuked_tape_is_gone_from_detail_and_list(
-    post_tape: Any, api: Any, user: Any
-) -> None:
+def test_nuked_tape_is_gone_from_detail_and_list(post_tape: Any, api: Any, user: Any) -> None:
     api.force_login(user)
     code = post_tape().json()["code"]
     kept = post_tape().json()["code"]
@@ -305,7 +301,9 @@ def test_throttled(api: Any, monkeypatch: Any) -> None:
     from rest_framework.throttling import ScopedRateThrottle
 
     monkeypatch.setattr(
-        ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, "tape_read": "2/min"}
+        ScopedRateThrottle,
+        "THROTTLE_RATES",
+        {**ScopedRateThrottle.THROTTLE_RATES, "tape_read": "2/min"},
     )
     from django.core.cache import cache
 

@@ -56,6 +56,12 @@ def test_slugs_round_trip(piece: str, when: datetime) -> None:
 
 
 def test_malformed_slugs_are_refused() -> None:
-    for slug in ["", "line", "../x-2025.10.17.12.30.00.123", "Line-2025.10.17.12.30.00.123",
-                 "line-2025.13.17.12.30.00.123", "line-2025.10.17.12.30.00.12"]:
+    for slug in [
+        "",
+        "line",
+        "../x-2025.10.17.12.30.00.123",
+        "Line-2025.10.17.12.30.00.123",
+        "line-2025.13.17.12.30.00.123",
+        "line-2025.10.17.12.30.00.12",
+    ]:
         assert codes.parse_slug(slug) is None

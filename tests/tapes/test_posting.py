@@ -4,6 +4,7 @@ length, and posting while Redis is down."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 import threading
 from typing import Any
 
@@ -96,8 +97,13 @@ def test_codes_grow_to_four_when_three_are_full(settings: Any) -> None:
     # Fill every three-character code of the tiny alphabet.
     for i, letters in enumerate(itertools.product("ab", repeat=3)):
         Tape.objects.create(
-            code="".join(letters), slug=f"filler-{i}", when=now, bucket="b", piece="filler",
-            zip_key=f"filler-{i}.zip", status_changed_at=now,
+            code="".join(letters),
+            slug=f"filler-{i}",
+            when=now,
+            bucket="b",
+            piece="filler",
+            zip_key=f"filler-{i}.zip",
+            status_changed_at=now,
         )
     tape = services.tape_create(user=None, slug=_uploaded_slot().slug)
     assert len(tape.code) == 4
@@ -107,8 +113,9 @@ def test_codes_grow_to_four_when_three_are_full(settings: Any) -> None:
 @pytest.mark.django_db
 def test_codes_keep_growing_when_crowded(settings: Any) -> None:
     settings.TAPES_CODE_ALPHABET = "ab"
-    made = [services.tape_create(user=None, slug=_uploaded_slot(f"p{i}").slug).code
-            for i in range(40)]
+    made = [
+        services.tape_create(user=None, slug=_uploaded_slot(f"p{i}").slug).code for i in range(40)
+    ]
     assert len(set(made)) == 40
     lengths = [len(code) for code in made]
     assert sum(1 for n in lengths if n == 3) <= 8
@@ -152,7 +159,7 @@ def test_the_worker_maintenance_tick_reconciles(private_redis: Any) -> None:
     private_redis.stop()
     tape = services.tape_create(user=None, slug=slot.slug)
     Tape.objects.filter(pk=tape.pk).update(
-        status_changed_at=timezone.now() - timezone.timedelta(minutes=1)
+        status_changed_at=timezone.now() - timedelta(minutes=1)
     )
     private_redis.start()
     queue = django_rq.get_queue(ENCODE_QUEUE)

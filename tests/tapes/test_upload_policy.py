@@ -29,7 +29,10 @@ def _storage(settings: Any) -> Any:
 
 
 def test_s3_form_uploads_and_posts(
-    s3_storage: Any, start_upload: Any, api: Any, settings: Any,
+    s3_storage: Any,
+    start_upload: Any,
+    api: Any,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     ticket = start_upload(size=len(tiny_zip()))
@@ -49,49 +52,51 @@ def test_s3_refuses_another_key(s3_storage: Any, start_upload: Any, settings: An
     ticket = start_upload()
     fields = {**ticket["upload"]["fields"], "key": "someone-else.zip"}
     response = requests.post(
-        ticket["upload"]["url"], data=fields,
-        files={"file": ("t.zip", tiny_zip(), "application/zip")}, timeout=30,
+        ticket["upload"]["url"],
+        data=fields,
+        files={"file": ("t.zip", tiny_zip(), "application/zip")},
+        timeout=30,
     )
     assert response.status_code == 403, response.text
     assert not _storage(settings).exists("someone-else.zip")
 
 
-def test_s3_refuses_an_oversized_body(
-    s3_storage: Any, start_upload: Any, settings: Any
-) -> None:
+def test_s3_refuses_an_oversized_body(s3_storage: Any, start_upload: Any, settings: Any) -> None:
     settings.TAPES_UPLOAD_MAX_BYTES = 1024
     ticket = start_upload(size=100)
     response = requests.post(
-        ticket["upload"]["url"], data=ticket["upload"]["fields"],
-        files={"file": ("t.zip", b"x" * 2048, "application/zip")}, timeout=30,
+        ticket["upload"]["url"],
+        data=ticket["upload"]["fields"],
+        files={"file": ("t.zip", b"x" * 2048, "application/zip")},
+        timeout=30,
     )
     assert response.status_code == 400, response.text
     assert "EntityTooLarge" in response.text
     assert not _storage(settings).exists(ticket["upload"]["fields"]["key"])
 
 
-def test_s3_refuses_an_expired_policy(
-    s3_storage: Any, start_upload: Any, settings: Any
-) -> None:
+def test_s3_refuses_an_expired_policy(s3_storage: Any, start_upload: Any, settings: Any) -> None:
     settings.TAPES_UPLOAD_EXPIRES_SECONDS = 1
     ticket = start_upload()
     time.sleep(2.5)  # not a timing assertion: the policy must be past its expiry
     response = requests.post(
-        ticket["upload"]["url"], data=ticket["upload"]["fields"],
-        files={"file": ("t.zip", tiny_zip(), "application/zip")}, timeout=30,
+        ticket["upload"]["url"],
+        data=ticket["upload"]["fields"],
+        files={"file": ("t.zip", tiny_zip(), "application/zip")},
+        timeout=30,
     )
     assert response.status_code == 403, response.text
     assert not _storage(settings).exists(ticket["upload"]["fields"]["key"])
 
 
-def test_s3_refuses_another_content_type(
-    s3_storage: Any, start_upload: Any, settings: Any
-) -> None:
+def test_s3_refuses_another_content_type(s3_storage: Any, start_upload: Any, settings: Any) -> None:
     ticket = start_upload()
     fields = {**ticket["upload"]["fields"], "Content-Type": "text/html"}
     response = requests.post(
-        ticket["upload"]["url"], data=fields,
-        files={"file": ("t.zip", tiny_zip(), "text/html")}, timeout=30,
+        ticket["upload"]["url"],
+        data=fields,
+        files={"file": ("t.zip", tiny_zip(), "text/html")},
+        timeout=30,
     )
     assert response.status_code == 403, response.text
 
@@ -127,7 +132,10 @@ def test_local_refuses_a_huge_declared_length_before_reading(
     settings.TAPES_UPLOAD_MAX_BYTES = 1024
     ticket = start_upload(size=100)
     response = api.generic(
-        "POST", "/api/tapes/uploads/local", b"", content_type="multipart/form-data; boundary=x",
+        "POST",
+        "/api/tapes/uploads/local",
+        b"",
+        content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(10**9),
     )
     assert response.status_code == 400
@@ -138,8 +146,11 @@ def test_local_refuses_a_huge_declared_length_before_reading(
 def test_local_refuses_an_expired_policy(api: Any, settings: Any) -> None:
     key = "line-2025.01.01.00.00.00.000.zip"
     expired = LocalPolicy(
-        bucket=settings.TAPES_GUEST_BUCKET, key=key, max_bytes=10_000,
-        content_type="application/zip", expires_at=timezone.now() - timedelta(seconds=1),
+        bucket=settings.TAPES_GUEST_BUCKET,
+        key=key,
+        max_bytes=10_000,
+        content_type="application/zip",
+        expires_at=timezone.now() - timedelta(seconds=1),
     )
     fields = {"key": key, "Content-Type": "application/zip", "policy": sign_policy(expired)}
     response = _local_post(api, "http://testserver/api/tapes/uploads/local", fields, tiny_zip())

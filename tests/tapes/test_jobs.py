@@ -1,0 +1,197 @@
+"""The encode job end to end: PostgreSQL, Redis, a real RQ worker (forking work horses) and
+storage. Retry, failure codes, idempotence and the reconcile step."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import django_rq
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
+from rq.registry import ScheduledJobRegistry
+
+from tapes import services, synth
+from tapes.models import Tape, TapeStatus
+from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.storage import storage_for
+from tapes.worker import TapesWorker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_worker() -> None:
+    """A real RQ worker in burst mode: it forks a work horse per job, as in production."""
+    connections.close_all()  # the horse must not share this process' DB socket
+    queue = django_rq.get_queue(ENCODE_QUEUE)
+    worker = TapesWorker([queue], connection=queue.connection)
+    worker.work(burst=True, with_scheduler=True)
+
+
+def post_zip(content: bytes, piece: str = "synth") -> Tape:
+    ticket = services.tape_upload_start(
+        user=None, piece=piece, size=len(content), base_url="http://x/"
+    )
+    storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(content))
+    return services.tape_create(user=None, slug=ticket.upload.slug)
+
+
+@pytest.fixture
+def tape_bytes(tmp_path: Path) -> bytes:
+    path = tmp_path / "t.zip"
+    synth.make_tape(path, frames=12, width=64, height=48, scale=6, seed=3)
+    return path.read_bytes()
+
+
+def stored_names(tape: Tape) -> list[str]:
+    storage = storage_for(tape.bucket)
+    return sorted(storage.listdir("")[1])
+
+
+def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any) -> None:
+    tape = post_zip(tape_bytes)
+    assert Tape.objects.get(pk=tape.pk).status == TapeStatus.QUEUED
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY, (tape.failure_code, tape.failure_message)
+    assert tape.progress == 100
+    assert tape.attempts == 1
+    assert (tape.frames, tape.width, tape.height, tape.scale) == (12, 64, 48, 6)
+    assert tape.mp4_key == tape.zip_key.replace(".zip", ".mp4")
+    assert tape.mp4_bytes and tape.thumbnail_bytes and tape.preview_bytes
+    storage = storage_for(tape.bucket)
+    with storage.open(tape.mp4_key, "rb") as handle, av.open(handle) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(stream)) == 12
+    body = api.get(f"/api/tapes/{tape.code}").json()
+    assert body["status"] == "ready"
+    assert body["frames"] == 12
+    assert all(body["media"][k] for k in ("zip", "mp4", "thumbnail", "preview"))
+    assert api.get(body["media"]["mp4"]).status_code == 200
+
+
+def test_an_invalid_archive_fails_at_once_with_its_code(api: Any) -> None:
+    tape = post_zip(b"this is not a zip file at all", piece="junk")
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.FAILED
+    assert tape.failure_code == "validation_not_zip"
+    assert tape.attempts == 1  # no retries for a bad archive
+    failure = api.get(f"/api/tapes/{tape.code}").json()["failure"]
+    assert failure["code"] == "validation_not_zip"
+    assert failure["message"]
+    # the upload is kept: nothing of the user's is lost by a failure
+    assert storage_for(tape.bucket).exists(tape.zip_key)
+
+
+def test_a_transient_failure_is_visible_and_retried(
+    tape_bytes: bytes, settings: Any, api: Any
+) -> None:
+    settings.TAPES_RETRY_INTERVALS = [1]
+    tape = post_zip(tape_bytes)
+    storage = storage_for(tape.bucket)
+    storage.delete(tape.zip_key)  # storage lost it for a while
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.QUEUED
+    assert tape.failure_code == "zip_missing"
+    assert tape.attempts == 1
+    assert api.get(f"/api/tapes/{tape.code}").json()["failure"]["code"] == "zip_missing"
+    queue = django_rq.get_queue(ENCODE_QUEUE)
+    assert encode_job_id(tape.pk) in ScheduledJobRegistry(queue=queue).get_job_ids()
+
+    storage.save(tape.zip_key, ContentFile(tape_bytes))
+    time.sleep(1.5)  # let the back-off pass; the scheduler then moves the retry onto the queue
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    assert tape.attempts == 2
+    assert tape.failure_code == ""
+
+
+def test_retries_stop_at_the_limit(tape_bytes: bytes, settings: Any) -> None:
+    settings.TAPES_MAX_ATTEMPTS = 3
+    settings.TAPES_RETRY_INTERVALS = [0]
+    tape = post_zip(tape_bytes)
+    storage_for(tape.bucket).delete(tape.zip_key)
+    for _ in range(3):
+        run_worker()
+        time.sleep(0.2)
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.FAILED
+    assert tape.failure_code == "zip_missing"
+    assert tape.attempts == 3
+
+
+def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes) -> None:
+    tape = post_zip(tape_bytes)
+    run_worker()
+    tape.refresh_from_db()
+    first_files = stored_names(tape)
+    first_mp4 = tape.mp4_key
+    assert len(first_files) == 4  # zip, mp4, thumbnail, preview
+
+    # a duplicate delivery of the same job is a no-op for a ready tape...
+    assert services.tape_encode(tape_id=tape.pk).status == TapeStatus.READY  # type: ignore[union-attr]
+    # ...and a forced re-encode rewrites the same keys
+    services.tape_reencode_reset(tape=tape)
+    services.tape_encode(tape_id=tape.pk)
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    assert tape.mp4_key == first_mp4
+    assert stored_names(tape) == first_files
+    assert Tape.objects.count() == 1
+
+
+def test_reconcile_requeues_a_tape_whose_worker_died(tape_bytes: bytes, settings: Any) -> None:
+    tape = post_zip(tape_bytes)
+    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue.empty()  # the job vanished with its worker
+    stale = timezone.now() - timedelta(seconds=settings.TAPES_STUCK_AFTER_SECONDS + 5)
+    Tape.objects.filter(pk=tape.pk).update(
+        status=TapeStatus.PROCESSING, attempts=1, updated_at=stale
+    )
+    report = services.tapes_reconcile()
+    assert report.requeued == [tape.pk]
+    assert queue.job_ids == [encode_job_id(tape.pk)]
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    assert tape.attempts == 2
+
+
+def test_reconcile_leaves_live_jobs_alone_and_gives_up_after_the_limit(
+    tape_bytes: bytes, settings: Any
+) -> None:
+    tape = post_zip(tape_bytes)  # queued, with a live job on the queue
+    stale = timezone.now() - timedelta(seconds=settings.TAPES_STUCK_AFTER_SECONDS + 5)
+    Tape.objects.filter(pk=tape.pk).update(updated_at=stale)
+    assert services.tapes_reconcile().requeued == []
+
+    django_rq.get_queue(ENCODE_QUEUE).empty()
+    Tape.objects.filter(pk=tape.pk).update(
+        status=TapeStatus.PROCESSING, attempts=settings.TAPES_MAX_ATTEMPTS, updated_at=stale
+    )
+    assert services.tapes_reconcile().gave_up == [tape.pk]
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.FAILED
+    assert tape.failure_code == "encode_gave_up"
+
+
+def test_reencode_command_recovers_failed_tapes(tape_bytes: bytes, capsys: Any) -> None:
+    tape = post_zip(tape_bytes)
+    storage = storage_for(tape.bucket)
+    storage.delete(tape.zip_key)
+    Tape.objects.filter(pk=tape.pk).update(status=TapeStatus.FAILED, failure_code="zip_missing")
+    storage.save(tape.zip_key, ContentFile(tape_bytes))
+    call_command("tapes_reencode", "--failed")
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    assert f"!{tape.code}" in capsys.readouterr().out
