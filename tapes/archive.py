@@ -31,7 +31,7 @@ from tapesite.errors import TapesiteError
 
 MiB: Final = 1024 * 1024
 
-FRAME_NAME_RE: Final = re.compile(r"frame(\d{6})\.png")
+FRAME_NAME_RE: Final = re.compile(r"frame([0-9]{6})\.png")  # ASCII digits only
 TIMING_NAME: Final = "timing.json"
 METADATA_NAME: Final = "metadata.json"
 
@@ -70,8 +70,19 @@ class ArchiveError(TapesiteError):
     retryable = False
 
 
+def _clip(value: Any, limit: int = 200) -> Any:
+    # Messages and details echo names and values from the upload: keep them short for logs and
+    # API responses whatever the archive contains.
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit - 3] + "..."
+    if isinstance(value, list):
+        return [_clip(item, limit) for item in value[:20]]
+    return value
+
+
 def _fail(code: str, message: str, **details: Any) -> ArchiveError:
-    return ArchiveError(code, message, details=details or None)
+    clipped = {key: _clip(value) for key, value in details.items()}
+    return ArchiveError(code, _clip(message, 500), details=clipped or None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,7 +587,7 @@ def _match_timing(rows: list[tuple[str, Any]], frame_names: list[str]) -> None:
                 "validation_timing_mismatch",
                 f"timing.json entry {index} names {listed!r}, expected {actual!r}.",
                 index=index,
-                timing=listed[:100],
+                timing=listed,
                 frame=actual,
             )
 
@@ -588,11 +599,11 @@ def _check_durations(rows: list[tuple[str, Any]], limits: ArchiveLimits) -> tupl
         if not valid or not (limits.min_frame_duration_ms <= value <= limits.max_frame_duration_ms):
             raise _fail(
                 "validation_duration_invalid",
-                f"{name} has duration {value!r}; durations must be numbers of milliseconds in "
-                f"[{limits.min_frame_duration_ms}, {limits.max_frame_duration_ms}].",
+                f"{name} has duration {_clip(repr(value), 40)}; durations must be numbers of "
+                f"ms in [{limits.min_frame_duration_ms}, {limits.max_frame_duration_ms}].",
                 index=index,
                 entry=name,
-                duration=value if valid else repr(value)[:50],
+                duration=value if valid else repr(value),
             )
         durations.append(float(value))
     total = math.fsum(durations)

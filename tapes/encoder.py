@@ -14,20 +14,27 @@ extra column or row repeating the edge pixels (H.264 4:2:0 needs even dimensions
 avoids a dark seam). Only there can chroma mix neighbouring pixels, which no 4:2:0 1x video avoids.
 
 **MP4.** H.264 (libx264) yuv420p, ``+faststart``, tagged BT.709 primaries/transfer/matrix and TV
-range (untagged video renders darker in Chromium). Variable frame rate: time base 1/1000 with each
-frame's ``pts`` from :mod:`tapes.timing`; every packet carries its frame's own duration because
-libx264 leaves it at 0 and the MP4 muxer would then guess the last frame's duration, so the track
-would end early or late. The frame rate is only a hint (typical rate, <= 120) that lets x264 declare
-the right H.264 level. Size cap: CRF plus ``maxrate``/``bufsize`` = ``size_safety * max_bytes * 8 /
-duration`` (at most ``max_bitrate``, which keeps the declared level at 4.x-5.x that phone decoders
-accept); if the file still exceeds ``max_bytes`` the MP4 is encoded again at a proportionally lower
-rate, then :class:`EncodeError` ``encode_too_large``.
+range (untagged video renders darker in Chromium). swscale's RGB -> BT.709 conversion rounds
+exactly, so with a lossless encode the planes equal the exact BT.709 values of the source; at CRF 23
+x264 moves flat areas by at most ~3 code values (exact needs CRF ~12). Variable frame rate: time
+base 1/1000, each frame's ``pts`` from :mod:`tapes.timing`, and each packet its frame's duration
+(see :class:`_Muxer`), so the MP4 lasts exactly the rounded sum of the durations. The frame rate is
+only a hint (median rate, <= 120) that lets x264 declare the right H.264 level.
 
-x264 settings (measured on 2 cores, see docs/benchmarks.md): preset ``superfast`` plus
-``mbtree=1:rc-lookahead=10`` (veryfast's rate control, which saves ~20 % of the bytes at equal
-PSNR) and ``aq-mode=0`` (adaptive quantisation spends bits on psycho-visual texture pixel art does
-not have: smaller *and* higher PSNR). That is ~1.6x faster than ``veryfast`` for the same size and
-quality; ``veryfast``'s extra sub-pixel refinement buys nothing on nearest-neighbour upscaled art.
+**Size cap.** CRF plus ``maxrate`` = ``size_safety * max_bytes * 8 / (duration + 0.9 s)`` with a
+1 s ``bufsize``: even a pass that fills the VBV stays under the cap (``/ duration`` alone lets a
+1 s tape spend 1.9x its budget). At most ``max_bitrate``: x264 raises the declared level to fit
+the VBV (1 Gbit/s declares level 6.2, which phone decoders refuse; 20 Mbit/s stays within level
+4.0). If the file still exceeds ``max_bytes`` the MP4 is encoded again at a rate lowered by the
+overshoot, up to ``max_passes`` in all, then :class:`EncodeError` ``encode_too_large``.
+
+x264 settings, measured on 2 cores (docs/benchmarks.md): preset ``superfast`` plus
+``mbtree=1:rc-lookahead=10`` (veryfast's rate control: ~20 % fewer bytes at equal PSNR),
+``aq-mode=0`` (adaptive quantisation spends bits on psycho-visual texture that pixel art does not
+have: smaller *and* higher PSNR), ``subme=0`` (nearest-neighbour art moves in whole source pixels,
+so sub-pixel motion search finds nothing) and ``no-deblock`` (the loop filter smears the hard edges
+pixel art is made of: smaller and higher PSNR). About 2.2x faster than ``veryfast`` for a slightly
+smaller file with +1 dB PSNR on the synthetic tapes.
 
 **Thumbnail.** The 1x frame with the most distinct colours (quantised to 5 bits per channel) among
 up to ``thumbnail_candidates`` evenly spaced frames, ties going to the frame nearest the middle:
@@ -53,7 +60,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import av
 import numpy as np
@@ -87,7 +94,7 @@ class EncodeSettings:
     max_bytes: int = 10_485_760
     crf: int = 23
     preset: str = "superfast"
-    x264_params: str = "mbtree=1:rc-lookahead=10:aq-mode=0"
+    x264_params: str = "mbtree=1:rc-lookahead=10:aq-mode=0:subme=0:no-deblock=1"
     #: x264 frame threads; 2 is fastest on the 2-core workers (3 = "auto" loses ~10 % to
     #: contention with the PNG decoder threads). 0 lets x264 decide.
     threads: int = 2
@@ -100,8 +107,10 @@ class EncodeSettings:
     preview_size: int = 256
     preview_fps: float = 15.0
     preview_max_frames: int = 120
-    #: libwebp effort for the lossless preview and thumbnail (0 fastest .. 6 smallest).
-    webp_method: int = 0
+    #: libwebp method (0..6) and lossless effort (0..100) for the preview and thumbnail: method 1
+    #: at effort 25 halves a noisy preview against 0/0 for ~50 ms more; higher buys little.
+    webp_method: int = 1
+    webp_effort: int = 25
 
     def __post_init__(self) -> None:
         if self.max_long_side < 2 or self.max_bytes < 1 or self.max_passes < 1:
@@ -195,18 +204,29 @@ def preview_geometry(width: int, height: int, preview_size: int) -> tuple[int, i
 # Rate control
 
 
-def framerate_hint(timing: FrameTiming) -> int:
-    """Typical frames per second (from the median frame duration), for the H.264 level only."""
-    if not timing.durations:
+def framerate_hint(durations_ms: Sequence[float]) -> int:
+    """Typical frames per second (from the median input duration, not the rounded integer ones,
+    which turn 60 fps into 62), for the H.264 level only."""
+    positive = [d for d in durations_ms if d > 0]
+    if not positive:
         return 1
-    median = statistics.median(timing.durations)
-    return max(1, min(_MAX_RATE_HINT, round(1000 / median)))
+    return max(1, min(_MAX_RATE_HINT, round(1000 / statistics.median(positive))))
+
+
+#: x264's default ``vbv-init``: the decoder buffer starts this full, so a pass may spend this
+#: fraction of ``bufsize`` on top of ``maxrate * duration``.
+_VBV_INIT: Final = 0.9
 
 
 def target_bitrate(total_ms: int, settings: EncodeSettings) -> int:
-    """``maxrate`` in bit/s that keeps ``total_ms`` of video under ``size_safety * max_bytes``."""
+    """``maxrate`` in bit/s (and ``bufsize`` in bits: one second's worth) that keeps ``total_ms``
+    of video under ``size_safety * max_bytes`` even if every frame hits the VBV limit.
+
+    The bound is ``maxrate * duration + vbv_init * bufsize``; ignoring the buffer term (``maxrate
+    = budget / duration``) lets a 1 s tape spend nearly twice its budget.
+    """
     seconds = max(total_ms, 1) / 1000
-    rate = settings.size_safety * settings.max_bytes * 8 / seconds
+    rate = settings.size_safety * settings.max_bytes * 8 / (seconds + _VBV_INIT)
     return max(1000, min(settings.max_bitrate, int(rate)))
 
 
@@ -250,8 +270,8 @@ class PreviewCollector:
 
     def offer(self, index: int, image: np.ndarray) -> None:
         start = self._timing.pts[index]
-        # 0.5 ms slack: integer timestamps of a 60 fps tape sit on both sides of 4 x 16.67 ms.
-        if start + 0.5 < self._due:
+        # 1 ms slack: 4 frames of a 60 fps tape span 66 or 67 integer ms, not 66.67.
+        if start + 1 < self._due:
             return
         self._due = start + self._gap
         small = nearest(image, self.width, self.height)
@@ -297,7 +317,7 @@ def _plan(
         out_w, out_h, factor = output_geometry(width, height, settings.max_long_side)
     except ValueError as exc:
         raise EncodeError("encode_bad_size", str(exc)) from exc
-    return _VideoPlan(width, height, out_w, out_h, factor, timing, framerate_hint(timing))
+    return _VideoPlan(width, height, out_w, out_h, factor, timing, framerate_hint(durations_ms))
 
 
 def _open_mp4(path: PathLike, plan: _VideoPlan, bitrate: int, settings: EncodeSettings) -> Any:
@@ -364,6 +384,44 @@ def _checked(images: Iterable[np.ndarray], plan: _VideoPlan) -> Iterator[np.ndar
         )
 
 
+class _Muxer:
+    """Gives every packet its frame's duration and makes the track end where the last frame does.
+
+    libx264 leaves packet durations at 0, so the MP4 muxer would guess the last frame's duration.
+    With B-frames the last packet in decode order is not the last frame, and the media duration
+    (``mdhd``, what FFmpeg-based players report) is the last *dts* plus that packet's duration. So
+    every packet gets its own frame's duration (the edit list ends at max(pts + duration), exact),
+    and the final packet, held back until the stream ends, gets whatever makes ``mdhd`` end at the
+    tape's total too.
+    """
+
+    def __init__(self, container: Any, timing: FrameTiming) -> None:
+        self._container = container
+        self._durations = dict(zip(timing.pts, timing.durations, strict=True))
+        self._total = timing.total_ms
+        self._first_dts: int | None = None
+        self._held: av.Packet | None = None
+
+    def mux(self, packets: Iterable[av.Packet]) -> None:
+        for packet in packets:
+            if packet.pts is None or packet.dts is None:
+                raise EncodeError("encode_failed", "The encoder returned a packet without time.")
+            packet.duration = self._durations[packet.pts]
+            if self._first_dts is None:
+                self._first_dts = packet.dts
+            if self._held is not None:
+                self._container.mux(self._held)
+            self._held = packet
+
+    def finish(self) -> None:
+        packet, first = self._held, self._first_dts
+        if packet is None or first is None or packet.dts is None:
+            return
+        packet.duration = max(1, self._total - (packet.dts - first))
+        self._container.mux(packet)
+        self._held = None
+
+
 def _encode_mp4(
     images: Iterable[np.ndarray],
     path: PathLike,
@@ -375,28 +433,21 @@ def _encode_mp4(
 ) -> int:
     """Write the MP4; return its size in bytes."""
     timing = plan.timing
-    durations = dict(zip(timing.pts, timing.durations, strict=True))
     container = _open_mp4(path, plan, bitrate, settings)
     try:
         stream = container.streams.video[0]
-
-        def mux(packets: Iterable[av.Packet]) -> None:
-            for packet in packets:
-                # libx264 leaves durations at 0 and the muxer would guess the last frame's.
-                if packet.pts is not None:
-                    packet.duration = durations[packet.pts]
-                container.mux(packet)
-
+        muxer = _Muxer(container, timing)
         for index, image in enumerate(_checked(images, plan)):
             for observe in observers:
                 observe(index, image)
             frame = _to_video_frame(image, plan)
             frame.pts = timing.pts[index]
             frame.time_base = MS
-            mux(stream.encode(frame))
+            muxer.mux(stream.encode(frame))
             if progress is not None:
                 progress((index + 1) / plan.frames)
-        mux(stream.encode(None))
+        muxer.mux(stream.encode(None))
+        muxer.finish()
     finally:
         container.close()
     return Path(path).stat().st_size
@@ -416,7 +467,6 @@ def _fit(
     retries = max(1, settings.max_passes - 1)
     while sizes[-1] > settings.max_bytes:
         if len(sizes) >= settings.max_passes:
-            _remove(path)
             raise EncodeError(
                 "encode_too_large",
                 f"The video is {sizes[-1]} bytes after {len(sizes)} passes; the limit is "
@@ -424,7 +474,7 @@ def _fit(
                 details={"bytes": sizes, "max_bytes": settings.max_bytes, "bitrate": bitrate},
             )
         # The overshoot says how loosely the VBV held; aim that much lower, plus a margin.
-        wanted = settings.max_bytes * settings.size_safety * settings.retry_factor
+        wanted = settings.max_bytes * min(1.0, settings.size_safety) * settings.retry_factor
         bitrate = max(1000, int(bitrate * wanted / sizes[-1]))
         base = 0.9 + 0.1 * (len(sizes) - 1) / retries
 
@@ -432,7 +482,7 @@ def _fit(
             report(base + 0.1 * fraction / retries)
 
         encode = partial(_encode_mp4, frames(), path, plan, bitrate, settings, progress=step)
-        sizes.append(_guarded(path, encode))
+        sizes.append(_converted(path, encode))
     return bitrate, sizes
 
 
@@ -440,16 +490,24 @@ def _fit(
 # Images
 
 
-def _save_thumbnail(image: np.ndarray, path: PathLike, size: tuple[int, int], method: int) -> int:
+def _save_thumbnail(
+    image: np.ndarray, path: PathLike, size: tuple[int, int], settings: EncodeSettings
+) -> int:
     picture = Image.fromarray(np.ascontiguousarray(nearest(image, *size)))
     if Path(path).suffix.lower() == ".png":
         picture.save(path, format="PNG", compress_level=6)
     else:
-        picture.save(path, format="WEBP", lossless=True, quality=0, method=method)
+        picture.save(
+            path,
+            format="WEBP",
+            lossless=True,
+            quality=settings.webp_effort,
+            method=settings.webp_method,
+        )
     return Path(path).stat().st_size
 
 
-def _save_preview(preview: PreviewCollector, path: PathLike, method: int) -> int:
+def _save_preview(preview: PreviewCollector, path: PathLike, settings: EncodeSettings) -> int:
     pictures = [Image.fromarray(image) for image in preview.images]
     pictures[0].save(
         path,
@@ -459,8 +517,8 @@ def _save_preview(preview: PreviewCollector, path: PathLike, method: int) -> int
         duration=preview.durations(),
         loop=0,
         lossless=True,
-        quality=0,
-        method=method,
+        quality=settings.webp_effort,
+        method=settings.webp_method,
     )
     return Path(path).stat().st_size
 
@@ -485,20 +543,43 @@ def render_tape(
     into ``mp4_path``, ``thumbnail_path`` and ``preview_path`` (see the module docstring).
 
     ``frames`` is called once per pass and must return a fresh iterator each time. ``progress``
-    receives non-decreasing values from 0 to 1. Raises :class:`EncodeError`.
+    receives non-decreasing values from 0 to 1. Raises :class:`EncodeError` (or whatever the
+    frames raise, e.g. an ArchiveError) and then leaves none of the three files behind.
     """
     started = time.perf_counter()
     plan = _plan(durations_ms, width, height, settings)
-    report = _Reporter(progress)
-    thumbnail = ThumbnailPicker(plan.frames, settings.thumbnail_candidates)
-    preview = PreviewCollector(plan.timing, width, height, settings)
-    bitrate = target_bitrate(plan.timing.total_ms, settings)
+    outputs = _Outputs(mp4_path, thumbnail_path, preview_path)
+    try:
+        result = _render(frames, plan, outputs, settings, _Reporter(progress))
+    except BaseException:
+        for path in outputs:
+            _remove(path)
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
 
-    first = _guarded(
-        mp4_path,
+
+class _Outputs(NamedTuple):
+    mp4: PathLike
+    thumbnail: PathLike
+    preview: PathLike
+
+
+def _render(
+    frames: FrameSource,
+    plan: _VideoPlan,
+    outputs: _Outputs,
+    settings: EncodeSettings,
+    report: Callable[[float], None],
+) -> EncodeResult:
+    thumbnail = ThumbnailPicker(plan.frames, settings.thumbnail_candidates)
+    preview = PreviewCollector(plan.timing, plan.source_width, plan.source_height, settings)
+    bitrate = target_bitrate(plan.timing.total_ms, settings)
+    first = _converted(
+        outputs.mp4,
         lambda: _encode_mp4(
             frames(),
-            mp4_path,
+            outputs.mp4,
             plan,
             bitrate,
             settings,
@@ -506,18 +587,18 @@ def render_tape(
             progress=lambda fraction: report(0.85 * fraction),
         ),
     )
-    thumb_size = (width * plan.factor, height * plan.factor)
+    thumb_size = (plan.source_width * plan.factor, plan.source_height * plan.factor)
     best = thumbnail.image
     assert best is not None  # frame 0 is always a candidate and the pass saw every frame
-    thumbnail_bytes = _guarded(
-        thumbnail_path,
-        lambda: _save_thumbnail(best, thumbnail_path, thumb_size, settings.webp_method),
+    thumbnail_bytes = _converted(
+        outputs.thumbnail,
+        lambda: _save_thumbnail(best, outputs.thumbnail, thumb_size, settings),
     )
-    preview_bytes = _guarded(
-        preview_path, lambda: _save_preview(preview, preview_path, settings.webp_method)
+    preview_bytes = _converted(
+        outputs.preview, lambda: _save_preview(preview, outputs.preview, settings)
     )
     report(0.9)
-    bitrate, sizes = _fit(frames, mp4_path, plan, (bitrate, first), settings, report)
+    bitrate, sizes = _fit(frames, outputs.mp4, plan, (bitrate, first), settings, report)
     report(1.0)
     return EncodeResult(
         width=plan.width,
@@ -537,7 +618,7 @@ def render_tape(
         preview_height=preview.height,
         preview_frames=len(preview.images),
         preview_bytes=preview_bytes,
-        seconds=time.perf_counter() - started,
+        seconds=0.0,
         pass_bytes=sizes,
     )
 
@@ -559,30 +640,22 @@ class _Reporter:
         self._progress(value)
 
 
-def _guarded[T](path: PathLike, work: Callable[[], T]) -> T:
-    """Run ``work``, which writes ``path``; on failure remove the partial file. FFmpeg and I/O
-    errors become EncodeError; anything else (an ArchiveError from the frames) passes through."""
+def _converted[T](path: PathLike, work: Callable[[], T]) -> T:
+    """Run ``work``, which writes ``path``, turning FFmpeg and I/O errors into EncodeError.
+    Anything else (EncodeError, an ArchiveError from the frames) passes through."""
     try:
         return work()
-    except EncodeError:
-        _remove(path)
-        raise
     except av.FFmpegError as exc:
-        _remove(path)
         raise EncodeError(
             "encode_failed", f"Encoding failed: {exc}", details={"path": os.fspath(path)}
         ) from exc
     except OSError as exc:
-        _remove(path)
         raise EncodeError(
             "encode_failed",
             f"Writing {os.fspath(path)} failed: {exc}",
             details={"path": os.fspath(path)},
             retryable=True,
         ) from exc
-    except BaseException:
-        _remove(path)
-        raise
 
 
 def _remove(path: PathLike) -> None:

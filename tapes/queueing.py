@@ -15,8 +15,6 @@ from rq.worker import Worker
 ENCODE_QUEUE = "encode"
 ENCODE_JOB = "tapes.jobs.encode_tape"
 _LIVE = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
-# A started job whose worker has not sent a heartbeat for this long is taken as dead.
-_HEARTBEAT_GRACE = timedelta(seconds=120)
 
 
 class QueueUnavailable(Exception):
@@ -40,7 +38,9 @@ def _job_is_live(job: Job) -> bool:
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name, job.connection)
     if worker is None or worker.last_heartbeat is None:
         return False
-    return datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC) < _HEARTBEAT_GRACE
+    # A started job whose worker has sent no heartbeat for this long is taken as dead.
+    grace = timedelta(seconds=int(settings.TAPES_WORKER_HEARTBEAT_GRACE_SECONDS))
+    return datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC) < grace
 
 
 def encode_job_is_live(tape_id: int) -> bool:

@@ -163,6 +163,7 @@ TAPES_CODE_ATTEMPTS_PER_LENGTH = 6
 TAPES_CODE_MAX_LENGTH = 10
 # How long a tape may sit queued/processing with no live job before the reconcile step requeues it.
 TAPES_STUCK_AFTER_SECONDS = env.int("TAPES_STUCK_AFTER_SECONDS", default=900)
+TAPES_WORKER_HEARTBEAT_GRACE_SECONDS = env.int("TAPES_WORKER_HEARTBEAT_GRACE_SECONDS", default=120)
 TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", default=60)
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
 # Back-off between transient encode failures (storage down, worker killed), in seconds.

@@ -545,6 +545,17 @@ def test_mutated_archives_never_crash(
         assert exc.code in CODES
 
 
+def test_messages_and_details_stay_short(tmp_path: Path) -> None:
+    rows = timing_document([16.7] * 3)
+    rows[1]["filename"] = "x" * 100_000
+    entries = badzips.replace(tape_entries(), "timing.json", json.dumps(rows).encode())
+    with pytest.raises(ArchiveError) as caught:
+        inspect_archive(write_zip(tmp_path / "tape.zip", entries))
+    assert caught.value.code == "validation_timing_mismatch"
+    assert len(caught.value.message) <= 500
+    assert len(json.dumps(caught.value.as_dict())) < 2000
+
+
 def test_missing_file_and_directory_are_not_zips(tmp_path: Path) -> None:
     for path in (tmp_path / "nope.zip", tmp_path):
         with pytest.raises(ArchiveError) as caught:

@@ -3,6 +3,10 @@ storage. Retry, failure codes, idempotence and the reconcile step."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,17 +25,46 @@ from tapes import services, synth
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE_QUEUE, encode_job_id
 from tapes.storage import storage_for
-from tapes.worker import TapesWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_worker() -> None:
-    """A real RQ worker in burst mode: it forks a work horse per job, as in production."""
-    connections.close_all()  # the horse must not share this process' DB socket
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    worker = TapesWorker([queue], connection=queue.connection)
-    worker.work(burst=True, with_scheduler=True)
+def worker_env(settings: Any, media: Path) -> dict[str, str]:
+    """What a worker process on another machine would be configured with."""
+    db = connections["default"].settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tapesite.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_MEDIA_ROOT": str(media),
+        "TAPES_MAX_ATTEMPTS": str(settings.TAPES_MAX_ATTEMPTS),
+        "TAPES_WORKER_HEARTBEAT_GRACE_SECONDS": str(settings.TAPES_WORKER_HEARTBEAT_GRACE_SECONDS),
+    }
+
+
+def start_worker(settings: Any, media: Path) -> subprocess.Popen[bytes]:
+    """A real worker process (``manage.py tapes_worker --burst``): it forks a work horse per job
+    and exits when the queue is empty, as production workers do minus the waiting."""
+    connections.close_all()
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "tapes_worker", "--burst"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=worker_env(settings, media),
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def run_worker(settings: Any, local_storage: Path) -> Any:
+    def run() -> None:
+        worker = start_worker(settings, local_storage)
+        output, _ = worker.communicate(timeout=300)
+        assert worker.returncode == 0, output.decode(errors="replace")[-3000:]
+
+    return run
 
 
 def post_zip(content: bytes, piece: str = "synth") -> Tape:
@@ -54,7 +87,7 @@ def stored_names(tape: Tape) -> list[str]:
     return sorted(storage.listdir("")[1])
 
 
-def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any) -> None:
+def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any, run_worker: Any) -> None:
     tape = post_zip(tape_bytes)
     assert Tape.objects.get(pk=tape.pk).status == TapeStatus.QUEUED
     run_worker()
@@ -77,7 +110,7 @@ def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any) -> None:
     assert api.get(body["media"]["mp4"]).status_code == 200
 
 
-def test_an_invalid_archive_fails_at_once_with_its_code(api: Any) -> None:
+def test_an_invalid_archive_fails_at_once_with_its_code(api: Any, run_worker: Any) -> None:
     tape = post_zip(b"this is not a zip file at all", piece="junk")
     run_worker()
     tape.refresh_from_db()
@@ -92,7 +125,7 @@ def test_an_invalid_archive_fails_at_once_with_its_code(api: Any) -> None:
 
 
 def test_a_transient_failure_is_visible_and_retried(
-    tape_bytes: bytes, settings: Any, api: Any
+    tape_bytes: bytes, settings: Any, api: Any, run_worker: Any
 ) -> None:
     settings.TAPES_RETRY_INTERVALS = [1]
     tape = post_zip(tape_bytes)
@@ -116,7 +149,7 @@ def test_a_transient_failure_is_visible_and_retried(
     assert tape.failure_code == ""
 
 
-def test_retries_stop_at_the_limit(tape_bytes: bytes, settings: Any) -> None:
+def test_retries_stop_at_the_limit(tape_bytes: bytes, settings: Any, run_worker: Any) -> None:
     settings.TAPES_MAX_ATTEMPTS = 3
     settings.TAPES_RETRY_INTERVALS = [0]
     tape = post_zip(tape_bytes)
@@ -130,7 +163,7 @@ def test_retries_stop_at_the_limit(tape_bytes: bytes, settings: Any) -> None:
     assert tape.attempts == 3
 
 
-def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes) -> None:
+def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes, run_worker: Any) -> None:
     tape = post_zip(tape_bytes)
     run_worker()
     tape.refresh_from_db()
@@ -150,7 +183,9 @@ def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes) -> None:
     assert Tape.objects.count() == 1
 
 
-def test_reconcile_requeues_a_tape_whose_worker_died(tape_bytes: bytes, settings: Any) -> None:
+def test_reconcile_requeues_a_tape_whose_worker_died(
+    tape_bytes: bytes, settings: Any, run_worker: Any
+) -> None:
     tape = post_zip(tape_bytes)
     queue = django_rq.get_queue(ENCODE_QUEUE)
     queue.empty()  # the job vanished with its worker
@@ -195,3 +230,35 @@ def test_reencode_command_recovers_failed_tapes(tape_bytes: bytes, capsys: Any) 
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY
     assert f"!{tape.code}" in capsys.readouterr().out
+
+
+def test_a_killed_worker_is_recovered_by_reconcile(
+    tmp_path: Path, settings: Any, local_storage: Path, run_worker: Any
+) -> None:
+    """SIGKILL a real worker process mid-encode; the tape must come back, not stay stuck."""
+    path = tmp_path / "long.zip"
+    synth.make_tape(path, frames=480, width=256, height=256, scale=6, seed=5)
+    tape = post_zip(path.read_bytes())
+    worker = start_worker(settings, local_storage)
+    try:
+        deadline = time.monotonic() + 60
+        while Tape.objects.get(pk=tape.pk).progress < 10:
+            assert time.monotonic() < deadline, "the worker never started encoding"
+            assert worker.poll() is None, "the worker exited before it was killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse
+        worker.wait(timeout=10)
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.PROCESSING
+
+    settings.TAPES_WORKER_HEARTBEAT_GRACE_SECONDS = 1
+    time.sleep(1.5)  # the dead worker's last heartbeat ages past the grace
+    stale = timezone.now() - timedelta(seconds=settings.TAPES_STUCK_AFTER_SECONDS + 5)
+    Tape.objects.filter(pk=tape.pk).update(updated_at=stale)
+    assert services.tapes_reconcile().requeued == [tape.pk]
+    run_worker()
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    assert tape.attempts == 2
+    assert len(stored_names(tape)) == 4

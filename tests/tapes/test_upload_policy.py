@@ -202,3 +202,30 @@ def test_local_upload_is_not_behind_csrf(start_upload: Any, settings: Any, user:
         browser, open_ticket["upload"]["url"], open_ticket["upload"]["fields"], tiny_zip()
     )
     assert response.status_code == 204
+
+
+def test_storage_setup_creates_buckets_and_cors(s3_storage: Any, settings: Any) -> None:
+    from django.core.management import call_command
+
+    settings.TAPES_USER_BUCKET = "setup-user"
+    settings.TAPES_GUEST_BUCKET = "setup-guest"
+    settings.TAPES_BUCKET_STORAGES = {"setup-user": "tapes_user", "setup-guest": "tapes_guest"}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "tapes_user": {**settings.STORAGES["tapes_user"]},
+        "tapes_guest": {**settings.STORAGES["tapes_guest"]},
+    }
+    settings.STORAGES["tapes_user"]["OPTIONS"] = {
+        **settings.STORAGES["tapes_user"]["OPTIONS"], "bucket_name": "setup-user"
+    }
+    settings.STORAGES["tapes_guest"]["OPTIONS"] = {
+        **settings.STORAGES["tapes_guest"]["OPTIONS"], "bucket_name": "setup-guest"
+    }
+    call_command("tapes_storage_setup", "--cors-origin", "http://127.0.0.1:8000")
+    call_command("tapes_storage_setup")  # again: idempotent
+    client = storages["tapes_user"].connection.meta.client
+    names = {b["Name"] for b in client.list_buckets()["Buckets"]}
+    assert {"setup-user", "setup-guest"} <= names
+    rules = client.get_bucket_cors(Bucket="setup-guest")["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["http://127.0.0.1:8000"]
+    assert "POST" in rules[0]["AllowedMethods"]
