@@ -261,9 +261,11 @@ class ThumbnailPicker:
 class PreviewCollector:
     def __init__(self, timing: FrameTiming, width: int, height: int, settings: EncodeSettings):
         self.width, self.height = preview_geometry(width, height, settings.preview_size)
-        total = timing.total_ms
         self._timing = timing
-        self._gap = max(1000 / settings.preview_fps, total / settings.preview_max_frames)
+        # Kept frames start >= gap - 1 ms apart (see offer), so this gap keeps at most
+        # preview_max_frames of them inside the tape.
+        spread = timing.total_ms / max(1, settings.preview_max_frames - 1) + 1
+        self._gap = max(1000 / settings.preview_fps, spread)
         self._due = 0.0
         self.images: list[np.ndarray] = []
         self.starts: list[int] = []

@@ -160,15 +160,13 @@ def _insert_with_fresh_code(tape: Tape) -> None:
     raise TapesiteError("code_space_exhausted", "No free short code could be found.", status=503)
 
 
-@transaction.atomic
 def tape_create(*, user: User | None, slug: str, metadata: dict[str, Any] | None = None) -> Tape:
     """Register an uploaded ZIP as a tape with a fresh short code, and queue its encoding."""
     owner_id = _owner_id(user)
     upload = _find_upload(user_id=owner_id, slug=slug)
     if upload.tape_id is not None:
-        raise TapesiteError(
-            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
-        )
+        raise _slug_taken(slug)
+    # Storage is asked before the transaction opens: no row lock waits on the network.
     size = _stored_size(upload)
     parsed = codes.parse_slug(slug)
     assert parsed is not None  # _find_upload validated it
@@ -187,21 +185,23 @@ def tape_create(*, user: User | None, slug: str, metadata: dict[str, Any] | None
     )
     tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
     tape.full_clean(validate_unique=False, validate_constraints=False)
-    try:
-        _insert_with_fresh_code(tape)
-    except IntegrityError as exc:
-        raise TapesiteError(
-            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
-        ) from exc
-    # Only this request may claim the slot: a concurrent post of the same slug loses here.
-    claimed = TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape)
-    if not claimed:
-        raise TapesiteError(
-            "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
-        )
-    tape_id = tape.pk
-    transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
+    with transaction.atomic():
+        try:
+            _insert_with_fresh_code(tape)
+        except IntegrityError as exc:
+            raise _slug_taken(slug) from exc
+        # Only this request may claim the slot: a concurrent post of the same slug loses here.
+        if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
+            raise _slug_taken(slug)
+        tape_id = tape.pk
+        transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
     return tape
+
+
+def _slug_taken(slug: str) -> TapesiteError:
+    return TapesiteError(
+        "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
+    )
 
 
 def tape_enqueue_encode(*, tape_id: int) -> bool:
@@ -306,9 +306,7 @@ class RetryLater(Exception):
     """Raised by the encode job after recording a transient failure, so RQ retries it."""
 
 
-def _progress_writer(
-    tape_id: int, also: Callable[[float], None] | None
-) -> Callable[[float], None]:
+def _progress_writer(tape_id: int, also: Callable[[float], None] | None) -> Callable[[float], None]:
     last = [-1]
 
     def report(fraction: float) -> None:
@@ -353,6 +351,10 @@ def _store(tape: Tape, key: str, path: Path) -> int:
     return path.stat().st_size
 
 
+def _encoder_overrides() -> dict[str, Any]:
+    return dict(settings.TAPES_ENCODER)
+
+
 def _encode_files(
     tape: Tape, workdir: Path, on_progress: Callable[[float], None] | None
 ) -> dict[str, Any]:
@@ -386,7 +388,7 @@ def _encode_files(
         mp4_path=outputs["mp4"][0],
         thumbnail_path=outputs["thumbnail"][0],
         preview_path=outputs["preview"][0],
-        settings=encoder.EncodeSettings(**settings.TAPES_ENCODER),
+        settings=encoder.EncodeSettings(**_encoder_overrides()),
         progress=_progress_writer(tape.pk, on_progress),
     )
     fields: dict[str, Any] = {}
@@ -396,9 +398,7 @@ def _encode_files(
     return fields
 
 
-def tape_encode(
-    *, tape_id: int, on_progress: Callable[[float], None] | None = None
-) -> Tape | None:
+def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = None) -> Tape | None:
     """Turn a tape's ZIP into its MP4, thumbnail and preview, beside the ZIP in storage.
 
     Idempotent: a ready or nuked tape is left alone, and outputs go to fixed keys, so running it

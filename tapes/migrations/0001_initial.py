@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,87 +14,154 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Tape',
+            name="Tape",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('slug', models.CharField(db_index=True, max_length=64)),
-                ('when', models.DateTimeField(db_index=True)),
-                ('bucket', models.CharField(max_length=63)),
-                ('nuked', models.BooleanField(default=False)),
-                ('nuked_at', models.DateTimeField(blank=True, null=True)),
-                ('at', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded'), ('queued', 'Queued'), ('processing', 'Processing'), ('ready', 'Ready'), ('failed', 'Failed')], db_index=True, default='uploaded', max_length=16)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('failure_code', models.CharField(blank=True, max_length=64)),
-                ('failure_message', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('status_changed_at', models.DateTimeField()),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('piece', models.CharField(max_length=32)),
-                ('frames', models.PositiveIntegerField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('width', models.PositiveIntegerField(blank=True, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, null=True)),
-                ('scale', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('discrepancies', models.JSONField(blank=True, default=list)),
-                ('zip_key', models.CharField(max_length=255)),
-                ('zip_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('mp4_key', models.CharField(blank=True, max_length=255)),
-                ('mp4_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('thumbnail_key', models.CharField(blank=True, max_length=255)),
-                ('thumbnail_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('preview_key', models.CharField(blank=True, max_length=255)),
-                ('preview_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tapes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("slug", models.CharField(db_index=True, max_length=64)),
+                ("when", models.DateTimeField(db_index=True)),
+                ("bucket", models.CharField(max_length=63)),
+                ("nuked", models.BooleanField(default=False)),
+                ("nuked_at", models.DateTimeField(blank=True, null=True)),
+                ("at", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded"),
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="uploaded",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("failure_code", models.CharField(blank=True, max_length=64)),
+                ("failure_message", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("status_changed_at", models.DateTimeField()),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("piece", models.CharField(max_length=32)),
+                ("frames", models.PositiveIntegerField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("width", models.PositiveIntegerField(blank=True, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, null=True)),
+                ("scale", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("discrepancies", models.JSONField(blank=True, default=list)),
+                ("zip_key", models.CharField(max_length=255)),
+                ("zip_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("mp4_key", models.CharField(blank=True, max_length=255)),
+                ("mp4_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("thumbnail_key", models.CharField(blank=True, max_length=255)),
+                ("thumbnail_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("preview_key", models.CharField(blank=True, max_length=255)),
+                ("preview_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tapes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-when', '-id'],
+                "ordering": ["-when", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TapeUpload',
+            name="TapeUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=64)),
-                ('bucket', models.CharField(max_length=63)),
-                ('key', models.CharField(max_length=255)),
-                ('declared_bytes', models.PositiveBigIntegerField()),
-                ('max_bytes', models.PositiveBigIntegerField()),
-                ('expires_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tape', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='upload', to='tapes.tape')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tape_uploads', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.CharField(max_length=64)),
+                ("bucket", models.CharField(max_length=63)),
+                ("key", models.CharField(max_length=255)),
+                ("declared_bytes", models.PositiveBigIntegerField()),
+                ("max_bytes", models.PositiveBigIntegerField()),
+                ("expires_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tape",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="upload",
+                        to="tapes.tape",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tape_uploads",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='tape',
-            index=models.Index(fields=['status', 'status_changed_at'], name='tape_status_idx'),
+            model_name="tape",
+            index=models.Index(fields=["status", "status_changed_at"], name="tape_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='tape',
-            constraint=models.UniqueConstraint(fields=('slug', 'user'), name='tape_slug_user_unique'),
+            model_name="tape",
+            constraint=models.UniqueConstraint(
+                fields=("slug", "user"), name="tape_slug_user_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tape',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', True)), fields=('slug',), name='tape_slug_guest_unique'),
+            model_name="tape",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", True)),
+                fields=("slug",),
+                name="tape_slug_guest_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tape',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='tape_progress_max_100'),
+            model_name="tape",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__lte", 100)), name="tape_progress_max_100"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tapeupload',
-            constraint=models.UniqueConstraint(fields=('bucket', 'key'), name='upload_bucket_key_unique'),
+            model_name="tapeupload",
+            constraint=models.UniqueConstraint(
+                fields=("bucket", "key"), name="upload_bucket_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tapeupload',
-            constraint=models.UniqueConstraint(fields=('slug', 'user'), name='upload_slug_user_unique'),
+            model_name="tapeupload",
+            constraint=models.UniqueConstraint(
+                fields=("slug", "user"), name="upload_slug_user_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tapeupload',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', True)), fields=('slug',), name='upload_slug_guest_unique'),
+            model_name="tapeupload",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", True)),
+                fields=("slug",),
+                name="upload_slug_guest_unique",
+            ),
         ),
     ]

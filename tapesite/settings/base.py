@@ -6,6 +6,7 @@ run the site with nothing else installed.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -171,7 +172,7 @@ TAPES_RETRY_INTERVALS = [15, 60, 180, 600]
 # Overrides of tapes.archive.ArchiveLimits (e.g. {"max_duration_ms": 60000}) and of
 # tapes.encoder.EncodeSettings; the defaults there are the documented ones.
 TAPES_ARCHIVE_LIMITS: dict[str, int | float] = {}
-TAPES_ENCODER: dict[str, int | float | str] = {}
+TAPES_ENCODER: dict[str, Any] = {}
 TAPES_API_MAX_BODY_BYTES = 64 * 1024
 
 # --- API -----------------------------------------------------------------------------------------

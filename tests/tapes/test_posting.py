@@ -4,8 +4,8 @@ length, and posting while Redis is down."""
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 import threading
+from datetime import timedelta
 from typing import Any
 
 import django_rq
@@ -158,9 +158,7 @@ def test_the_worker_maintenance_tick_reconciles(private_redis: Any) -> None:
     slot = _uploaded_slot()
     private_redis.stop()
     tape = services.tape_create(user=None, slug=slot.slug)
-    Tape.objects.filter(pk=tape.pk).update(
-        status_changed_at=timezone.now() - timedelta(minutes=1)
-    )
+    Tape.objects.filter(pk=tape.pk).update(status_changed_at=timezone.now() - timedelta(minutes=1))
     private_redis.start()
     queue = django_rq.get_queue(ENCODE_QUEUE)
     run_reconcile_once(queue.connection, 60)

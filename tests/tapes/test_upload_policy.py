@@ -216,14 +216,16 @@ def test_storage_setup_creates_buckets_and_cors(s3_storage: Any, settings: Any) 
         "tapes_guest": {**settings.STORAGES["tapes_guest"]},
     }
     settings.STORAGES["tapes_user"]["OPTIONS"] = {
-        **settings.STORAGES["tapes_user"]["OPTIONS"], "bucket_name": "setup-user"
+        **settings.STORAGES["tapes_user"]["OPTIONS"],
+        "bucket_name": "setup-user",
     }
     settings.STORAGES["tapes_guest"]["OPTIONS"] = {
-        **settings.STORAGES["tapes_guest"]["OPTIONS"], "bucket_name": "setup-guest"
+        **settings.STORAGES["tapes_guest"]["OPTIONS"],
+        "bucket_name": "setup-guest",
     }
     call_command("tapes_storage_setup", "--cors-origin", "http://127.0.0.1:8000")
     call_command("tapes_storage_setup")  # again: idempotent
-    client = storages["tapes_user"].connection.meta.client
+    client = storages["tapes_user"].connection.meta.client  # type: ignore[attr-defined]
     names = {b["Name"] for b in client.list_buckets()["Buckets"]}
     assert {"setup-user", "setup-guest"} <= names
     rules = client.get_bucket_cors(Bucket="setup-guest")["CORSRules"]

@@ -30,7 +30,9 @@ class Command(BaseCommand):
             raise CommandError("name tape codes or pass --failed")
         tapes = Tape.objects.visible()
         selected = list(
-            tapes.filter(status=TapeStatus.FAILED) if options["failed"] else tapes.filter(code__in=codes)
+            tapes.filter(status=TapeStatus.FAILED)
+            if options["failed"]
+            else tapes.filter(code__in=codes)
         )
         missing = sorted(set(codes) - {tape.code for tape in selected})
         if missing:
