@@ -45,6 +45,18 @@ def _owner_id(user: User | None) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
+def _set_status(
+    tape_id: int, status: TapeStatus, *, only_from: TapeStatus | None = None, **fields: Any
+) -> int:
+    """Move a tape to ``status`` (optionally only from ``only_from``) with any other fields, in
+    one UPDATE: status changes race with the worker, so they never go through a stale ``save()``."""
+    now = timezone.now()
+    tapes = Tape.objects.filter(pk=tape_id)
+    if only_from is not None:
+        tapes = tapes.filter(status=only_from)
+    return tapes.update(status=status, status_changed_at=now, updated_at=now, **fields)
+
+
 def _violated_constraint(exc: IntegrityError) -> str:
     """The name (PostgreSQL) or column list (SQLite) of the constraint an insert broke."""
     diag = getattr(exc.__cause__, "diag", None)
@@ -215,9 +227,7 @@ def tape_enqueue_encode(*, tape_id: int) -> bool:
         )
         return False
     # Only move forward: a fast worker may already have marked it processing.
-    Tape.objects.filter(pk=tape_id, status=TapeStatus.UPLOADED).update(
-        status=TapeStatus.QUEUED, status_changed_at=timezone.now()
-    )
+    _set_status(tape_id, TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED)
     return True
 
 
@@ -281,9 +291,7 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
             )
             report.gave_up.append(tape_id)
             continue
-        Tape.objects.filter(pk=tape_id).update(
-            status=TapeStatus.UPLOADED, status_changed_at=now, updated_at=now
-        )
+        _set_status(tape_id, TapeStatus.UPLOADED)
         if not tape_enqueue_encode(tape_id=tape_id):
             report.queue_down = True
             return report
@@ -292,14 +300,7 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
 
 
 def _mark_failed(tape_id: int, code: str, message: str) -> None:
-    now = timezone.now()
-    Tape.objects.filter(pk=tape_id).update(
-        status=TapeStatus.FAILED,
-        failure_code=code,
-        failure_message=message[:2000],
-        status_changed_at=now,
-        updated_at=now,
-    )
+    _set_status(tape_id, TapeStatus.FAILED, failure_code=code, failure_message=message[:2000])
 
 
 class RetryLater(Exception):
@@ -409,14 +410,7 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
     tape = Tape.objects.filter(pk=tape_id).first()
     if tape is None or tape.nuked or tape.status in (TapeStatus.READY, TapeStatus.FAILED):
         return tape
-    now = timezone.now()
-    Tape.objects.filter(pk=tape_id).update(
-        status=TapeStatus.PROCESSING,
-        progress=0,
-        attempts=F("attempts") + 1,
-        status_changed_at=now,
-        updated_at=now,
-    )
+    _set_status(tape_id, TapeStatus.PROCESSING, progress=0, attempts=F("attempts") + 1)
     tape.refresh_from_db()
     try:
         with tempfile.TemporaryDirectory(prefix="tape-encode-") as workdir:
@@ -428,15 +422,8 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
         return _encode_failed(
             tape, TapesiteError("encode_crashed", f"Encoding crashed: {exc}", retryable=True)
         )
-    now = timezone.now()
-    Tape.objects.filter(pk=tape_id).update(
-        **fields,
-        status=TapeStatus.READY,
-        progress=100,
-        failure_code="",
-        failure_message="",
-        status_changed_at=now,
-        updated_at=now,
+    _set_status(
+        tape_id, TapeStatus.READY, progress=100, failure_code="", failure_message="", **fields
     )
     tape.refresh_from_db()
     return tape
@@ -444,14 +431,9 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
 
 def _encode_failed(tape: Tape, exc: TapesiteError) -> Tape:
     if exc.retryable and tape.attempts < int(settings.TAPES_MAX_ATTEMPTS):
-        now = timezone.now()
         # Back to queued, with the reason visible, while RQ waits out the back-off.
-        Tape.objects.filter(pk=tape.pk).update(
-            status=TapeStatus.QUEUED,
-            failure_code=exc.code,
-            failure_message=exc.message[:2000],
-            status_changed_at=now,
-            updated_at=now,
+        _set_status(
+            tape.pk, TapeStatus.QUEUED, failure_code=exc.code, failure_message=exc.message[:2000]
         )
         raise RetryLater(f"{exc.code}: {exc.message}") from exc
     _mark_failed(tape.pk, exc.code, exc.message)
@@ -461,15 +443,8 @@ def _encode_failed(tape: Tape, exc: TapesiteError) -> Tape:
 
 def tape_reencode_reset(*, tape: Tape) -> Tape:
     """Make a tape eligible for encoding again (operators' re-encode), keeping its files."""
-    now = timezone.now()
-    Tape.objects.filter(pk=tape.pk).update(
-        status=TapeStatus.UPLOADED,
-        progress=0,
-        attempts=0,
-        failure_code="",
-        failure_message="",
-        status_changed_at=now,
-        updated_at=now,
+    _set_status(
+        tape.pk, TapeStatus.UPLOADED, progress=0, attempts=0, failure_code="", failure_message=""
     )
     tape.refresh_from_db()
     return tape
