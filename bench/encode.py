@@ -561,6 +561,10 @@ def main(argv: list[str] | None = None) -> int:
         specs = [TapeSpec(60, 6), TapeSpec(240, 6)]
     else:
         specs = [TapeSpec(f, s) for s in (6, 1) for f in (60, 240, 600)]
+    if not Path(FFMPEG).exists():
+        # The reference pipelines are Debian's ffmpeg, as the original plan ran it.
+        print("bench/encode.py needs Debian's ffmpeg: apt-get install -y ffmpeg", file=sys.stderr)
+        return 2
     rounds = args.rounds or (1 if args.quick else 3)
     data = benchmark(specs, rounds, VARIANTS)
     print_summary(data)

@@ -262,3 +262,31 @@ def test_a_killed_worker_is_recovered_by_reconcile(
     assert tape.status == TapeStatus.READY
     assert tape.attempts == 2
     assert len(stored_names(tape)) == 4
+
+
+def test_the_pipeline_on_s3(tape_bytes: bytes, settings: Any, s3_storage: Any) -> None:
+    """The production path: the ZIP in an S3 bucket (SeaweedFS), a worker configured for S3 by
+    its environment alone, the outputs written beside the ZIP in the bucket."""
+    tape = post_zip(tape_bytes)
+    env = {
+        **worker_env(settings, Path("/nonexistent")),
+        "TAPES_STORAGE": "s3",
+        "AWS_ACCESS_KEY_ID": s3_storage.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_storage.secret_key,
+        "AWS_S3_ENDPOINT_URL": s3_storage.endpoint,
+    }
+    connections.close_all()
+    done = subprocess.run(
+        [sys.executable, "manage.py", "tapes_worker", "--burst"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY, (tape.failure_code, tape.failure_message)
+    storage = storage_for(tape.bucket)
+    for key in (tape.zip_key, tape.mp4_key, tape.thumbnail_key, tape.preview_key):
+        assert storage.exists(key), key
+    assert storage.size(tape.mp4_key) == tape.mp4_bytes
