@@ -16,7 +16,7 @@ def tape_url(tape: Tape, *, request: Request | None) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def tape_media(tape: Tape) -> dict[str, str | None]:
+def tape_media(tape: Tape, *, request: Request | None = None) -> dict[str, str | None]:
     storage = storage_for(tape.bucket)
     keys = {
         "zip": tape.zip_key,
@@ -24,7 +24,11 @@ def tape_media(tape: Tape) -> dict[str, str | None]:
         "thumbnail": tape.thumbnail_key,
         "preview": tape.preview_key,
     }
-    return {name: (storage.url(key) if key else None) for name, key in keys.items()}
+    urls = {name: (storage.url(key) if key else None) for name, key in keys.items()}
+    if request is not None:
+        # Local storage answers with paths; API clients on other origins need whole URLs.
+        urls = {name: url and request.build_absolute_uri(url) for name, url in urls.items()}
+    return urls
 
 
 def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]
         "duration_ms": tape.duration_ms,
         "width": tape.width,
         "height": tape.height,
-        "media": tape_media(tape),
+        "media": tape_media(tape, request=request),
         "at": at,
         "url": tape_url(tape, request=request),
     }
