@@ -23,6 +23,11 @@ from tapes.storage import read_policy, storage_for
 from tapesite.errors import TapesiteError
 
 
+def _signed_in(request: Request) -> Any:
+    """The signed-in user, or None for a guest."""
+    return request.user if request.user.is_authenticated else None
+
+
 def _not_found(code: str) -> TapesiteError:
     return TapesiteError("not_found", f"No tape has the code {code!r}.", status=404)
 
@@ -77,7 +82,7 @@ class TapeUploadStartApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = services.tape_upload_start(
-            user=request.user if request.user.is_authenticated else None,
+            user=_signed_in(request),
             piece=data.validated_data.get("piece"),
             size=data.validated_data["bytes"],
             base_url=request.build_absolute_uri("/"),
@@ -210,7 +215,7 @@ class TapeCollectionApi(APIView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         tape = services.tape_create(
-            user=request.user if request.user.is_authenticated else None,
+            user=_signed_in(request),
             slug=data.validated_data["slug"],
             metadata=data.validated_data.get("metadata"),
         )
