@@ -17,7 +17,11 @@ _LOCK_KEY = "tapes:reconcile-lock"
 
 class TapesWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("maintenance_interval", int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
+        interval = int(settings.TAPES_RECONCILE_INTERVAL_SECONDS)
+        kwargs.setdefault("maintenance_interval", interval)
+        # An idle worker blocks on the queue for worker_ttl - 15 s and only runs maintenance
+        # between waits; RQ's default (405 s) would make the reconcile interval a fiction.
+        kwargs.setdefault("worker_ttl", max(interval + 15, 35))
         super().__init__(*args, **kwargs)
 
     def run_maintenance_tasks(self) -> None:

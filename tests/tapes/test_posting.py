@@ -152,3 +152,12 @@ def test_the_worker_maintenance_tick_reconciles(private_redis: Any) -> None:
     assert queue.job_ids == [encode_job_id(tape.pk)]
     tape.refresh_from_db()
     assert tape.status == TapeStatus.QUEUED
+
+
+def test_an_idle_worker_wakes_up_for_the_reconcile_interval(settings: Any) -> None:
+    from tapes.worker import TapesWorker
+
+    settings.TAPES_RECONCILE_INTERVAL_SECONDS = 60
+    worker = TapesWorker([django_rq.get_queue(ENCODE_QUEUE)])
+    assert worker.maintenance_interval == 60
+    assert worker.dequeue_timeout <= 60
