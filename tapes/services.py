@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +250,27 @@ class ReconcileReport:
     enqueued: list[int]
     requeued: list[int]
     gave_up: list[int]
+    abandoned_uploads: int = 0
     queue_down: bool = False
+
+
+def tape_uploads_sweep(*, now: datetime | None = None) -> int:
+    """Delete upload slots that were never posted, and their ZIPs, once they are
+    TAPES_UPLOAD_ABANDONED_AFTER_SECONDS old: storage for tapes nobody posted is not kept forever.
+    A posted slot is never touched."""
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS)
+    )
+    swept = 0
+    for upload in TapeUpload.objects.filter(tape__isnull=True, expires_at__lt=cutoff)[:500]:
+        try:
+            storage_for(upload.bucket).delete(upload.key)
+        except Exception as exc:  # storage down: keep the row so a later sweep retries
+            logger.warning("could not delete abandoned upload %s: %s", upload.key, exc)
+            continue
+        # Conditional: a post that claimed the slot meanwhile keeps it.
+        swept += TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).delete()[0]
+    return swept
 
 
 def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
@@ -263,6 +283,7 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
     """
     now = timezone.now()
     report = ReconcileReport(enqueued=[], requeued=[], gave_up=[])
+    report.abandoned_uploads = tape_uploads_sweep(now=now)
     waiting = Tape.objects.visible().filter(
         status=TapeStatus.UPLOADED,
         status_changed_at__lte=now - timedelta(seconds=uploaded_grace_seconds),

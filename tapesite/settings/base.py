@@ -153,6 +153,10 @@ else:
 # --- Tapes ---------------------------------------------------------------------------------------
 TAPES_UPLOAD_MAX_BYTES = env.int("TAPES_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
 TAPES_UPLOAD_EXPIRES_SECONDS = min(env.int("TAPES_UPLOAD_EXPIRES_SECONDS", default=600), 600)
+# An upload slot never posted is deleted with its ZIP after this long (7 days).
+TAPES_UPLOAD_ABANDONED_AFTER_SECONDS = env.int(
+    "TAPES_UPLOAD_ABANDONED_AFTER_SECONDS", default=7 * 86400
+)
 # The original plan's alphabet: lower-case consonants weighted twice, no 0/1 (they read as o/l).
 TAPES_CODE_ALPHABET = (
     "bcdfghjklmnpqrstvwxyz" * 2 + "BCDFGHJKLMNPQRSTVWXYZ" + "aeiou" * 2 + "AEIOU" + "23456789"

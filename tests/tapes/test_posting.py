@@ -161,3 +161,19 @@ def test_an_idle_worker_wakes_up_for_the_reconcile_interval(settings: Any) -> No
     worker = TapesWorker([django_rq.get_queue(ENCODE_QUEUE)])
     assert worker.maintenance_interval == 60
     assert worker.dequeue_timeout <= 60
+
+
+@pytest.mark.django_db
+def test_abandoned_uploads_are_swept_and_posted_ones_kept(settings: Any) -> None:
+    abandoned = _uploaded_slot("gone")
+    posted = _uploaded_slot("kept")
+    services.tape_create(user=None, slug=posted.slug)
+    fresh = _uploaded_slot("fresh")
+    later = timezone.now() + timedelta(seconds=settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS + 700)
+    TapeUpload.objects.filter(pk=fresh.pk).update(expires_at=later)
+    assert services.tape_uploads_sweep(now=later) == 1
+    assert not TapeUpload.objects.filter(pk=abandoned.pk).exists()
+    assert not storage_for(abandoned.bucket).exists(abandoned.key)
+    for kept in (posted, fresh):
+        assert TapeUpload.objects.filter(pk=kept.pk).exists()
+        assert storage_for(kept.bucket).exists(kept.key)

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         report = tapes_reconcile(uploaded_grace_seconds=0)
         self.stdout.write(
             f"enqueued {len(report.enqueued)}, requeued {len(report.requeued)}, "
-            f"gave up {len(report.gave_up)}"
+            f"gave up {len(report.gave_up)}, swept {report.abandoned_uploads} abandoned uploads"
         )
         if report.queue_down:
             raise CommandError("the queue (Redis) is unreachable; nothing more was enqueued")
