@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tapes import presenters, selectors, services
-from tapes.storage import read_policy, storage_for
+from tapes.storage import read_policy, storage_for, upload_too_large
 from tapesite.errors import TapesiteError
 
 
@@ -134,21 +134,13 @@ class LocalUploadApi(APIView):
             declared = 0
         # Multipart framing adds a little; anything beyond that is refused before reading a byte.
         if declared > limit + 64 * 1024:
-            raise TapesiteError(
-                "upload_too_large",
-                f"A tape may be at most {limit} bytes.",
-                details={"max_bytes": limit},
-            )
+            raise upload_too_large(max_bytes=limit)
         meter = _UploadSizeLimit(limit, request._request)
         request._request.upload_handlers = [meter, TemporaryFileUploadHandler(request._request)]
         fields: Any = request.data
         files = request.FILES
         if meter.exceeded:
-            raise TapesiteError(
-                "upload_too_large",
-                f"A tape may be at most {limit} bytes.",
-                details={"max_bytes": limit},
-            )
+            raise upload_too_large(max_bytes=limit)
         policy = read_policy(str(fields.get("policy", "")))
         if fields.get("key") != policy.key:
             raise TapesiteError(
@@ -164,11 +156,7 @@ class LocalUploadApi(APIView):
         if upload is None or not upload.size:
             raise TapesiteError("upload_file_missing", "The form has no non-empty 'file' part.")
         if upload.size > policy.max_bytes:
-            raise TapesiteError(
-                "upload_too_large",
-                f"A tape may be at most {policy.max_bytes} bytes.",
-                details={"max_bytes": policy.max_bytes},
-            )
+            raise upload_too_large(max_bytes=policy.max_bytes)
         storage_for(policy.bucket).save(policy.key, upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

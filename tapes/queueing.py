@@ -54,7 +54,7 @@ def encode_job_is_live(tape_id: int) -> bool:
     return _job_is_live(job)
 
 
-def enqueue_encode(tape_id: int, *, delay: timedelta | None = None) -> None:
+def enqueue_encode(tape_id: int) -> None:
     try:
         if encode_job_is_live(tape_id):
             return
@@ -70,9 +70,6 @@ def enqueue_encode(tape_id: int, *, delay: timedelta | None = None) -> None:
             if attempts > 1
             else None,
         }
-        if delay:
-            queue.enqueue_in(delay, ENCODE_JOB, tape_id, **kwargs)
-        else:
-            queue.enqueue(ENCODE_JOB, tape_id, **kwargs)
+        queue.enqueue(ENCODE_JOB, tape_id, **kwargs)
     except RedisError as exc:
         raise QueueUnavailable(str(exc)) from exc

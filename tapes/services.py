@@ -26,6 +26,7 @@ from tapes.storage import (
     sibling_key,
     storage_for,
     upload_form,
+    upload_too_large,
     zip_key,
 )
 from tapesite.errors import TapesiteError
@@ -70,11 +71,7 @@ def tape_upload_start(
     """Reserve a slug and its storage key, and sign an upload policy for exactly that key."""
     max_bytes = int(settings.TAPES_UPLOAD_MAX_BYTES)
     if size > max_bytes:
-        raise TapesiteError(
-            "upload_too_large",
-            f"A tape may be at most {max_bytes} bytes; this one is {size}.",
-            details={"max_bytes": max_bytes, "bytes": size},
-        )
+        raise upload_too_large(max_bytes=max_bytes, size=size)
     owner_id = _owner_id(user)
     bucket = bucket_for(user_id=owner_id)
     now = timezone.now()
@@ -146,11 +143,7 @@ def _stored_size(upload: TapeUpload) -> int:
             details={"slug": upload.slug},
         )
     if size > upload.max_bytes:
-        raise TapesiteError(
-            "upload_too_large",
-            f"The uploaded ZIP is {size} bytes; the limit is {upload.max_bytes}.",
-            details={"max_bytes": upload.max_bytes, "bytes": size},
-        )
+        raise upload_too_large(max_bytes=upload.max_bytes, size=size)
     return size
 
 

@@ -43,6 +43,16 @@ class LocalPolicy:
     expires_at: datetime
 
 
+def upload_too_large(*, max_bytes: int, size: int | None = None) -> TapesiteError:
+    """The one refusal of an over-limit upload, wherever it is caught (asked, sent, stored)."""
+    said = f"; this one is {size}" if size is not None else ""
+    return TapesiteError(
+        "upload_too_large",
+        f"A tape may be at most {max_bytes} bytes{said}.",
+        details={"max_bytes": max_bytes, **({"bytes": size} if size is not None else {})},
+    )
+
+
 def bucket_for(*, user_id: int | None) -> str:
     return settings.TAPES_USER_BUCKET if user_id else settings.TAPES_GUEST_BUCKET
 
