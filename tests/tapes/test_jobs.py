@@ -3,6 +3,7 @@ storage. Retry, failure codes, idempotence and the reconcile step."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 
 import av
 import django_rq
+import psutil
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -247,7 +249,12 @@ def test_a_killed_worker_is_recovered_by_reconcile(
             assert worker.poll() is None, "the worker exited before it was killed"
             time.sleep(0.05)
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse
+        # The machine dies: the worker and its work horse, which RQ puts in a session of its own
+        # (so a kill of the worker's process group alone would leave it running).
+        doomed = [worker.pid, *(child.pid for child in psutil.Process(worker.pid).children(True))]
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         worker.wait(timeout=10)
     tape.refresh_from_db()
     assert tape.status == TapeStatus.PROCESSING
