@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadhandler import (
@@ -10,22 +10,32 @@ from django.core.files.uploadhandler import (
     StopUpload,
     TemporaryFileUploadHandler,
 )
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import FileResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from accounts import claims
+from accounts.models import User
 from tapes import presenters, selectors, services
-from tapes.storage import read_policy, storage_for, upload_too_large
+from tapes.permissions import TapeOwnerOrStaffCanDelete, TapeOwnerOrStaffCanRetry
+from tapes.storage import media_redirect_url, storage_for, upload_too_large
 from tapesite.errors import TapesiteError
 
 
-def _signed_in(request: Request) -> Any:
+def _signed_in(request: Request) -> User | None:
     """The signed-in user, or None for a guest."""
-    return request.user if request.user.is_authenticated else None
+    user = request.user
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def _not_found(code: str) -> TapesiteError:
@@ -40,9 +50,27 @@ class TapeCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except Exception as exc:  # DRF raises NotFound; an invalid cursor is the client's error
-            raise TapesiteError("cursor_invalid", "The cursor is not valid.") from exc
+            raise _cursor_invalid() from exc
+        # DRF trusts the position it decoded; a hand-made one must still be a time we wrote.
+        position = getattr(cursor, "position", None)
+        if position is not None and not _is_time(position):
+            raise _cursor_invalid()
+        return cursor
+
+
+def _is_time(text: str) -> bool:
+    if "\x00" in text or len(text) > 64:
+        return False
+    try:
+        return parse_datetime(text) is not None
+    except ValueError:  # well formed, impossible: month 13
+        return False
+
+
+def _cursor_invalid() -> TapesiteError:
+    return TapesiteError("cursor_invalid", "The cursor is not valid.")
 
 
 class TapeOutput(serializers.Serializer):
@@ -60,7 +88,14 @@ class TapeOutput(serializers.Serializer):
     height = serializers.IntegerField(allow_null=True)
     media = serializers.DictField()
     at = serializers.DictField(allow_null=True)
+    federation = serializers.DictField()
     url = serializers.CharField()
+
+
+class TapePageOutput(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = TapeOutput(many=True)
 
 
 class TapeUploadStartApi(APIView):
@@ -74,6 +109,9 @@ class TapeUploadStartApi(APIView):
 
     class Output(serializers.Serializer):
         slug = serializers.CharField()
+        upload_token = serializers.CharField(
+            help_text="Send it with the slug to POST /api/tapes; shown once."
+        )
         upload = serializers.DictField()
         expires_at = serializers.DateTimeField()
 
@@ -86,10 +124,13 @@ class TapeUploadStartApi(APIView):
             piece=data.validated_data.get("piece"),
             size=data.validated_data["bytes"],
             base_url=request.build_absolute_uri("/"),
+            # The rate limits' notion of a client (REMOTE_ADDR unless proxies are trusted).
+            client=BaseThrottle().get_ident(request) or "",
         )
         form = ticket.form
         out = {
             "slug": ticket.upload.slug,
+            "upload_token": ticket.token,
             "upload": {"url": form.url, "method": form.method, "fields": form.fields},
             "expires_at": form.expires_at,
         }
@@ -138,26 +179,14 @@ class LocalUploadApi(APIView):
         meter = _UploadSizeLimit(limit, request._request)
         request._request.upload_handlers = [meter, TemporaryFileUploadHandler(request._request)]
         fields: Any = request.data
-        files = request.FILES
         if meter.exceeded:
             raise upload_too_large(max_bytes=limit)
-        policy = read_policy(str(fields.get("policy", "")))
-        if fields.get("key") != policy.key:
-            raise TapesiteError(
-                "upload_policy_invalid", "The policy does not allow writing this key.", status=403
-            )
-        if fields.get("Content-Type") != policy.content_type:
-            raise TapesiteError(
-                "upload_type_invalid",
-                f"The upload's Content-Type must be {policy.content_type}.",
-                status=403,
-            )
-        upload = files.get("file")
-        if upload is None or not upload.size:
-            raise TapesiteError("upload_file_missing", "The form has no non-empty 'file' part.")
-        if upload.size > policy.max_bytes:
-            raise upload_too_large(max_bytes=policy.max_bytes)
-        storage_for(policy.bucket).save(policy.key, upload)
+        services.tape_upload_store_local(
+            policy_token=str(fields.get("policy", "")),
+            key=fields.get("key"),
+            content_type=fields.get("Content-Type"),
+            file=request.FILES.get("file"),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,6 +196,7 @@ class TapeCollectionApi(APIView):
 
     class CreateInput(serializers.Serializer):
         slug = serializers.CharField(max_length=100)
+        upload_token = serializers.CharField(max_length=200)
         metadata = serializers.DictField(required=False, allow_empty=True)
 
     class CreateOutput(serializers.Serializer):
@@ -174,6 +204,8 @@ class TapeCollectionApi(APIView):
         slug = serializers.CharField()
         status = serializers.CharField()
         url = serializers.CharField()
+        # Guests only, shown once: the browser keeps it to claim the tape after signing in.
+        claim_token = serializers.CharField(required=False)
 
     def get_throttles(self) -> list[Any]:
         self.throttle_scope = "tape_post" if self.request.method == "POST" else "tape_read"
@@ -185,7 +217,7 @@ class TapeCollectionApi(APIView):
             OpenApiParameter("cursor", str, description="The cursor from a previous page."),
             OpenApiParameter("limit", int, description="Page size, at most 100."),
         ],
-        responses={200: TapeOutput(many=True)},
+        responses={200: TapePageOutput},
         summary="List tapes, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -205,6 +237,7 @@ class TapeCollectionApi(APIView):
         tape = services.tape_create(
             user=_signed_in(request),
             slug=data.validated_data["slug"],
+            upload_token=data.validated_data["upload_token"],
             metadata=data.validated_data.get("metadata"),
         )
         tape.refresh_from_db(fields=["status"])
@@ -214,10 +247,15 @@ class TapeCollectionApi(APIView):
             "status": tape.status,
             "url": presenters.tape_url(tape, request=request),
         }
+        if tape.user_id is None:
+            out["claim_token"] = claims.claim_token_issue(tape=tape)
         return Response(self.CreateOutput(out).data, status=status.HTTP_201_CREATED)
 
 
 class TapeDetailApi(APIView):
+    # AllowAny stays listed: guests read, and the schema keeps saying that signing in is optional.
+    permission_classes = [AllowAny, TapeOwnerOrStaffCanDelete]
+
     def get_throttles(self) -> list[Any]:
         self.throttle_scope = "tape_post" if self.request.method == "DELETE" else "tape_read"
         return super().get_throttles()
@@ -231,10 +269,67 @@ class TapeDetailApi(APIView):
 
     @extend_schema(responses={204: None}, summary="Delete (nuke) a tape")
     def delete(self, request: Request, code: str) -> Response:
-        if not request.user.is_authenticated:
-            raise TapesiteError("not_authenticated", "Sign in to delete a tape.", status=401)
         tape = selectors.tape_get(code=code)
         if tape is None:
             raise _not_found(code)
-        services.tape_nuke(tape=tape, actor=request.user)
+        self.check_object_permissions(request, tape)
+        # The permission class let only a signed-in owner or staff this far.
+        services.tape_nuke(tape=tape, actor=cast(User, request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TapeRetryApi(APIView):
+    permission_classes = [TapeOwnerOrStaffCanRetry]
+    throttle_scope = "tape_post"
+
+    @extend_schema(request=None, responses={200: TapeOutput}, summary="Retry a failed tape's video")
+    def post(self, request: Request, code: str) -> Response:
+        tape = selectors.tape_get(code=code)
+        if tape is None:
+            raise _not_found(code)
+        self.check_object_permissions(request, tape)
+        tape = services.tape_retry(tape=tape, actor=cast(User, request.user))
+        return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
+
+
+_MEDIA_TYPES = {
+    "zip": "application/zip",
+    "mp4": "video/mp4",
+    "thumbnail": "image/webp",
+    "preview": "image/webp",
+    "gif": "image/gif",
+}
+
+
+class TapeMediaApi(APIView):
+    """A tape's file, while the tape is public: a redirect to a short-lived S3 link, or the file
+    itself from local storage. Never cached by shared caches, so a nuke takes effect at once
+    here and within TAPES_MEDIA_URL_SECONDS for links already handed out."""
+
+    throttle_scope = "tape_media"
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            302: OpenApiResponse(description="To a short-lived link of the file in storage."),
+        },
+        summary="A tape's file (zip, mp4, thumbnail, preview)",
+    )
+    def get(self, request: Request, code: str, name: str) -> HttpResponseBase:
+        tape = selectors.tape_get(code=code)
+        key = presenters.media_keys(tape).get(name) if tape is not None else None
+        if tape is None or not key:
+            raise TapesiteError("not_found", "No such file for a public tape.", status=404)
+        seconds = int(settings.TAPES_MEDIA_URL_SECONDS)
+        cache_control = f"private, max-age={max(seconds // 2, 1)}"
+        url = media_redirect_url(bucket=tape.bucket, key=key, expires=seconds)
+        if url is not None:
+            response: HttpResponseBase = HttpResponseRedirect(url)
+        else:
+            try:
+                handle = storage_for(tape.bucket).open(key, "rb")
+            except FileNotFoundError as exc:
+                raise TapesiteError("not_found", "The file is not in storage.", status=404) from exc
+            response = FileResponse(handle, content_type=_MEDIA_TYPES.get(name))
+        response["Cache-Control"] = cache_control
+        return response

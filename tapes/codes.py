@@ -16,7 +16,6 @@ SLUG_RE = re.compile(
     r"^(?P<piece>[a-z0-9](?:[a-z0-9-]{0,31}))-"
     r"(?P<ts>\d{4}\.\d{2}\.\d{2}\.\d{2}\.\d{2}\.\d{2}\.\d{3})$"
 )
-CODE_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
 
 def random_code(alphabet: str, length: int) -> str:
@@ -52,7 +51,3 @@ def parse_slug(slug: str) -> tuple[str, datetime] | None:
     except ValueError:
         return None
     return match["piece"], when
-
-
-def is_code(text: str) -> bool:
-    return bool(CODE_RE.match(text))

@@ -28,17 +28,21 @@ class Tape(models.Model):
 
     code = models.CharField(max_length=16, unique=True)
     slug = models.CharField(max_length=64, db_index=True)
+    # Deleting a user deletes their tapes (tapes_delete_for_user also removes the files): a
+    # guest tape may share a slug with one of them, so they cannot become guests' tapes.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.CASCADE,
         related_name="tapes",
     )
     when = models.DateTimeField(db_index=True)
     bucket = models.CharField(max_length=63)
     nuked = models.BooleanField(default=False)
     nuked_at = models.DateTimeField(null=True, blank=True)
+    # When tapes_purge deleted the stored files of this nuked tape; the row stays for the record.
+    files_purged_at = models.DateTimeField(null=True, blank=True)
     # {rkey, uri, cid} once federated; empty until then.
     at = models.JSONField(default=dict, blank=True)
 
@@ -48,6 +52,9 @@ class Tape(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
+    # What went wrong in the site's own words (exception text, paths): for logs and the admin,
+    # never shown publicly.
+    failure_detail = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     status_changed_at = models.DateTimeField()
 
@@ -70,6 +77,8 @@ class Tape(models.Model):
     thumbnail_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     preview_key = models.CharField(max_length=255, blank=True)
     preview_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    gif_key = models.CharField(max_length=255, blank=True)
+    gif_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,7 +95,22 @@ class Tape(models.Model):
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="tape_progress_max_100"),
         ]
-        indexes = [models.Index(fields=["status", "status_changed_at"], name="tape_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="tape_status_idx"),
+            # The admin's "nuked" filter and the purge: nuked tapes are few, so partial indexes
+            # keep both fast without weighing on the many visible ones.
+            models.Index(fields=["-when"], condition=Q(nuked=True), name="tape_nuked_when_idx"),
+            models.Index(
+                fields=["nuked_at"],
+                condition=Q(nuked=True, files_purged_at__isnull=True),
+                name="tape_purge_idx",
+            ),
+            # Admin search by slug prefix (LIKE 'x%' needs the pattern operator class).
+            models.Index(
+                fields=["slug"], opclasses=["varchar_pattern_ops"], name="tape_slug_like_idx"
+            ),
+        ]
+        permissions = [("nuke_tape", "Can nuke and un-nuke tapes")]
 
     def __str__(self) -> str:
         return f"!{self.code} {self.slug}"
@@ -112,6 +136,11 @@ class TapeUpload(models.Model):
     key = models.CharField(max_length=255)
     declared_bytes = models.PositiveBigIntegerField()
     max_bytes = models.PositiveBigIntegerField()
+    # SHA-256 of the upload token handed to the client that started the slot: posting needs the
+    # token, so a slot cannot be taken by anyone else (guests included). The token is never stored.
+    token_hash = models.CharField(max_length=64, blank=True)
+    # Who asked for the slot (a signed-in user's id, or a guest's address), for the open-slot cap.
+    client = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     tape = models.OneToOneField(

@@ -7,8 +7,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework.request import Request
 
+from federation.selectors import tape_federation_summary
 from tapes.models import Tape
-from tapes.storage import storage_for
 
 
 def tape_url(tape: Tape, *, request: Request | None) -> str:
@@ -16,18 +16,29 @@ def tape_url(tape: Tape, *, request: Request | None) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def tape_media(tape: Tape, *, request: Request | None = None) -> dict[str, str | None]:
-    storage = storage_for(tape.bucket)
+def media_keys(tape: Tape) -> dict[str, str]:
+    """Each medium a tape may have, by its public name, and its storage key ('' until made)."""
     keys = {
         "zip": tape.zip_key,
         "mp4": tape.mp4_key,
         "thumbnail": tape.thumbnail_key,
         "preview": tape.preview_key,
+        "gif": tape.gif_key,
     }
-    urls = {name: (storage.url(key) if key else None) for name, key in keys.items()}
-    if request is not None:
-        # Local storage answers with paths; API clients on other origins need whole URLs.
-        urls = {name: url and request.build_absolute_uri(url) for name, url in urls.items()}
+    gif = getattr(tape, "gif_key", None)  # the encoder's animated GIF, where the model has it
+    if gif is not None:
+        keys["gif"] = gif
+    return keys
+
+
+def tape_media(tape: Tape, *, request: Request | None = None) -> dict[str, str | None]:
+    """Links through the site's media endpoint, never straight to storage: it checks that the
+    tape is still public on every use, so a nuke takes the media down with the tape."""
+    urls: dict[str, str | None] = {}
+    for name, key in media_keys(tape).items():
+        path = reverse("tapes:media", kwargs={"code": tape.code, "name": name}) if key else None
+        # API clients on other origins need whole URLs.
+        urls[name] = request.build_absolute_uri(path) if path and request is not None else path
     return urls
 
 
@@ -51,5 +62,6 @@ def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]
         "height": tape.height,
         "media": tape_media(tape, request=request),
         "at": at,
+        "federation": tape_federation_summary(tape),
         "url": tape_url(tape, request=request),
     }

@@ -10,6 +10,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus, Retry
+from rq.queue import Queue
 from rq.worker import Worker
 
 ENCODE_QUEUE = "encode"
@@ -28,6 +29,11 @@ def encode_job_id(tape_id: int) -> str:
 
 def _job_is_live(job: Job) -> bool:
     status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        # A worker killed between popping the id off the queue and marking the job started
+        # leaves a job that says "queued" but sits in no queue: nothing will ever run it.
+        queue_key = Queue(job.origin, connection=job.connection).key
+        return job.connection.lpos(queue_key, job.id) is not None
     if status in _LIVE:
         return True
     if status != JobStatus.STARTED:
@@ -41,6 +47,20 @@ def _job_is_live(job: Job) -> bool:
     # A started job whose worker has sent no heartbeat for this long is taken as dead.
     grace = timedelta(seconds=int(settings.TAPES_WORKER_HEARTBEAT_GRACE_SECONDS))
     return datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC) < grace
+
+
+def encode_job_state(tape_id: int) -> str:
+    """``live`` (queued, scheduled, or running on a worker with a heartbeat), ``dead`` (the job is
+    there but nothing will run it: failed, or its worker stopped beating) or ``missing`` (Redis
+    lost it: restarted without its data, flushed, evicted)."""
+    try:
+        queue = django_rq.get_queue(ENCODE_QUEUE)
+        job = Job.fetch(encode_job_id(tape_id), connection=queue.connection)
+        return "live" if _job_is_live(job) else "dead"
+    except RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc
+    except NoSuchJobError:
+        return "missing"
 
 
 def encode_job_is_live(tape_id: int) -> bool:

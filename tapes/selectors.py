@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from tapes.models import Tape
+from tapes.models import Tape, TapeStatus
 
 
 def tape_list(*, owner: str | None = None) -> QuerySet[Tape]:
-    tapes = Tape.objects.visible().select_related("user")
+    tapes = Tape.objects.visible().select_related("user", "federation")
     if owner is not None:
         tapes = tapes.filter(user__username=owner)
     return tapes.order_by("-when", "-id")
@@ -16,4 +16,10 @@ def tape_list(*, owner: str | None = None) -> QuerySet[Tape]:
 
 def tape_get(*, code: str) -> Tape | None:
     # Exact, case-sensitive match: "aBc" and "abc" are different tapes.
-    return Tape.objects.visible().select_related("user").filter(code=code).first()
+    return Tape.objects.visible().select_related("user", "federation").filter(code=code).first()
+
+
+def tape_list_to_reencode(*, codes: list[str], failed: bool) -> QuerySet[Tape]:
+    """What an operator asked to re-encode: every failed tape, or the tapes with these codes."""
+    tapes = Tape.objects.visible()
+    return tapes.filter(status=TapeStatus.FAILED) if failed else tapes.filter(code__in=codes)

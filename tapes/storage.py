@@ -73,21 +73,89 @@ def zip_key(*, user_id: int | None, slug: str) -> str:
     return f"users/{user_id}/{slug}.zip" if user_id else f"{slug}.zip"
 
 
+# Upload forms are only ever signed for keys under this prefix. A posted tape's files live outside
+# it, so no form, replayed or not, can write them.
+UPLOAD_PREFIX = "uploads/"
+
+
+def upload_key(*, user_id: int | None, slug: str) -> str:
+    """Where the browser's form puts the ZIP before posting (the only keys forms may write)."""
+    return UPLOAD_PREFIX + zip_key(user_id=user_id, slug=slug)
+
+
+def storage_copy(*, bucket: str, source: str, target: str) -> int:
+    """Copy ``source`` to ``target`` inside one bucket and return the size of the copy, as the
+    storage reports it. A missing source raises FileNotFoundError; any other failure (storage
+    unreachable) raises as it is."""
+    storage = storage_for(bucket)
+    client = s3_client(storage)
+    if client is not None:
+        from botocore.exceptions import ClientError
+
+        name = storage.bucket_name  # type: ignore[attr-defined]
+        try:
+            client.copy_object(Bucket=name, Key=target, CopySource={"Bucket": name, "Key": source})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(source) from exc
+            raise
+        return int(client.head_object(Bucket=name, Key=target)["ContentLength"])
+    with storage.open(source, "rb") as handle:
+        saved = storage.save(target, handle)
+    if saved != target:
+        raise OSError(f"storage saved {target} as {saved}")
+    return int(storage.size(target))
+
+
+def media_redirect_url(*, bucket: str, key: str, expires: int) -> str | None:
+    """A short-lived URL of ``key`` in S3, or None for local storage (the site streams it)."""
+    storage = storage_for(bucket)
+    if s3_client(storage) is None:
+        return None
+    return str(storage.url(key, expire=expires))  # type: ignore[call-arg]
+
+
 def sibling_key(key: str, suffix: str) -> str:
     """The key of a derived file beside the ZIP, e.g. ``.mp4`` or ``-thumb.webp``."""
     return key.removesuffix(".zip") + suffix
 
 
-def is_s3(storage: Storage) -> bool:
-    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
+def s3_client(storage: Storage) -> Any | None:
+    """The boto3 client behind an S3 storage, or None for any other backend (local files)."""
+    if not (hasattr(storage, "bucket_name") and hasattr(storage, "connection")):
+        return None
+    return storage.connection.meta.client
+
+
+def bucket_setup(*, bucket: str, cors_origins: list[str]) -> list[str]:
+    """Create an S3 bucket if missing and let browsers on ``cors_origins`` POST uploads to it.
+    Idempotent; returns what it did, for an operator to read. Local storage needs nothing."""
+    client = s3_client(storage_for(bucket))
+    if client is None:
+        return ["local storage, nothing to do"]
+    done: list[str] = []
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        client.create_bucket(Bucket=bucket)
+        done.append("created")
+    if cors_origins:
+        rule = {
+            "AllowedOrigins": cors_origins,
+            "AllowedMethods": ["POST", "GET", "HEAD"],
+            "AllowedHeaders": ["*"],
+            "MaxAgeSeconds": 3600,
+        }
+        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+        done.append(f"CORS for {', '.join(cors_origins)}")
+    return done
 
 
 def upload_form(*, bucket: str, key: str, max_bytes: int, request_base_url: str) -> UploadForm:
     expires_in = int(settings.TAPES_UPLOAD_EXPIRES_SECONDS)
     expires_at = timezone.now() + timedelta(seconds=expires_in)
     storage = storage_for(bucket)
-    if is_s3(storage):
-        client = storage.connection.meta.client  # type: ignore[attr-defined]
+    client = s3_client(storage)
+    if client is not None:
         post = client.generate_presigned_post(
             Bucket=storage.bucket_name,  # type: ignore[attr-defined]
             Key=key,

@@ -9,4 +9,6 @@ urlpatterns = [
     path("tapes/uploads/local", apis.LocalUploadApi.as_view(), name="upload-local"),
     path("tapes", apis.TapeCollectionApi.as_view(), name="collection"),
     path("tapes/<str:code>", apis.TapeDetailApi.as_view(), name="detail"),
+    path("tapes/<str:code>/retry", apis.TapeRetryApi.as_view(), name="retry"),
+    path("tapes/<str:code>/media/<str:name>", apis.TapeMediaApi.as_view(), name="media"),
 ]

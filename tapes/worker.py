@@ -10,6 +10,8 @@ from django import db
 from django.conf import settings
 from rq.worker import Worker
 
+from tapes.services import tape_workdirs_clean, tapes_reconcile
+
 logger = logging.getLogger(__name__)
 
 _LOCK_KEY = "tapes:reconcile-lock"
@@ -26,18 +28,31 @@ class TapesWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
+        # Every worker: the folders are on its own machine (the reconcile lock is site-wide).
+        clean_workdirs()
         run_reconcile_once(self.connection, int(self.maintenance_interval))
+
+
+def clean_workdirs() -> None:
+    try:
+        tape_workdirs_clean()
+    except Exception:
+        logger.exception("cleaning encode working folders failed; the next tick tries again")
 
 
 def run_reconcile_once(connection: Any, interval: int) -> None:
     # With many workers only one should sweep per interval; the lock expires on its own.
     if not connection.set(_LOCK_KEY, "1", nx=True, ex=max(interval - 1, 1)):
         return
-    from tapes.services import tapes_reconcile
-
     try:
         report = tapes_reconcile()
-        if report.enqueued or report.requeued or report.gave_up:
+        if (
+            report.enqueued
+            or report.requeued
+            or report.gave_up
+            or report.federation_started
+            or report.federation_requeued
+        ):
             logger.info("reconcile: %s", report)
     except Exception:
         logger.exception("reconcile failed; the next tick tries again")

@@ -1,22 +1,23 @@
-"""The API's plumbing: one error shape for every 4xx, and a JSON parser with a body limit."""
+"""The API's plumbing: one error shape for every 4xx (and for the 404s and 500s of any /api/ path
+Django answers itself), and a JSON parser with a body limit that refuses what the database could
+not store."""
 
 from __future__ import annotations
 
-import logging
+import math
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from tapesite.errors import TapesiteError
-
-logger = logging.getLogger(__name__)
 
 _DRF_CODES: list[tuple[type[exceptions.APIException], str, int]] = [
     (exceptions.ParseError, "malformed_json", 400),
@@ -32,42 +33,71 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str, int]] = [
 ]
 
 
-def error_response(
-    code: str, message: str, status_code: int, details: Any = None, headers: Any = None
-) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    return Response({"error": body}, status=status_code, headers=headers)
-
-
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every handled failure becomes a TapesiteError and its body; anything else is a bug and
+    goes on to Django's 500 handling (None)."""
+    error = as_tapesite_error(exc)
+    if error is None:
+        return None
+    # What DRF's own handler does: a failed request must not commit half of its writes.
+    set_rollback()
+    headers: dict[str, str] = {}
+    wait = getattr(exc, "wait", None)  # Throttled's, which the stubs do not declare
+    if isinstance(exc, exceptions.Throttled) and wait:
+        headers["Retry-After"] = str(math.ceil(wait))
+    # DRF sets this on a failed authentication when an authenticator names its scheme (Bearer).
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header and error.status == 401:
+        headers["WWW-Authenticate"] = auth_header
+    return Response({"error": error.as_dict()}, status=error.status, headers=headers)
+
+
+def as_tapesite_error(exc: Exception) -> TapesiteError | None:
+    """The domain error an exception from Django, DRF or our code stands for, or None."""
     if isinstance(exc, TapesiteError):
-        return error_response(exc.code, exc.message, exc.status, exc.details)
+        return exc
     if isinstance(exc, RequestDataTooBig):
-        return error_response("body_too_large", str(exc), 400)
+        return TapesiteError("body_too_large", str(exc))
+    if isinstance(exc, SuspiciousOperation):
+        # Django's refusals of a hostile body: too many form fields or files, and the like.
+        return TapesiteError(
+            "body_invalid", "The request body was refused: too many fields or files, or malformed."
+        )
+    if isinstance(exc, DjangoValidationError):
+        # A service's full_clean() refused the data: the caller's input, not a server fault.
+        return TapesiteError(
+            "invalid_input", "The request is not valid; see details.", details=_django_details(exc)
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
-        return response
+    if not isinstance(exc, exceptions.APIException):
+        return None
     code, status_code = next(
-        ((c, s) for t, c, s in _DRF_CODES if isinstance(exc, t)), ("error", response.status_code)
+        ((c, s) for t, c, s in _DRF_CODES if isinstance(exc, t)), ("error", exc.status_code)
     )
-    details: Any
+    details: dict[str, Any] | None
     if isinstance(exc, exceptions.ValidationError):
-        message, details = "The request is not valid; see details.", exc.detail
+        # A serializer's errors are per field; a bare ValidationError carries a list.
+        detail = exc.detail
+        details = dict(detail) if isinstance(detail, dict) else {"non_field_errors": detail}
+        message = "The request is not valid; see details."
     elif isinstance(exc, exceptions.Throttled):
-        message, details = (
-            "Too many requests; slow down.",
-            {"retry_after": getattr(exc, "wait", None)},
-        )
+        message = "Too many requests; slow down."
+        details = {"retry_after": getattr(exc, "wait", None)}
     else:
         message, details = str(exc.detail), None
-    headers = {k: v for k, v in response.headers.items() if k in ("Retry-After", "Allow")}
-    return error_response(code, message, status_code, details, headers)
+    if isinstance(exc, exceptions.ParseError) and "ultipart" in message:
+        # DRF's multipart parser reports a broken form (no boundary, cut short) as a ParseError.
+        code, message = "malformed_form", "The multipart form could not be read."
+    return TapesiteError(code, message, status=status_code, details=details)
+
+
+def _django_details(exc: DjangoValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        return dict(exc.message_dict)
+    return {"non_field_errors": exc.messages}
 
 
 class LimitedJSONParser(JSONParser):
@@ -87,7 +117,95 @@ class LimitedJSONParser(JSONParser):
                 f"A request body may be at most {limit} bytes.",
                 details={"max_bytes": limit},
             )
-        return super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise _too_deep() from exc
+        _check_storable(data)
+        return data
 
 
-__all__ = ["LimitedJSONParser", "error_response", "exception_handler", "status"]
+# Deeper than any real client sends, far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep() -> TapesiteError:
+    return TapesiteError(
+        "malformed_json",
+        f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep.",
+        details={"max_depth": MAX_JSON_DEPTH},
+    )
+
+
+def _check_storable(data: Any) -> None:
+    """Refuse what PostgreSQL cannot store (NUL characters, lone UTF-16 surrogates from
+    ``\\udXXX`` escapes) or the rest of the code should never have to walk (deep nesting).
+    Iterative, so the check itself cannot overflow the stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not _storable_text(value):
+                raise TapesiteError(
+                    "invalid_text",
+                    "Text may not hold NUL characters or unpaired UTF-16 surrogates.",
+                )
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _storable_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _json_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Every /api/ path nothing else answers: JSON in the error shape, never an HTML page."""
+    return _json_error("not_found", "There is no API endpoint at this path.", 404)
+
+
+def not_found_handler(request: HttpRequest, exception: Exception) -> Any:
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def bad_request_handler(request: HttpRequest, exception: Exception) -> Any:
+    if request.path.startswith("/api/"):
+        return _json_error("bad_request", "The request could not be read.", 400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def server_error_handler(request: HttpRequest) -> Any:
+    if request.path.startswith("/api/"):
+        return _json_error("server_error", "Something went wrong on our side; try again.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+__all__ = [
+    "LimitedJSONParser",
+    "api_not_found",
+    "as_tapesite_error",
+    "bad_request_handler",
+    "exception_handler",
+    "not_found_handler",
+    "server_error_handler",
+]

@@ -1,29 +1,29 @@
-from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
-from django.http.response import HttpResponseBase
-from django.urls import include, path, re_path
-from django.views.generic import TemplateView
-from django.views.static import serve
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("api/", include("accounts.api_urls")),
     path("api/", include("tapes.urls")),
+    path("api/", include("federation.urls")),
+    path("", include("federation.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-docs"),
     path("django-rq/", include("django_rq.urls")),
+    path("", include("ops.urls")),
 ]
+# An /api/ path that Django answers itself (unknown path, bad host, a crash) gets JSON in the
+# error shape, not an HTML page.
+handler400 = "tapesite.api.bad_request_handler"
+handler404 = "tapesite.api.not_found_handler"
+handler500 = "tapesite.api.server_error_handler"
+# Elsewhere the 404 is Django's page_not_found, rendering templates/404.html (web's friendly page).
 
 
-def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
-    # MEDIA_ROOT is read per request so a changed setting (tests, a moved folder) takes effect.
-    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+# No blanket /media/ route: tape files are served by /api/tapes/<code>/media/<name>, which checks
+# that the tape is posted and public (unposted uploads and nuked tapes are not served).
 
-
-if settings.TAPES_STORAGE == "local":
-    # Local files are the embedded default; a site on S3 serves media from the bucket instead.
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve_media),
-    ]
+# The pages last: their short forms (/!xyz) must not shadow anything above.
+urlpatterns += [path("", include("web.urls"))]

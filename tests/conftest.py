@@ -14,6 +14,15 @@ from django.conf import settings as django_settings
 
 from tests.support.services import RedisServer, S3Server, seaweedfs
 
+# tests.support.pds: the reference PDS and PLC (pds, pds_factory, plc_url, atproto_settings).
+pytest_plugins = [
+    "tests.support.browser",
+    "tests.support.oidc",
+    "tests.support.synth_fixtures",
+    "tests.support.tape_rows",
+    "tests.support.pds",
+]
+
 
 def _bucket_storages(backend: str, options: dict[str, Any], per_bucket: Any) -> dict[str, Any]:
     storages = {
@@ -30,6 +39,10 @@ def _isolated_services(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("django_db") is not None:
         request.getfixturevalue("local_storage")
         request.getfixturevalue("clean_queue")
+        # Rate-limit counters are per client address, and every test client is 127.0.0.1.
+        from django.core.cache import caches
+
+        caches["throttle"].clear()
 
 
 @pytest.fixture
@@ -122,7 +135,24 @@ def other_user(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Any:
+    """Staff without any permission: may open the admin, may not nuke."""
     return django_user_model.objects.create_user(username="mod", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def moderator(django_user_model: Any) -> Any:
+    """Staff in the "Moderators" group that the tapes migration creates."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    if not Group.objects.filter(name="Moderators").exists():
+        # A transactional test flushed what the data migration made: make it the same way.
+        importlib.import_module("tapes.migrations.0003_moderation").create_moderators(apps, None)
+    made = django_user_model.objects.create_user(username="judy", password="pw", is_staff=True)
+    made.groups.add(Group.objects.get(name="Moderators"))
+    return made
 
 
 def tiny_zip() -> bytes:
@@ -168,6 +198,7 @@ def post_tape(api: Any, start_upload: Any, django_capture_on_commit_callbacks: A
         sent = send_form(api, ticket["upload"], body)
         assert sent.status_code in (200, 201, 204), getattr(sent, "content", sent)
         with django_capture_on_commit_callbacks(execute=True):
-            return api.post("/api/tapes", {"slug": ticket["slug"], **extra}, format="json")
+            posting = {"slug": ticket["slug"], "upload_token": ticket["upload_token"], **extra}
+            return api.post("/api/tapes", posting, format="json")
 
     return post

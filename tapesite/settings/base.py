@@ -5,15 +5,40 @@ Everything that differs between machines comes from the environment through one 
 run the site with nothing else installed.
 """
 
+import os
+import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import environ
+from botocore.config import Config
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+
+def local_secret_key(path: Path) -> str:
+    """This checkout's own secret key: made at random on first use and kept in ``path``
+    (readable by its owner only), so it survives restarts without being in git."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+        try:
+            # link() refuses an existing name: of two processes starting at once (site and
+            # worker), one key wins and both read it below.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -26,16 +51,25 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
     "accounts",
     "tapes",
+    "audit",
+    "ops",
+    "web",
+    "federation",
 ]
 
 MIDDLEWARE = [
+    # First: probes are answered before host checks, sessions and auth (see ops.middleware).
+    "ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything else touches the request (whitenoise's documented place).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,11 +97,37 @@ TEMPLATES = [
     },
 ]
 
+# Every network client has a connect and a read bound, so a dead peer turns into a quick,
+# handled error instead of a request (or a worker) hanging on a socket.
+NETWORK_CONNECT_TIMEOUT_SECONDS = env.float("TAPES_CONNECT_TIMEOUT_SECONDS", default=3.0)
+NETWORK_READ_TIMEOUT_SECONDS = env.float("TAPES_READ_TIMEOUT_SECONDS", default=30.0)
+
+
+def database(url: str) -> dict[str, Any]:
+    config: dict[str, Any] = env.db_url_config(url)
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+    if "postgresql" in config["ENGINE"]:
+        read_ms = int(NETWORK_READ_TIMEOUT_SECONDS * 1000)
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "connect_timeout": max(int(NETWORK_CONNECT_TIMEOUT_SECONDS), 1),
+                # libpq has no read timeout: the server ends a statement that runs too long, and
+                # the kernel gives up on a peer that stops acknowledging.
+                "options": f"-c statement_timeout={read_ms}",
+                "tcp_user_timeout": read_ms,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+            }
+        )
+    return config
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    "default": database(env("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -84,8 +144,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Only production collects static files (production.py); elsewhere whitenoise reads the
+# app folders, and a STATIC_ROOT that was never collected would only draw its warning.
+STATIC_ROOT = None
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
@@ -94,11 +157,22 @@ MEDIA_URL = "/media/"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 
+def redis_with_timeouts(redis_url: str, *, read: float | None = None) -> str:
+    """``redis_url`` with connect and read timeouts unless it sets them itself. Posting must not
+    hang when the Redis host is unreachable (it records the tape and the reconcile step enqueues
+    it later). RQ's worker raises the read timeout above its own blocking wait by itself."""
+    bounds = {
+        "socket_connect_timeout": NETWORK_CONNECT_TIMEOUT_SECONDS,
+        "socket_timeout": NETWORK_READ_TIMEOUT_SECONDS if read is None else read,
+    }
+    for name, seconds in bounds.items():
+        if f"{name}=" not in redis_url:
+            redis_url += ("&" if "?" in redis_url else "?") + f"{name}={seconds:g}"
+    return redis_url
+
+
 def rq_queues(redis_url: str) -> dict[str, dict]:
-    # A bounded connect timeout: posting must not hang when the Redis host is unreachable
-    # (it records the tape and lets the reconcile step enqueue it later).
-    if "socket_connect_timeout" not in redis_url:
-        redis_url += ("&" if "?" in redis_url else "?") + "socket_connect_timeout=2"
+    redis_url = redis_with_timeouts(redis_url, read=10)
     return {name: {"URL": redis_url, "DEFAULT_TIMEOUT": 900} for name in ("default", "encode")}
 
 
@@ -118,14 +192,30 @@ STORAGES: dict[str, dict] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+
+def s3_client_config(addressing_style: str = "path") -> Config:
+    # Given a client_config, django-storages ignores its own addressing_style and
+    # signature_version options, so they are set here as well.
+    return Config(
+        s3={"addressing_style": addressing_style},
+        signature_version="s3v4",
+        connect_timeout=NETWORK_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=NETWORK_READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+
+
 if TAPES_STORAGE == "s3":
+    _addressing = env("AWS_S3_ADDRESSING_STYLE", default="path")
     _s3_options = {
         "access_key": env("AWS_ACCESS_KEY_ID"),
         "secret_key": env("AWS_SECRET_ACCESS_KEY"),
         "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
         "region_name": env("AWS_S3_REGION_NAME", default="us-east-1"),
-        "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="path"),
+        "addressing_style": _addressing,
         "signature_version": "s3v4",
+        "client_config": s3_client_config(_addressing),
         "default_acl": None,
         "querystring_auth": True,
         "querystring_expire": 3600,
@@ -153,10 +243,13 @@ else:
 # --- Tapes ---------------------------------------------------------------------------------------
 TAPES_UPLOAD_MAX_BYTES = env.int("TAPES_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
 TAPES_UPLOAD_EXPIRES_SECONDS = min(env.int("TAPES_UPLOAD_EXPIRES_SECONDS", default=600), 600)
-# An upload slot never posted is deleted with its ZIP after this long (7 days).
-TAPES_UPLOAD_ABANDONED_AFTER_SECONDS = env.int(
-    "TAPES_UPLOAD_ABANDONED_AFTER_SECONDS", default=7 * 86400
-)
+# An upload slot never posted is deleted with its ZIP this long after it was started (an hour).
+TAPES_UPLOAD_ABANDONED_AFTER_SECONDS = env.int("TAPES_UPLOAD_ABANDONED_AFTER_SECONDS", default=3600)
+# How many never-posted upload slots one client (a user, or a guest's address) may hold.
+TAPES_UPLOAD_MAX_OPEN_PER_CLIENT = env.int("TAPES_UPLOAD_MAX_OPEN_PER_CLIENT", default=10)
+# Media are served through the site (a visibility check), redirecting to S3 links that live this
+# long: a nuked tape's media stop working within it.
+TAPES_MEDIA_URL_SECONDS = env.int("TAPES_MEDIA_URL_SECONDS", default=60)
 # The original plan's alphabet: lower-case consonants weighted twice, no 0/1 (they read as o/l).
 TAPES_CODE_ALPHABET = (
     "bcdfghjklmnpqrstvwxyz" * 2 + "BCDFGHJKLMNPQRSTVWXYZ" + "aeiou" * 2 + "AEIOU" + "23456789"
@@ -172,16 +265,105 @@ TAPES_WORKER_HEARTBEAT_GRACE_SECONDS = env.int("TAPES_WORKER_HEARTBEAT_GRACE_SEC
 TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", default=60)
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
 # Back-off between transient encode failures (storage down, worker killed), in seconds.
-TAPES_RETRY_INTERVALS = [15, 60, 180, 600]
+TAPES_RETRY_INTERVALS = env.list("TAPES_RETRY_INTERVALS", cast=int, default=[15, 60, 180, 600])
 # Overrides of tapes.archive.ArchiveLimits (e.g. {"max_duration_ms": 60000}) and of
 # tapes.encoder.EncodeSettings; the defaults there are the documented ones.
 TAPES_ARCHIVE_LIMITS: dict[str, int | float] = {}
 TAPES_ENCODER: dict[str, Any] = {}
 TAPES_API_MAX_BODY_BYTES = 64 * 1024
+# The recorder page: its canvas (1x, the size of the frames it stores) and its time limit, which
+# the page never lets exceed the archive reader's max_duration_ms.
+TAPES_RECORD_LIMIT_SECONDS = env.int("TAPES_RECORD_LIMIT_SECONDS", default=60)
+TAPES_RECORD_WIDTH = 256
+TAPES_RECORD_HEIGHT = 192
+# Where the tape page links an AT Protocol record (its at:// URI is appended).
+TAPES_AT_RECORD_VIEWER = env("TAPES_AT_RECORD_VIEWER", default="https://pdsls.dev/")
+
+# --- Accounts: Auth0, or the site's own accounts -----------------------------------------------
+# Auth0 is optional. Leave every AUTH0_* unset and the site signs people in itself (a sign-in and
+# a sign-up form); set AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE
+# together and the same buttons go to Auth0 instead. Setting only some of them stops the start.
+AUTH0_DOMAIN = env("AUTH0_DOMAIN", default="")
+AUTH0_CLIENT_ID = env("AUTH0_CLIENT_ID", default="")
+AUTH0_CLIENT_SECRET = env("AUTH0_CLIENT_SECRET", default="")
+# The API's identifier in Auth0: access tokens must name it in their `aud`.
+AUTH0_AUDIENCE = env("AUTH0_AUDIENCE", default="")
+# Another OpenID provider that behaves like Auth0 (the tests' local one); the issuer exactly as
+# the provider writes it in `iss`. Default: https://AUTH0_DOMAIN/ (Auth0's, with its slash).
+AUTH0_ISSUER = env("AUTH0_ISSUER", default="")
+# Clock skew allowed on exp/nbf/iat of access tokens, in seconds.
+AUTH0_LEEWAY_SECONDS = env.int("AUTH0_LEEWAY_SECONDS", default=30)
+# The issuer's keys (JWKS) and metadata are cached this long (in the shared Django cache); an
+# unknown `kid` refetches them at most once per cooldown, so a flood of made-up kids cannot make
+# every request go to the provider.
+AUTH0_JWKS_CACHE_SECONDS = env.int("AUTH0_JWKS_CACHE_SECONDS", default=3600)
+AUTH0_JWKS_REFETCH_COOLDOWN_SECONDS = env.int("AUTH0_JWKS_REFETCH_COOLDOWN_SECONDS", default=60)
+AUTH0_HTTP_TIMEOUT_SECONDS = 5
+
+
+def auth0_settings_check(values: dict[str, str]) -> None:
+    """All of Auth0's settings or none: half a configuration would leave sign-in or the API's
+    token check silently broken."""
+    required = ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE")
+    given = [name for name in (*required, "AUTH0_DOMAIN", "AUTH0_ISSUER") if values.get(name)]
+    if not given:
+        return
+    missing = [name for name in required if not values.get(name)]
+    if not (values.get("AUTH0_DOMAIN") or values.get("AUTH0_ISSUER")):
+        missing.insert(0, "AUTH0_DOMAIN")
+    if missing:
+        raise ImproperlyConfigured(
+            f"Auth0 is half configured: {', '.join(given)} set but {', '.join(missing)} missing. "
+            "Set all of AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE, "
+            "or none of them to use the site's own accounts."
+        )
+
+
+auth0_settings_check(
+    {
+        "AUTH0_DOMAIN": AUTH0_DOMAIN,
+        "AUTH0_ISSUER": AUTH0_ISSUER,
+        "AUTH0_CLIENT_ID": AUTH0_CLIENT_ID,
+        "AUTH0_CLIENT_SECRET": AUTH0_CLIENT_SECRET,
+        "AUTH0_AUDIENCE": AUTH0_AUDIENCE,
+    }
+)
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:me"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- AT Protocol (federation) ------------------------------------------------------------------
+# Where DIDs and handles resolve. Production: the public PLC directory, and handles through DNS and
+# HTTPS (an empty resolver URL); development and tests point both at the local PLC and PDS.
+ATPROTO_PLC_URL = env("ATPROTO_PLC_URL", default="https://plc.directory")
+ATPROTO_HANDLE_RESOLVER_URL = env("ATPROTO_HANDLE_RESOLVER_URL", default="")
+# The site's own PDS (for atproto_provision) and the site's own account (atproto_publish_lexicon).
+ATPROTO_PDS_URL = env("ATPROTO_PDS_URL", default="")
+ATPROTO_PDS_ADMIN_PASSWORD = env("ATPROTO_PDS_ADMIN_PASSWORD", default="")
+ATPROTO_PDS_INVITE_CODE = env("ATPROTO_PDS_INVITE_CODE", default="")
+ATPROTO_SITE_IDENTIFIER = env("ATPROTO_SITE_IDENTIFIER", default="")
+ATPROTO_SITE_APP_PASSWORD = env("ATPROTO_SITE_APP_PASSWORD", default="")
+# Fernet keys for app passwords and sessions at rest; the first encrypts, all decrypt (rotation:
+# put a new key first, run `manage.py atproto_rotate_key`, then drop the old one). Required in
+# production; local and test settings derive one from SECRET_KEY.
+ATPROTO_ENCRYPTION_KEYS: list[str] = env.list("ATPROTO_ENCRYPTION_KEYS", default=[])
+ATPROTO_FEDERATE_MAX_ATTEMPTS = env.int("ATPROTO_FEDERATE_MAX_ATTEMPTS", default=8)
+# Back-off between transient federation failures (PDS down), in seconds.
+ATPROTO_RETRY_INTERVALS = [10, 60, 300, 900, 3600, 3600, 3600]
+ATPROTO_STUCK_AFTER_SECONDS = env.int("ATPROTO_STUCK_AFTER_SECONDS", default=900)
+ATPROTO_LEXICON_DIR = BASE_DIR / "lexicons"
+# The public address of the site, for the record's link back to the tape's page.
+TAPES_SITE_URL = env("TAPES_SITE_URL", default="http://127.0.0.1:8000")
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer first: its WWW-Authenticate makes an unauthenticated API call a 401, and a request
+    # with a token never needs a CSRF token (a browser cannot add that header cross-site).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.Auth0BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["tapesite.api.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -190,11 +372,19 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "tapesite.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tapesite.throttling.ScopedRateThrottle"],
+    # How many proxies in front of the site append to X-Forwarded-For. 0 (the default): the
+    # client is REMOTE_ADDR and the header is ignored, since anyone can send it. Behind exactly
+    # one reverse proxy that sets X-Forwarded-For (nginx, a load balancer), set 1; behind a CDN
+    # and a load balancer, 2. Too high a number lets clients pick their own identity.
+    "NUM_PROXIES": env.int("TAPES_TRUSTED_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "tape_upload": env("TAPES_THROTTLE_UPLOAD", default="60/min"),
         "tape_post": env("TAPES_THROTTLE_POST", default="60/min"),
         "tape_read": env("TAPES_THROTTLE_READ", default="600/min"),
+        "tape_claim": env("TAPES_THROTTLE_CLAIM", default="30/min"),
+        "account": env("ACCOUNTS_THROTTLE", default="60/min"),
+        "tape_media": env("TAPES_THROTTLE_MEDIA", default="1200/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -206,18 +396,56 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tapesite.openapi.add_error_responses",
+    ],
 }
 
-# Throttle counters must be shared by every web node, so production points this at Redis.
+# Throttle counters must be shared by every web node, so production points "throttle" at Redis.
+# The throttle fails open when its cache is unreachable (tapesite.throttling): a cache outage
+# must not take the API down with it.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    },
+    # Auth0's metadata and keys (accounts.auth0); production shares it through Redis.
+    "auth0": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "auth0"},
 }
+# After the throttle cache fails, requests skip it for this long instead of each paying a
+# connect timeout.
+TAPES_THROTTLE_CACHE_RETRY_SECONDS = env.float("TAPES_THROTTLE_CACHE_RETRY_SECONDS", default=10.0)
 
-LOGGING = {
+# The AT Protocol client (PDS calls, made by the federation jobs) uses these bounds:
+# (connect, read) seconds, as requests and httpx take them.
+TAPES_PDS_TIMEOUT = (
+    env.float("TAPES_PDS_CONNECT_TIMEOUT_SECONDS", default=NETWORK_CONNECT_TIMEOUT_SECONDS),
+    env.float("TAPES_PDS_READ_TIMEOUT_SECONDS", default=15.0),
+)
+
+# "json" (one object per line, for a log shipper) or "plain" (for a terminal). Tape status changes
+# (logger tapes.transitions) are always JSON lines: machines read them.
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.jsonlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "tapes.transitions": {"handlers": ["json"], "level": "INFO", "propagate": False},
+    },
 }
+
+# --- Operations ----------------------------------------------------------------------------------
+# Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only staff may read it.
+TAPES_METRICS_TOKEN = env("TAPES_METRICS_TOKEN", default="")

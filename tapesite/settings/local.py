@@ -1,7 +1,15 @@
 """Embedded defaults for a developer's machine: SQLite, local files, DEBUG."""
 
+from federation.secrets import derive_key
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import VAR_DIR, env, local_secret_key
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-use-in-production")
+# Not a fixed key: one shared by every checkout would let anyone forge upload policies and
+# sessions on a dev instance left reachable. Each checkout makes its own on first run, in var/
+# (ignored by git).
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or local_secret_key(VAR_DIR / "secret_key")
+
+# Stored AT Protocol credentials are encrypted even here; a key derived from SECRET_KEY unless set.
+ATPROTO_ENCRYPTION_KEYS = env.list("ATPROTO_ENCRYPTION_KEYS", default=[derive_key(SECRET_KEY)])

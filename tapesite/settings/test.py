@@ -4,12 +4,17 @@ There is deliberately no SQLite fallback here: a missing PostgreSQL must fail th
 change what the tests prove.
 """
 
+from federation.secrets import derive_key
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import database, env
 
 SECRET_KEY = "test-only-key"
 DEBUG = False
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tapesite"),
+    "default": database(env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tapesite")),
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Stored AT Protocol credentials are encrypted even here; a key derived from SECRET_KEY unless set.
+ATPROTO_ENCRYPTION_KEYS = env.list("ATPROTO_ENCRYPTION_KEYS", default=[derive_key(SECRET_KEY)])

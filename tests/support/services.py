@@ -6,11 +6,13 @@ suite never skips because something is missing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,13 +64,31 @@ def _weed_binary() -> str:
     return found
 
 
+def _free_port_block(size: int) -> int:
+    """The first of ``size`` consecutive loopback ports that are all free right now."""
+    for _ in range(50):
+        base = free_port()
+        if base + size < 65000 and not any(_port_open(base + i) for i in range(1, size)):
+            return base
+    raise RuntimeError(f"no block of {size} free ports on 127.0.0.1")
+
+
+@contextmanager
+def _startup_lock() -> Iterator[None]:
+    # Two suites (say, in two worktrees) picking port blocks at the same moment could pick
+    # overlapping ones; starting one server at a time per machine rules that out.
+    with open(Path(tempfile.gettempdir()) / "tapesite-service-start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextmanager
 def seaweedfs(workdir: Path) -> Iterator[S3Server]:
-    """``weed mini`` on loopback with one admin identity. It opens about a dozen fixed ports, so
-    only one may run on a machine at once."""
-    port = 8333
-    if _port_open(port):
-        raise RuntimeError(f"port {port} is taken: is another SeaweedFS running?")
+    """``weed mini`` on loopback with one admin identity. Every one of its ports (it opens about
+    a dozen) is set from one free block, so several may run on a machine at once."""
     access_key, secret_key = "tapesite-test", "tapesite-test-secret"
     config = workdir / "s3.json"
     config.write_text(
@@ -87,25 +107,48 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
     data = workdir / "data"
     data.mkdir()
     log = (workdir / "weed.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            _weed_binary(),
-            "mini",
-            f"-dir={data}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-s3.port={port}",
-            f"-s3.config={config}",
-            "-master.telemetry=false",
-            "-admin.ui=false",
-            "-webdav=false",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    names = [
+        "s3.port",
+        "s3.port.grpc",
+        "s3.port.iceberg",
+        "s3.port.lance",
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "admin.port",
+        "admin.port.grpc",
+    ]
+    with _startup_lock():
+        base = _free_port_block(len(names))
+        ports = {name: base + i for i, name in enumerate(names)}
+        proc = subprocess.Popen(
+            [
+                _weed_binary(),
+                "mini",
+                f"-dir={data}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                *(f"-{name}={port}" for name, port in ports.items()),
+                "-debug.port=0",
+                f"-s3.config={config}",
+                "-master.telemetry=false",
+                "-admin.ui=false",
+                "-webdav=false",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait(lambda: _port_open(ports["s3.port"]), 60, "SeaweedFS S3", proc)
+        except BaseException:
+            proc.kill()
+            log.close()
+            raise
     try:
-        _wait(lambda: _port_open(port), 60, "SeaweedFS S3", proc)
-        yield S3Server(f"http://127.0.0.1:{port}", access_key, secret_key)
+        yield S3Server(f"http://127.0.0.1:{ports['s3.port']}", access_key, secret_key)
     finally:
         proc.terminate()
         try:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import django_rq
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tapes.codes import parse_slug
-from tapes.models import Tape, TapeStatus
+from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.queueing import ENCODE_QUEUE, encode_job_id
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +35,7 @@ def test_upload_start_returns_a_local_signed_form(api: Any) -> None:
     assert body["upload"]["method"] == "POST"
     assert body["upload"]["url"].endswith("/api/tapes/uploads/local")
     fields = body["upload"]["fields"]
-    assert fields["key"] == f"{body['slug']}.zip"
+    assert fields["key"] == f"uploads/{body['slug']}.zip"  # only upload keys are writable
     assert fields["Content-Type"] == "application/zip"
     assert fields["policy"]
     expires = parse_datetime(body["expires_at"])
@@ -95,7 +97,8 @@ def test_post_creates_a_queued_tape_with_a_short_code(post_tape: Any, settings: 
     response = post_tape(piece="line", metadata={"fps": 60})
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"code", "slug", "status", "url"}
+    # A guest's post also carries the claim token (tests/accounts/test_claims.py).
+    assert set(body) == {"code", "slug", "status", "url", "claim_token"}
     assert len(body["code"]) == 3
     assert set(body["code"]) <= set(settings.TAPES_CODE_ALPHABET)
     assert body["status"] == "queued"
@@ -108,29 +111,87 @@ def test_post_creates_a_queued_tape_with_a_short_code(post_tape: Any, settings: 
 
 
 def test_post_with_a_malformed_slug(api: Any) -> None:
-    response = api.post("/api/tapes", {"slug": "../../etc/passwd"}, format="json")
+    body = {"slug": "../../etc/passwd", "upload_token": "x"}
+    response = api.post("/api/tapes", body, format="json")
     assert response.status_code == 400
     assert error_code(response) == "slug_invalid"
 
 
-def test_post_of_a_slug_never_issued(api: Any) -> None:
-    response = api.post("/api/tapes", {"slug": "line-2025.10.17.12.30.00.123"}, format="json")
-    assert response.status_code == 400
-    assert error_code(response) == "upload_missing"
+def _posting(ticket: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {"slug": ticket["slug"], "upload_token": ticket["upload_token"], **changes}
 
 
 def test_post_before_the_upload_arrived(api: Any, start_upload: Any) -> None:
     ticket = start_upload()
-    response = api.post("/api/tapes", {"slug": ticket["slug"]}, format="json")
+    response = api.post("/api/tapes", _posting(ticket), format="json")
     assert response.status_code == 400
     assert error_code(response) == "upload_missing"
     assert not Tape.objects.exists()
 
 
-def test_post_twice_is_slug_taken(post_tape: Any, api: Any) -> None:
-    first = post_tape()
-    slug = first.json()["slug"]
-    again = api.post("/api/tapes", {"slug": slug}, format="json")
+def test_the_upload_token_is_required(api: Any, start_upload: Any) -> None:
+    ticket = start_upload()
+    response = api.post("/api/tapes", {"slug": ticket["slug"]}, format="json")
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_input"
+    assert "upload_token" in response.json()["error"]["details"]
+
+
+def test_only_a_hash_of_the_upload_token_is_stored(api: Any, start_upload: Any) -> None:
+    import hashlib
+
+    ticket = start_upload()
+    slot = TapeUpload.objects.get(slug=ticket["slug"])
+    assert len(ticket["upload_token"]) >= 40
+    assert slot.token_hash == hashlib.sha256(ticket["upload_token"].encode()).hexdigest()
+    row = TapeUpload.objects.filter(pk=slot.pk).values().first()
+    assert row is not None
+    assert ticket["upload_token"] not in [str(v) for v in row.values()]
+
+
+def test_one_answer_for_every_slot_the_caller_does_not_hold(
+    api: Any, start_upload: Any, user: Any
+) -> None:
+    """A guest cannot take another guest's (or a user's) upload, and cannot tell a slot that
+    exists, waits for its ZIP, or was posted from one that never existed."""
+    from tests.conftest import send_form, tiny_zip
+
+    waiting = start_upload(piece="a")  # started, ZIP not sent
+    arrived = start_upload(piece="b")
+    assert send_form(api, arrived["upload"], tiny_zip()).status_code == 204
+    api.force_login(user)
+    users = start_upload(piece="c")
+    assert send_form(api, users["upload"], tiny_zip()).status_code == 204
+    api.logout()
+    forged = "x" * 43
+    attempts = {
+        "never issued": {"slug": "line-2025.10.17.12.30.00.123", "upload_token": forged},
+        "waiting, wrong token": _posting(waiting, upload_token=forged),
+        "arrived, wrong token": _posting(arrived, upload_token=forged),
+        "arrived, another slot's token": _posting(arrived, upload_token=waiting["upload_token"]),
+        "a user's slot, its token, as a guest": _posting(users),
+        "a user's slot, wrong token": _posting(users, upload_token=forged),
+    }
+    answers = {}
+    for name, body in attempts.items():
+        response = api.post("/api/tapes", body, format="json")
+        answers[name] = (response.status_code, response.json())
+    assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1, answers
+    status_code, body = next(iter(answers.values()))
+    assert status_code == 404 and body["error"]["code"] == "upload_not_found"
+    assert not Tape.objects.exists()
+    # The holder still posts it.
+    with_token = api.post("/api/tapes", _posting(arrived), format="json")
+    assert with_token.status_code == 201
+
+
+def test_post_twice_is_slug_taken(post_tape: Any, api: Any, start_upload: Any) -> None:
+    from tests.conftest import send_form, tiny_zip
+
+    ticket = start_upload()
+    assert send_form(api, ticket["upload"], tiny_zip()).status_code == 204
+    assert api.post("/api/tapes", _posting(ticket), format="json").status_code == 201
+    again = api.post("/api/tapes", _posting(ticket), format="json")
     assert again.status_code == 409
     assert error_code(again) == "slug_taken"
     assert Tape.objects.count() == 1
@@ -146,10 +207,9 @@ def test_post_of_an_object_over_the_limit(
     path.write_bytes(b"x" * 2048)
     settings.TAPES_UPLOAD_MAX_BYTES = 1024
     # the slot kept the limit it was issued with; lower it as a site would for new uploads
-    from tapes.models import TapeUpload
 
     TapeUpload.objects.update(max_bytes=1024)
-    response = api.post("/api/tapes", {"slug": ticket["slug"]}, format="json")
+    response = api.post("/api/tapes", _posting(ticket), format="json")
     assert response.status_code == 400
     assert error_code(response) == "upload_too_large"
 
@@ -168,7 +228,7 @@ def test_detail_shows_the_whole_tape(post_tape: Any, api: Any) -> None:
     assert body["at"] is None
     for key in ("frames", "duration_ms", "width", "height"):
         assert body[key] is None
-    assert body["media"]["zip"] == f"http://testserver/media/guest-tapesite/{body['slug']}.zip"
+    assert body["media"]["zip"] == f"http://testserver/api/tapes/{code}/media/zip"
     assert body["media"]["mp4"] is None
     assert body["media"]["thumbnail"] is None
     zip_response = api.get(body["media"]["zip"])
@@ -221,9 +281,9 @@ def test_a_guest_cannot_post_a_users_upload(api: Any, start_upload: Any, user: A
     ticket = start_upload()
     assert send_form(api, ticket["upload"], tiny_zip()).status_code == 204
     api.logout()
-    response = api.post("/api/tapes", {"slug": ticket["slug"]}, format="json")
-    assert response.status_code == 400
-    assert error_code(response) == "upload_missing"
+    response = api.post("/api/tapes", _posting(ticket), format="json")
+    assert response.status_code == 404
+    assert error_code(response) == "upload_not_found"
 
 
 def test_list_is_newest_first_and_paginated(post_tape: Any, api: Any) -> None:
@@ -271,8 +331,8 @@ def test_nuked_tape_is_gone_from_detail_and_list(post_tape: Any, api: Any, user:
     assert tape.nuked and tape.nuked_at is not None  # soft: the row and files stay
 
 
-def test_delete_needs_the_owner_or_staff(
-    post_tape: Any, api: Any, user: Any, other_user: Any, staff: Any
+def test_delete_needs_the_owner_or_a_moderator(
+    post_tape: Any, api: Any, user: Any, other_user: Any, staff: Any, moderator: Any
 ) -> None:
     api.force_login(user)
     code = post_tape().json()["code"]
@@ -284,7 +344,13 @@ def test_delete_needs_the_owner_or_staff(
     stranger = api.delete(f"/api/tapes/{code}")
     assert stranger.status_code == 403
     assert error_code(stranger) == "forbidden"
+    # Staff without the tapes.nuke_tape permission are strangers here too.
     api.force_login(staff)
+    staff_only = api.delete(f"/api/tapes/{code}")
+    assert staff_only.status_code == 403
+    assert error_code(staff_only) == "forbidden"
+    assert not Tape.objects.get(code=code).nuked
+    api.force_login(moderator)
     assert api.delete(f"/api/tapes/{code}").status_code == 204
     assert api.delete(f"/api/tapes/{code}").status_code == 404
 
@@ -297,17 +363,13 @@ def test_guest_tapes_cannot_be_deleted_by_other_users(
     assert error_code(api.delete(f"/api/tapes/{code}")) == "forbidden"
 
 
-def test_throttled(api: Any, monkeypatch: Any) -> None:
-    from rest_framework.throttling import ScopedRateThrottle
+def test_throttled(api: Any, settings: Any) -> None:
+    from django.core.cache import caches
 
-    monkeypatch.setattr(
-        ScopedRateThrottle,
-        "THROTTLE_RATES",
-        {**ScopedRateThrottle.THROTTLE_RATES, "tape_read": "2/min"},
-    )
-    from django.core.cache import cache
-
-    cache.clear()
+    rest = settings.REST_FRAMEWORK
+    rates = {**rest["DEFAULT_THROTTLE_RATES"], "tape_read": "2/min"}
+    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": rates}
+    caches["throttle"].clear()
     statuses = [api.get("/api/tapes").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     response = api.get("/api/tapes")
@@ -334,3 +396,47 @@ def test_openapi_schema_and_docs(api: Any) -> None:
 
 def test_status_values_are_the_documented_ones() -> None:
     assert [s.value for s in TapeStatus] == ["uploaded", "queued", "processing", "ready", "failed"]
+
+
+# --- POST /api/tapes/<code>/retry (the service: tests/tapes/services/test_retry.py) -------------
+
+
+@pytest.fixture
+def failed(make_tape: Any, user: Any) -> Tape:
+    tape: Tape = make_tape(
+        user=user, status=TapeStatus.FAILED, attempts=5, failure_code="encode_gave_up"
+    )
+    return tape
+
+
+def test_retry_api(
+    api: Any, failed: Tape, user: Any, other_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    url = f"/api/tapes/{failed.code}/retry"
+    response = api.post(url)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    api.force_authenticate(other_user)
+    assert api.post(url).json()["error"]["code"] == "forbidden"
+    api.force_authenticate(user)
+    assert api.post("/api/tapes/nope/retry").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["code"] == failed.code
+    assert body["failure"] is None
+    failed.refresh_from_db()
+    assert failed.status == TapeStatus.QUEUED
+    assert django_rq.get_queue(ENCODE_QUEUE).fetch_job(encode_job_id(failed.pk)) is not None
+    again = api.post(url)  # a second click changes nothing
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "tape_not_failed"
+
+
+def test_retry_api_wants_the_csrf_token_of_a_session(failed: Tape, user: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(f"/api/tapes/{failed.code}/retry")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"

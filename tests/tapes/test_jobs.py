@@ -18,15 +18,16 @@ import django_rq
 import psutil
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
-from tapes import services, synth
+from tapes import services
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE_QUEUE, encode_job_id
 from tapes.storage import storage_for
+from tests.support import synth
+from tests.tapes.factories import TapeUploadFactory, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,12 +70,8 @@ def run_worker(settings: Any, local_storage: Path) -> Any:
     return run
 
 
-def post_zip(content: bytes, piece: str = "synth") -> Tape:
-    ticket = services.tape_upload_start(
-        user=None, piece=piece, size=len(content), base_url="http://x/"
-    )
-    storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(content))
-    return services.tape_create(user=None, slug=ticket.upload.slug)
+def post_zip(content: bytes) -> Tape:
+    return post(TapeUploadFactory.create(content=content))
 
 
 @pytest.fixture
@@ -99,7 +96,7 @@ def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any, run_worker: A
     assert tape.attempts == 1
     assert (tape.frames, tape.width, tape.height, tape.scale) == (12, 64, 48, 6)
     assert tape.mp4_key == tape.zip_key.replace(".zip", ".mp4")
-    assert tape.mp4_bytes and tape.thumbnail_bytes and tape.preview_bytes
+    assert tape.mp4_bytes and tape.thumbnail_bytes and tape.preview_bytes and tape.gif_bytes
     storage = storage_for(tape.bucket)
     with storage.open(tape.mp4_key, "rb") as handle, av.open(handle, "r") as container:
         stream = container.streams.video[0]
@@ -108,12 +105,13 @@ def test_worker_encodes_a_posted_tape(tape_bytes: bytes, api: Any, run_worker: A
     body = api.get(f"/api/tapes/{tape.code}").json()
     assert body["status"] == "ready"
     assert body["frames"] == 12
-    assert all(body["media"][k] for k in ("zip", "mp4", "thumbnail", "preview"))
+    assert all(body["media"][k] for k in ("zip", "mp4", "thumbnail", "preview", "gif"))
+    assert api.get(body["media"]["gif"]).status_code == 200
     assert api.get(body["media"]["mp4"]).status_code == 200
 
 
 def test_an_invalid_archive_fails_at_once_with_its_code(api: Any, run_worker: Any) -> None:
-    tape = post_zip(b"this is not a zip file at all", piece="junk")
+    tape = post_zip(b"this is not a zip file at all")
     run_worker()
     tape.refresh_from_db()
     assert tape.status == TapeStatus.FAILED
@@ -171,7 +169,7 @@ def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes, run_worker:
     tape.refresh_from_db()
     first_files = stored_names(tape)
     first_mp4 = tape.mp4_key
-    assert len(first_files) == 4  # zip, mp4, thumbnail, preview
+    assert len(first_files) == 5  # zip, mp4, thumbnail, preview, gif
 
     # a duplicate delivery of the same job is a no-op for a ready tape...
     assert services.tape_encode(tape_id=tape.pk).status == TapeStatus.READY  # type: ignore[union-attr]
@@ -202,36 +200,6 @@ def test_reconcile_requeues_a_tape_whose_worker_died(
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY
     assert tape.attempts == 2
-
-
-def test_reconcile_leaves_live_jobs_alone_and_gives_up_after_the_limit(
-    tape_bytes: bytes, settings: Any
-) -> None:
-    tape = post_zip(tape_bytes)  # queued, with a live job on the queue
-    stale = timezone.now() - timedelta(seconds=settings.TAPES_STUCK_AFTER_SECONDS + 5)
-    Tape.objects.filter(pk=tape.pk).update(updated_at=stale)
-    assert services.tapes_reconcile().requeued == []
-
-    django_rq.get_queue(ENCODE_QUEUE).empty()
-    Tape.objects.filter(pk=tape.pk).update(
-        status=TapeStatus.PROCESSING, attempts=settings.TAPES_MAX_ATTEMPTS, updated_at=stale
-    )
-    assert services.tapes_reconcile().gave_up == [tape.pk]
-    tape.refresh_from_db()
-    assert tape.status == TapeStatus.FAILED
-    assert tape.failure_code == "encode_gave_up"
-
-
-def test_reencode_command_recovers_failed_tapes(tape_bytes: bytes, capsys: Any) -> None:
-    tape = post_zip(tape_bytes)
-    storage = storage_for(tape.bucket)
-    storage.delete(tape.zip_key)
-    Tape.objects.filter(pk=tape.pk).update(status=TapeStatus.FAILED, failure_code="zip_missing")
-    storage.save(tape.zip_key, ContentFile(tape_bytes))
-    call_command("tapes_reencode", "--failed")
-    tape.refresh_from_db()
-    assert tape.status == TapeStatus.READY
-    assert f"!{tape.code}" in capsys.readouterr().out
 
 
 def test_a_killed_worker_is_recovered_by_reconcile(
@@ -268,7 +236,7 @@ def test_a_killed_worker_is_recovered_by_reconcile(
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY
     assert tape.attempts == 2
-    assert len(stored_names(tape)) == 4
+    assert len(stored_names(tape)) == 5  # zip, mp4, thumbnail, preview, gif
 
 
 def test_the_pipeline_on_s3(tape_bytes: bytes, settings: Any, s3_storage: Any) -> None:
@@ -294,6 +262,6 @@ def test_the_pipeline_on_s3(tape_bytes: bytes, settings: Any, s3_storage: Any) -
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY, (tape.failure_code, tape.failure_message)
     storage = storage_for(tape.bucket)
-    for key in (tape.zip_key, tape.mp4_key, tape.thumbnail_key, tape.preview_key):
+    for key in (tape.zip_key, tape.mp4_key, tape.thumbnail_key, tape.preview_key, tape.gif_key):
         assert storage.exists(key), key
     assert storage.size(tape.mp4_key) == tape.mp4_bytes

@@ -17,11 +17,17 @@ COMPLETE = {
     "TAPES_STORAGE": "s3",
     "AWS_ACCESS_KEY_ID": "k",
     "AWS_SECRET_ACCESS_KEY": "s",
+    "ATPROTO_ENCRYPTION_KEYS": "x" * 43 + "=",
+    "TAPES_SITE_URL": "https://tapes.example",
 }
 
 
 def load_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_", "TAPES_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "AWS_", "TAPES_", "ATPROTO_"))
+    }
     clean.pop("DATABASE_URL", None)
     clean.pop("REDIS_URL", None)
     return subprocess.run(
@@ -41,7 +47,15 @@ def test_production_starts_with_every_secret() -> None:
 
 @pytest.mark.parametrize(
     "missing",
-    ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "AWS_SECRET_ACCESS_KEY", "TAPES_STORAGE"],
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "AWS_SECRET_ACCESS_KEY",
+        "TAPES_STORAGE",
+        "ATPROTO_ENCRYPTION_KEYS",
+        "TAPES_SITE_URL",
+    ],
 )
 def test_production_fails_loudly_without(missing: str) -> None:
     result = load_production({k: v for k, v in COMPLETE.items() if k != missing})

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tapes import queueing, services
+from tapes import selectors, services
 from tapes.models import Tape, TapeStatus
 
 
@@ -28,25 +28,21 @@ class Command(BaseCommand):
         codes: list[str] = [code.lstrip("!") for code in options["codes"]]
         if not codes and not options["failed"]:
             raise CommandError("name tape codes or pass --failed")
-        tapes = Tape.objects.visible()
-        selected = list(
-            tapes.filter(status=TapeStatus.FAILED)
-            if options["failed"]
-            else tapes.filter(code__in=codes)
-        )
+        selected = list(selectors.tape_list_to_reencode(codes=codes, failed=options["failed"]))
         missing = sorted(set(codes) - {tape.code for tape in selected})
         if missing:
             raise CommandError(f"no such tape: {', '.join(missing)}")
         failures = 0
         for index, tape in enumerate(selected, start=1):
-            services.tape_reencode_reset(tape=tape)
             if options["enqueue"]:
-                try:
-                    queueing.enqueue_encode(tape.pk)
-                except queueing.QueueUnavailable as exc:
-                    raise CommandError(f"queue unreachable: {exc}") from exc
+                if not services.tape_reencode_enqueue(tape=tape):
+                    raise CommandError(
+                        f"queue unreachable: !{tape.code} stays uploaded and the reconcile step "
+                        "enqueues it when the queue is back"
+                    )
                 self.stdout.write(f"{index}/{len(selected)} !{tape.code} queued")
                 continue
+            services.tape_reencode_reset(tape=tape)
             result = self._encode(tape, index, len(selected))
             failures += result.status != TapeStatus.READY
         if failures:

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tapes.storage import is_s3, storage_for
+from tapes.storage import bucket_setup
 
 
 class Command(BaseCommand):
@@ -20,31 +20,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        origins: list[str] = options["cors_origin"]
-        for bucket in settings.TAPES_BUCKET_STORAGES:
-            storage = storage_for(bucket)
-            if not is_s3(storage):
-                self.stdout.write(f"{bucket}: local storage, nothing to do")
-                continue
-            client = storage.connection.meta.client  # type: ignore[attr-defined]
-            existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-            if bucket not in existing:
-                client.create_bucket(Bucket=bucket)
-                self.stdout.write(f"{bucket}: created")
-            if origins:
-                client.put_bucket_cors(
-                    Bucket=bucket,
-                    CORSConfiguration={
-                        "CORSRules": [
-                            {
-                                "AllowedOrigins": origins,
-                                "AllowedMethods": ["POST", "GET", "HEAD"],
-                                "AllowedHeaders": ["*"],
-                                "MaxAgeSeconds": 3600,
-                            }
-                        ]
-                    },
-                )
-                self.stdout.write(f"{bucket}: CORS for {', '.join(origins)}")
         if not settings.TAPES_BUCKET_STORAGES:
             raise CommandError("no tape buckets are configured")
+        for bucket in settings.TAPES_BUCKET_STORAGES:
+            for line in bucket_setup(bucket=bucket, cors_origins=options["cors_origin"]):
+                self.stdout.write(f"{bucket}: {line}")

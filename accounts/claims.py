@@ -1,0 +1,121 @@
+"""Guests who become users: the claim token a guest's browser gets for each tape it posts, and
+the claim that makes those tapes the signed-in user's.
+
+The token is shown once, in the posting response; only its SHA-256 is stored (the token is 256
+random bits, so a fast hash is enough: there is nothing to brute-force). Whoever holds it may
+claim the tape, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import GuestClaim, User
+from federation.services import tape_federation_start
+from tapes import services as tape_services
+from tapes.models import Tape
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKENS_PER_CLAIM = 100
+_TOKEN_BYTES = 32
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def claim_token_issue(*, tape: Tape) -> str:
+    """A new claim token for a guest's tape; the caller hands it to the guest and forgets it."""
+    if tape.user_id is not None:
+        raise TapesiteError("claim_not_guest", "Only a guest's tape has a claim token.")
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    claim = GuestClaim(tape=tape, token_sha256=_digest(token))
+    claim.full_clean(validate_unique=False, validate_constraints=False)
+    claim.save(force_insert=True)
+    return token
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    index: int
+    code: str | None
+    error: TapesiteError | None = None
+
+    @property
+    def claimed(self) -> bool:
+        return self.error is None
+
+
+def _refused(code: str, message: str) -> TapesiteError:
+    return TapesiteError(code, message, status=409 if code != "claim_unknown" else 404)
+
+
+@transaction.atomic
+def _claim_one(*, user: User, token: str) -> Tape:
+    claim = (
+        GuestClaim.objects.select_for_update()
+        .filter(token_sha256=_digest(token))
+        .select_related("tape")
+        .first()
+    )
+    if claim is None:
+        raise _refused("claim_unknown", "No tape has this claim token.")
+    if claim.claimed_at is not None:
+        raise _refused("claim_used", "This tape has already been claimed.")
+    tape = Tape.objects.select_for_update().get(pk=claim.tape_id)
+    if tape.nuked:
+        raise _refused("claim_unknown", "No tape has this claim token.")
+    if tape.user_id is not None:
+        raise _refused("claim_used", "This tape has already been claimed.")
+    if Tape.objects.filter(user=user, slug=tape.slug).exists():
+        raise _refused("slug_taken", f"You already have a tape with the slug {tape.slug!r}.")
+    now = timezone.now()
+    Tape.objects.filter(pk=tape.pk).update(user=user, updated_at=now)
+    tape.user = user
+    claim.claimed_at = now
+    claim.claimed_by = user
+    claim.save(update_fields=["claimed_at", "claimed_by"])
+    return tape
+
+
+def tapes_claim(*, user: User, tokens: list[str]) -> list[ClaimOutcome]:
+    """Make the tapes these claim tokens stand for the user's, each on its own (one bad token
+    does not stop the others). Their files then move to the user's bucket: now for tapes at rest,
+    at the end of their encode for the others, by the reconcile step if storage fails."""
+    if not tokens:
+        raise TapesiteError("invalid_input", "Send at least one claim token.")
+    if len(tokens) > MAX_TOKENS_PER_CLAIM:
+        raise TapesiteError(
+            "invalid_input", f"At most {MAX_TOKENS_PER_CLAIM} claim tokens at a time."
+        )
+    outcomes: list[ClaimOutcome] = []
+    claimed: list[Tape] = []
+    for index, token in enumerate(tokens):
+        try:
+            tape = _claim_one(user=user, token=token)
+        except TapesiteError as exc:
+            outcomes.append(ClaimOutcome(index=index, code=None, error=exc))
+            continue
+        claimed.append(tape)
+        outcomes.append(ClaimOutcome(index=index, code=tape.code))
+    for tape in claimed:
+        tape_services.tape_relocate(tape_id=tape.pk)
+        claimed_tape_federate(tape=tape)
+    if claimed:
+        logger.info("user %s claimed %d guest tapes", user.pk, len(claimed))
+    return outcomes
+
+
+def claimed_tape_federate(*, tape: Tape) -> None:
+    """A claimed tape of a user with a linked AT Protocol account gets its record. A tape still
+    encoding is federated by the encode service when it becomes ready."""
+    tape.refresh_from_db()
+    tape_federation_start(tape=tape)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class FederationConfig(AppConfig):
+    """AT Protocol: linked accounts, and each tape as a computer.aesthetic.tape record."""
+
+    name = "federation"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,24 @@
+"""Reads of the federation app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from federation.models import AtprotoAccount, FederationState, TapeFederation
+
+
+def atproto_account_get(*, user: Any) -> AtprotoAccount | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return AtprotoAccount.objects.filter(user=user).first()
+
+
+def tape_federation_summary(tape: Any) -> dict[str, str | None]:
+    """``{state, code, message}`` for the tape API (``none`` when never federated)."""
+    try:
+        fed: TapeFederation | None = tape.federation
+    except TapeFederation.DoesNotExist:
+        fed = None
+    if fed is None:
+        return {"state": FederationState.NONE.value, "code": None, "message": None}
+    return {"state": fed.state, "code": fed.code or None, "message": fed.message or None}

@@ -1,0 +1,32 @@
+"""Writes of the federation app; public names re-exported here."""
+
+from federation.services.accounts import (
+    atproto_account_link,
+    atproto_account_unlink,
+    atproto_keys_rotate,
+)
+from federation.services.records import (
+    atproto_records_delete_all,
+    tape_federate,
+    tape_federation_on_nuke,
+    tape_federation_on_unnuke,
+    tape_federation_retry,
+    tape_federation_start,
+    tapes_federation_reconcile,
+)
+from federation.services.sessions import account_session, with_session
+
+__all__ = [
+    "account_session",
+    "atproto_account_link",
+    "atproto_account_unlink",
+    "atproto_keys_rotate",
+    "atproto_records_delete_all",
+    "tape_federate",
+    "tape_federation_on_nuke",
+    "tape_federation_on_unnuke",
+    "tape_federation_retry",
+    "tape_federation_start",
+    "tapes_federation_reconcile",
+    "with_session",
+]

@@ -1,0 +1,176 @@
+"""Linking and unlinking a user's AT Protocol account."""
+
+from __future__ import annotations
+
+import logging
+from secrets import token_urlsafe
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import User
+from federation import identity, secrets
+from federation.models import AccountState, AtprotoAccount
+from federation.services.sessions import decrypt, encrypt, session_store
+from federation.xrpc import Xrpc, XrpcError
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+
+def _resolve(identifier: str) -> identity.Identity:
+    try:
+        return identity.resolve(
+            identifier,
+            plc_url=settings.ATPROTO_PLC_URL,
+            handle_resolver_url=settings.ATPROTO_HANDLE_RESOLVER_URL,
+            timeout=max(settings.TAPES_PDS_TIMEOUT),
+        )
+    except identity.IdentityError as exc:
+        status = 502 if exc.code == "atproto_resolver_unreachable" else 400
+        raise TapesiteError(exc.code, exc.message, status=status) from exc
+
+
+def pds_error(exc: XrpcError) -> TapesiteError:
+    """A PDS failure as the API's error (never echoing credentials: messages come from the PDS)."""
+    status = {"pds_unreachable": 502, "pds_rate_limited": 429, "pds_auth_failed": 400}.get(
+        exc.code, 502
+    )
+    details = {"retry_at": int(exc.reset_at)} if exc.reset_at else None
+    return TapesiteError(exc.code, exc.message, status=status, details=details)
+
+
+def atproto_account_link(*, user: User, identifier: str, app_password: str) -> AtprotoAccount:
+    """Link (or relink) ``user`` to the account behind a handle or DID, with an app password.
+
+    The password is checked by logging in once; that session is kept for the worker.
+    """
+    if not app_password or len(app_password) > 256:
+        raise TapesiteError("app_password_invalid", "An app password is required.")
+    found = _resolve(identifier)
+    try:
+        session = Xrpc(found.pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT)).create_session(
+            found.did, app_password
+        )
+    except XrpcError as exc:
+        if exc.code == "pds_auth_failed":
+            raise TapesiteError(
+                "pds_auth_failed",
+                f"{found.pds_url} refused that app password for {found.handle}.",
+            ) from exc
+        raise pds_error(exc) from exc
+    if session.get("did") != found.did:
+        raise TapesiteError("atproto_handle_mismatch", "The PDS signed in a different account.")
+    with transaction.atomic():
+        account = AtprotoAccount.objects.select_for_update().filter(user=user).first()
+        if account is None:
+            account = AtprotoAccount(user=user)
+        account.did = found.did
+        account.handle = found.handle
+        account.pds_url = found.pds_url
+        account.app_password = encrypt(app_password)
+        account.state = AccountState.LINKED
+        account.error_code = account.error_message = ""
+        account.logins += 1
+        account.full_clean(exclude=["session", "user"])
+        account.save()
+        session_store(
+            account=account, access_jwt=session["accessJwt"], refresh_jwt=session["refreshJwt"]
+        )
+    logger.info("user %s linked %s (%s)", user.pk, found.handle, found.did)
+    return account
+
+
+@transaction.atomic
+def atproto_account_unlink(*, user: User) -> bool:
+    """Forget the account and its credentials. Records on the PDS stay (see
+    federation.services.records.atproto_records_delete_all to remove them first)."""
+    deleted, _ = AtprotoAccount.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+def atproto_keys_rotate() -> int:
+    """Re-encrypt every stored credential with the first key of ATPROTO_ENCRYPTION_KEYS."""
+    keys = list(settings.ATPROTO_ENCRYPTION_KEYS)
+    changed = 0
+    for pk in AtprotoAccount.objects.values_list("pk", flat=True):
+        with transaction.atomic():
+            account = AtprotoAccount.objects.select_for_update().get(pk=pk)
+            account.app_password = secrets.rotate(account.app_password, keys)
+            if account.session:
+                account.session = secrets.rotate(account.session, keys)
+            account.save(update_fields=["app_password", "session", "updated_at"])
+            changed += 1
+    return changed
+
+
+def app_password_of(account: AtprotoAccount) -> str:
+    return decrypt(account.app_password)
+
+
+def _handle_name(username: str) -> str:
+    name = "".join(ch if ch.isalnum() else "-" for ch in username.lower()).strip("-")
+    return (name or "user")[:18]
+
+
+def atproto_account_provision(
+    *, user: User, pds_url: str, admin_password: str = "", invite_code: str = ""
+) -> AtprotoAccount:
+    """Create an account for ``user`` on the site's own PDS and link it with a fresh app
+    password. The account's main password is random and kept nowhere: the site only ever holds
+    the app password; the user can reset the main one by email on the PDS."""
+    if AtprotoAccount.objects.filter(user=user).exists():
+        raise TapesiteError("atproto_already_linked", f"{user.username} already has an account.")
+    xrpc = Xrpc(pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT))
+    try:
+        if not invite_code and admin_password:
+            invite_code = str(
+                xrpc.call(
+                    "com.atproto.server.createInviteCode",
+                    body={"useCount": 1},
+                    basic=("admin", admin_password),
+                )["code"]
+            )
+        domains = xrpc.call("com.atproto.server.describeServer").get("availableUserDomains") or []
+        if not domains:
+            raise TapesiteError("atproto_pds_no_domains", f"{pds_url} offers no handle domain.")
+        handle = f"{_handle_name(user.username)}{user.pk}{domains[0]}"
+        body = {
+            "handle": handle,
+            "email": user.email or f"{_handle_name(user.username)}{user.pk}@users.tapesite.invalid",
+            "password": secrets_token(),
+        }
+        if invite_code:
+            body["inviteCode"] = invite_code
+        created = xrpc.call("com.atproto.server.createAccount", body=body)
+        app_password = str(
+            xrpc.call(
+                "com.atproto.server.createAppPassword",
+                body={"name": "tapesite"},
+                token=created["accessJwt"],
+            )["password"]
+        )
+        session = xrpc.create_session(created["did"], app_password)
+    except XrpcError as exc:
+        raise pds_error(exc) from exc
+    with transaction.atomic():
+        account = AtprotoAccount(
+            user=user,
+            did=created["did"],
+            handle=handle,
+            pds_url=pds_url.rstrip("/"),
+            app_password=encrypt(app_password),
+            provisioned=True,
+            logins=1,
+        )
+        account.full_clean(exclude=["session", "user"])
+        account.save()
+        session_store(
+            account=account, access_jwt=session["accessJwt"], refresh_jwt=session["refreshJwt"]
+        )
+    logger.info("provisioned %s (%s) for user %s", handle, created["did"], user.pk)
+    return account
+
+
+def secrets_token() -> str:
+    return token_urlsafe(24)

@@ -1,0 +1,385 @@
+"""Each ready tape of a linked user as a ``computer.aesthetic.tape`` record on their PDS.
+
+The record key (a TID) is chosen and committed before createRecord, so a retry after a crash
+finds the record it already wrote instead of writing a second one. Records that must go (a nuked
+tape, the old record of an un-nuked one) are listed in ``stale_rkeys`` and deleted first, retried
+until the PDS confirms. Transient failures (PDS down, 429) are retried with back-off; permanent
+ones leave ``failed`` with a code the user sees and can retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from federation import queueing
+from federation.lexicon import Lexicon, RecordInvalid
+from federation.models import AtprotoAccount, FederationState, TapeFederation
+from federation.services.sessions import AccountAuthFailed, PdsSession, with_session
+from federation.tid import new_tid
+from federation.xrpc import XrpcError
+from tapes.models import Tape, TapeStatus
+from tapes.storage import storage_for
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+COLLECTION = "computer.aesthetic.tape"
+THUMBNAIL_TYPES = {".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+@cache
+def tape_lexicon() -> Lexicon:
+    return Lexicon.load(Path(settings.ATPROTO_LEXICON_DIR) / "computer/aesthetic/tape.json")
+
+
+def _page_url(tape: Tape) -> str:
+    return str(settings.TAPES_SITE_URL).rstrip("/") + f"/!{tape.code}"
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def tape_record(
+    tape: Tape, *, video: dict[str, Any], thumbnail: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The record for ``tape`` with the given blob refs (JSON form)."""
+    record: dict[str, Any] = {
+        "$type": COLLECTION,
+        "slug": tape.slug,
+        "code": tape.code,
+        "when": _when(tape.when),
+        "video": video,
+        "ref": str(tape.pk),
+        "piece": tape.piece,
+        "url": _page_url(tape),
+    }
+    if thumbnail is not None:
+        record["thumbnail"] = thumbnail
+    if tape.width and tape.height:
+        record["aspectRatio"] = {"width": tape.width, "height": tape.height}
+    if tape.duration_ms is not None:
+        record["durationMs"] = tape.duration_ms
+    if tape.frames:
+        record["frames"] = tape.frames
+    return record
+
+
+def _placeholder_blob(mime: str, size: int) -> dict[str, Any]:
+    # Lets the record be validated (sizes and types included) before anything is uploaded.
+    cid = "bafkreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
+    return {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": size}
+
+
+def _read(tape: Tape, key: str) -> bytes:
+    try:
+        with storage_for(tape.bucket).open(key, "rb") as handle:
+            return bytes(handle.read())
+    except Exception as exc:  # storage down: transient
+        raise XrpcError(
+            "storage_unavailable", f"Could not read {key}: {exc}", retryable=True
+        ) from exc
+
+
+# --- state changes -------------------------------------------------------------------------------
+
+
+def _update(fed_id: int, **fields: Any) -> None:
+    TapeFederation.objects.filter(pk=fed_id).update(updated_at=timezone.now(), **fields)
+
+
+def federation_wanted(tape: Tape) -> bool:
+    return (
+        tape.user_id is not None
+        and not tape.nuked
+        and tape.status == TapeStatus.READY
+        and AtprotoAccount.objects.filter(user_id=tape.user_id).exists()
+    )
+
+
+def tape_federation_start(*, tape: Tape) -> TapeFederation | None:
+    """Mark a ready tape of a linked user for federation and enqueue the job after commit.
+    Guests and users with no linked account are not federated (returns None)."""
+    if not federation_wanted(tape):
+        return None
+    with transaction.atomic():
+        fed, _ = TapeFederation.objects.select_for_update().get_or_create(tape=tape)
+        if fed.state == FederationState.DONE and fed.rkey and fed.wanted:
+            return fed
+        fed.wanted = True
+        fed.state = FederationState.PENDING
+        fed.code = fed.message = ""
+        fed.attempts = 0
+        fed.not_before = None
+        fed.save()
+        tape_id = tape.pk
+        transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+    return fed
+
+
+def tape_federation_retry(*, tape: Tape, actor: Any) -> TapeFederation:
+    """The user's (or staff's) retry of a failed federation."""
+    if not (actor.is_staff or tape.user_id == actor.pk):
+        raise TapesiteError("forbidden", "Only the tape's owner or staff can retry it.", status=403)
+    if tape.status != TapeStatus.READY or tape.nuked:
+        raise TapesiteError(
+            "federation_not_possible", "Only a ready tape can be federated.", status=409
+        )
+    fed = tape_federation_start(tape=tape)
+    if fed is None:
+        raise TapesiteError(
+            "atproto_not_linked",
+            "Link an AT Protocol account first (PUT /api/me/atproto).",
+            status=409,
+        )
+    return fed
+
+
+def tape_federation_on_nuke(*, tape: Tape) -> None:
+    """Called inside tape_nuke's transaction: the record goes, retried until the PDS confirms."""
+    fed = TapeFederation.objects.select_for_update().filter(tape=tape).first()
+    if fed is None:
+        return
+    fed.wanted = False
+    if fed.rkey:
+        fed.stale_rkeys = [*fed.stale_rkeys, fed.rkey]
+        fed.rkey = ""
+    fed.state = FederationState.PENDING if fed.stale_rkeys else FederationState.NONE
+    fed.code = fed.message = ""
+    fed.attempts = 0
+    fed.not_before = None
+    fed.save()
+    if fed.stale_rkeys:
+        tape_id = tape.pk
+        transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+
+
+def tape_federation_on_unnuke(*, tape: Tape) -> None:
+    """Called inside tape_unnuke's transaction: federate again, under a fresh rkey."""
+    fed = TapeFederation.objects.select_for_update().filter(tape=tape).first()
+    if fed is not None and fed.rkey:
+        fed.stale_rkeys = [*fed.stale_rkeys, fed.rkey]
+        fed.rkey = ""
+        fed.save()
+    Tape.objects.filter(pk=tape.pk).update(at={})
+    tape.at = {}
+    if federation_wanted(tape):
+        tape_federation_start(tape=tape)
+
+
+# --- the job's work ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    code: str = ""
+    retry_in: float | None = None
+
+
+def _prepare(tape_id: int) -> tuple[TapeFederation, AtprotoAccount | None, bool] | None:
+    """Lock, decide, and commit the rkey (and attempt count) before any network call."""
+    with transaction.atomic():
+        fed = (
+            TapeFederation.objects.select_for_update()
+            .select_related("tape")
+            .filter(tape_id=tape_id)
+            .first()
+        )
+        if fed is None:
+            return None
+        if fed.state not in (FederationState.PENDING, FederationState.FAILED):
+            return None
+        tape = fed.tape
+        account = (
+            AtprotoAccount.objects.filter(user_id=tape.user_id).first() if tape.user_id else None
+        )
+        wanted = fed.wanted and not tape.nuked and tape.status == TapeStatus.READY
+        if account is not None and fed.did and fed.did != account.did:
+            # Relinked to another account: its old records are out of reach; start afresh there.
+            fed.stale_rkeys = []
+            fed.rkey = ""
+        if account is not None:
+            fed.did, fed.pds_url = account.did, account.pds_url
+        resumed = bool(fed.rkey)
+        if wanted and not fed.rkey:
+            fed.rkey = new_tid()
+        fed.wanted = wanted
+        fed.attempts += 1
+        fed.state = FederationState.PENDING
+        fed.save()
+    return fed, account, resumed
+
+
+def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -> dict[str, Any]:
+    xrpc = session.xrpc
+    for rkey in list(fed.stale_rkeys):
+        xrpc.delete_record(session.did, COLLECTION, rkey, session.access_jwt)
+        fed.stale_rkeys.remove(rkey)
+        _update(fed.pk, stale_rkeys=fed.stale_rkeys)
+    if not fed.wanted:
+        return {}
+    if resumed:
+        existing = xrpc.get_record(session.did, COLLECTION, fed.rkey)
+        if existing is not None:
+            return {"rkey": fed.rkey, "uri": existing["uri"], "cid": existing["cid"]}
+    thumb_type = THUMBNAIL_TYPES.get(Path(tape.thumbnail_key).suffix.lower())
+    thumb_ok = bool(tape.thumbnail_key and thumb_type and (tape.thumbnail_bytes or 0) <= 1_000_000)
+    # Validate everything (types and sizes included) before the first write.
+    tape_lexicon().validate_record(
+        tape_record(
+            tape,
+            video=_placeholder_blob("video/mp4", tape.mp4_bytes or 0),
+            thumbnail=_placeholder_blob(thumb_type or "", tape.thumbnail_bytes or 0)
+            if thumb_ok
+            else None,
+        )
+    )
+    video = xrpc.upload_blob(_read(tape, tape.mp4_key), "video/mp4", session.access_jwt)
+    thumbnail = None
+    if thumb_ok and thumb_type:
+        thumbnail = xrpc.upload_blob(
+            _read(tape, tape.thumbnail_key), thumb_type, session.access_jwt
+        )
+    record = tape_record(tape, video=video, thumbnail=thumbnail)
+    tape_lexicon().validate_record(record)
+    try:
+        created = xrpc.create_record(session.did, COLLECTION, fed.rkey, record, session.access_jwt)
+    except XrpcError as exc:
+        # Another run of this job got there first (the PDS answers a taken rkey with a 500):
+        # the record is ours, keep it.
+        existing = (
+            xrpc.get_record(session.did, COLLECTION, fed.rkey) if exc.status is not None else None
+        )
+        if existing is None:
+            raise
+        created = existing
+    _update(fed.pk, video_cid=str(video["ref"]["$link"]))
+    return {"rkey": fed.rkey, "uri": created["uri"], "cid": created["cid"]}
+
+
+def _retry_delay(fed: TapeFederation, exc: XrpcError) -> float:
+    if exc.code == "pds_rate_limited" and exc.reset_at is not None:
+        return max(exc.reset_at - timezone.now().timestamp(), 1.0)
+    intervals = list(settings.ATPROTO_RETRY_INTERVALS)
+    return float(intervals[min(fed.attempts - 1, len(intervals) - 1)])
+
+
+def tape_federate(*, tape_id: int) -> Outcome:
+    """Bring the tape's record on its owner's PDS in line with the tape (create, or delete)."""
+    prepared = _prepare(tape_id)
+    if prepared is None:
+        return Outcome("skipped")
+    fed, account, resumed = prepared
+    tape = fed.tape
+    if account is None:
+        if fed.wanted:
+            _update(
+                fed.pk,
+                state=FederationState.FAILED,
+                code="atproto_not_linked",
+                message="The owner has no linked AT Protocol account.",
+            )
+            return Outcome(FederationState.FAILED, "atproto_not_linked")
+        # Unlinked before the delete went through: the records stay (as unlinking promises).
+        _update(fed.pk, state=FederationState.NONE, stale_rkeys=[], rkey="")
+        return Outcome(FederationState.NONE)
+    try:
+        at = with_session(account_id=account.pk, action=lambda s: _sync(fed, tape, resumed, s))
+    except AccountAuthFailed as exc:
+        return _failed(fed, XrpcError("pds_auth_failed", exc.error.message), retry=False)
+    except RecordInvalid as exc:
+        return _failed(fed, XrpcError("record_invalid", exc.message), retry=False)
+    except XrpcError as exc:
+        return _failed(fed, exc, retry=exc.retryable)
+    with transaction.atomic():
+        if fed.wanted:
+            Tape.objects.filter(pk=tape.pk).update(at=at, updated_at=timezone.now())
+            _update(
+                fed.pk, state=FederationState.DONE, code="", message="", attempts=0, not_before=None
+            )
+            logger.info("tape %s federated as %s", tape.pk, at["uri"])
+            return Outcome(FederationState.DONE)
+        Tape.objects.filter(pk=tape.pk).update(at={}, updated_at=timezone.now())
+        _update(
+            fed.pk, state=FederationState.NONE, code="", message="", attempts=0, not_before=None
+        )
+        return Outcome(FederationState.NONE)
+
+
+def _failed(fed: TapeFederation, exc: XrpcError, *, retry: bool) -> Outcome:
+    message = exc.message[:2000]
+    # Deletes are retried until done; creates give up after the configured attempts.
+    keep_trying = retry and (
+        not fed.wanted or fed.attempts < int(settings.ATPROTO_FEDERATE_MAX_ATTEMPTS)
+    )
+    if keep_trying:
+        delay = _retry_delay(fed, exc)
+        _update(
+            fed.pk,
+            state=FederationState.PENDING,
+            code=exc.code,
+            message=message,
+            not_before=timezone.now() + timedelta(seconds=delay),
+        )
+        logger.warning("federating tape %s: %s; retry in %.0f s", fed.tape_id, exc.code, delay)
+        return Outcome(FederationState.PENDING, exc.code, retry_in=delay)
+    _update(fed.pk, state=FederationState.FAILED, code=exc.code, message=message)
+    logger.warning("federating tape %s failed: %s %s", fed.tape_id, exc.code, message)
+    return Outcome(FederationState.FAILED, exc.code)
+
+
+@dataclass
+class FederationReconcileReport:
+    started: list[int]
+    requeued: list[int]
+
+
+def tapes_federation_reconcile() -> FederationReconcileReport:
+    """Ready tapes of linked users whose federation never started, and pending ones with no sign
+    of life past ATPROTO_STUCK_AFTER_SECONDS (a killed worker, a lost job): enqueue them."""
+    now = timezone.now()
+    report = FederationReconcileReport(started=[], requeued=[])
+    linked_users = AtprotoAccount.objects.values("user_id")
+    unstarted = Tape.objects.visible().filter(
+        status=TapeStatus.READY, user_id__in=linked_users, federation__isnull=True
+    )
+    for tape in unstarted[:500]:
+        if tape_federation_start(tape=tape) is not None:
+            report.started.append(tape.pk)
+    cutoff = now - timedelta(seconds=int(settings.ATPROTO_STUCK_AFTER_SECONDS))
+    stuck = TapeFederation.objects.filter(state=FederationState.PENDING, updated_at__lte=cutoff)
+    lost = stuck.filter(Q(not_before__isnull=True) | Q(not_before__lte=cutoff))
+    for fed_id, tape_id in lost.values_list("pk", "tape_id")[:500]:
+        if queueing.enqueue_federate(tape_id):
+            # Touched, so the next sweep gives this job a whole stuck period before requeueing.
+            _update(fed_id)
+            report.requeued.append(tape_id)
+    return report
+
+
+def atproto_records_delete_all(*, account: AtprotoAccount) -> int:
+    """Delete every record the site wrote for this account (unlink with delete_records=1)."""
+    feds = list(TapeFederation.objects.filter(did=account.did).exclude(rkey="", stale_rkeys=[]))
+
+    def delete(session: PdsSession) -> int:
+        count = 0
+        for fed in feds:
+            for rkey in [*fed.stale_rkeys, *([fed.rkey] if fed.rkey else [])]:
+                session.xrpc.delete_record(session.did, COLLECTION, rkey, session.access_jwt)
+                count += 1
+            _update(fed.pk, state=FederationState.NONE, rkey="", stale_rkeys=[], wanted=False)
+            Tape.objects.filter(pk=fed.tape_id).update(at={}, updated_at=timezone.now())
+        return count
+
+    return with_session(account_id=account.pk, action=delete)

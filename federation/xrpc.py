@@ -1,0 +1,198 @@
+"""A small XRPC client for the calls the site makes to a PDS.
+
+Why not the SDK's ``Client``: it refreshes sessions on its own, inside any call, which would let
+two workers spend one single-use refresh token at once. Here every call takes the access token it
+should use and every failure becomes an ``XrpcError`` with one of the site's stable codes, so the
+session logic (federation.services.sessions) stays in one place. HTTP connections are kept alive
+per PDS. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+USER_AGENT = "tapesite-federation/1"
+
+# Errors a PDS answers with when the access token should be renewed rather than given up on.
+TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
+
+
+class XrpcError(Exception):
+    """``code`` is the site's stable code; ``error`` the PDS's XRPC error name."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        error: str = "",
+        retryable: bool = False,
+        reset_at: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.error = error
+        self.retryable = retryable
+        # For 429: when the PDS's window resets (epoch seconds).
+        self.reset_at = reset_at
+
+    @property
+    def token_expired(self) -> bool:
+        return self.status in (400, 401) and self.error in TOKEN_ERRORS
+
+
+def _classify(response: requests.Response, method: str) -> XrpcError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = str(body.get("error") or "") if isinstance(body, dict) else ""
+    detail = str(body.get("message") or response.reason) if isinstance(body, dict) else ""
+    status = response.status_code
+    where = f"{method} answered {status}{f' {error}' if error else ''}: {detail}"
+    if status == 413:
+        return XrpcError("pds_blob_too_large", where, status=status, error=error)
+    if status == 429:
+        reset = response.headers.get("ratelimit-reset")
+        reset_at = float(reset) if reset and reset.isdigit() else time.time() + 60
+        return XrpcError(
+            "pds_rate_limited", where, status=status, error=error, retryable=True, reset_at=reset_at
+        )
+    if status in (401, 403) or error in TOKEN_ERRORS or error == "AuthenticationRequired":
+        return XrpcError("pds_auth_failed", where, status=status, error=error)
+    if status >= 500:
+        return XrpcError("pds_unreachable", where, status=status, error=error, retryable=True)
+    return XrpcError("pds_rejected", where, status=status, error=error)
+
+
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _http(base_url: str) -> requests.Session:
+    with _sessions_lock:
+        session = _sessions.get(base_url)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            _sessions[base_url] = session
+        return session
+
+
+@dataclass(frozen=True)
+class Xrpc:
+    base_url: str
+    # (connect, read) seconds, or one number for both.
+    timeout: float | tuple[float, float] = (3.0, 15.0)
+
+    def call(
+        self,
+        method: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        token: str | None = None,
+        basic: tuple[str, str] | None = None,
+        procedure: bool = False,
+    ) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if content_type:
+            headers["Content-Type"] = content_type
+        url = f"{self.base_url.rstrip('/')}/xrpc/{method}"
+        try:
+            response = _http(self.base_url).request(
+                "POST" if procedure or body is not None or data is not None else "GET",
+                url,
+                params=params,
+                json=body,
+                data=data,
+                headers=headers,
+                auth=basic,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise XrpcError(
+                "pds_unreachable", f"{method}: {self.base_url} unreachable: {exc}", retryable=True
+            ) from exc
+        if response.status_code != 200:
+            raise _classify(response, method)
+        if not response.content:
+            return {}
+        try:
+            return dict(response.json())
+        except ValueError as exc:
+            raise XrpcError(
+                "pds_unreachable", f"{method}: not JSON from {self.base_url}", retryable=True
+            ) from exc
+
+    # --- the calls the site makes ----------------------------------------------------------
+
+    def create_session(self, identifier: str, password: str) -> dict[str, Any]:
+        return self.call(
+            "com.atproto.server.createSession",
+            body={"identifier": identifier, "password": password},
+        )
+
+    def refresh_session(self, refresh_jwt: str) -> dict[str, Any]:
+        return self.call("com.atproto.server.refreshSession", token=refresh_jwt, procedure=True)
+
+    def resolve_handle(self, handle: str) -> str:
+        return str(
+            self.call("com.atproto.identity.resolveHandle", params={"handle": handle})["did"]
+        )
+
+    def upload_blob(self, data: bytes, content_type: str, token: str) -> dict[str, Any]:
+        out = self.call(
+            "com.atproto.repo.uploadBlob", data=data, content_type=content_type, token=token
+        )
+        return dict(out["blob"])
+
+    def create_record(
+        self, repo: str, collection: str, rkey: str, record: dict[str, Any], token: str
+    ) -> dict[str, Any]:
+        # validate unset: the PDS does not know our lexicon (validate=true would refuse it);
+        # the site validates every record itself before this call.
+        return self.call(
+            "com.atproto.repo.createRecord",
+            body={"repo": repo, "collection": collection, "rkey": rkey, "record": record},
+            token=token,
+        )
+
+    def put_record(
+        self, repo: str, collection: str, rkey: str, record: dict[str, Any], token: str
+    ) -> dict[str, Any]:
+        return self.call(
+            "com.atproto.repo.putRecord",
+            body={"repo": repo, "collection": collection, "rkey": rkey, "record": record},
+            token=token,
+        )
+
+    def get_record(self, repo: str, collection: str, rkey: str) -> dict[str, Any] | None:
+        try:
+            return self.call(
+                "com.atproto.repo.getRecord",
+                params={"repo": repo, "collection": collection, "rkey": rkey},
+            )
+        except XrpcError as exc:
+            if exc.error == "RecordNotFound" or (exc.status == 400 and "not found" in exc.message):
+                return None
+            raise
+
+    def delete_record(self, repo: str, collection: str, rkey: str, token: str) -> None:
+        self.call(
+            "com.atproto.repo.deleteRecord",
+            body={"repo": repo, "collection": collection, "rkey": rkey},
+            token=token,
+        )

@@ -1,0 +1,33 @@
+// The reference lexicon validator (@atproto/lexicon) as a filter, so the site's own Python
+// validator can be checked against it on the same records.
+//
+//   node node/lexicon-validate.mjs LEXICON.json... < records.jsonl
+//
+// Each input line is {"nsid": "...", "record": {...}} in the JSON form a PDS speaks (blobs as
+// {"$type":"blob","ref":{"$link":CID},...}); each output line is {"valid": bool, "error": str|null}.
+
+import fs from 'node:fs'
+import readline from 'node:readline'
+
+import { Lexicons, jsonToLex } from '@atproto/lexicon'
+
+const files = process.argv.slice(2)
+if (files.length === 0) {
+  console.error('usage: node lexicon-validate.mjs LEXICON.json... < records.jsonl')
+  process.exit(2)
+}
+const lexicons = new Lexicons(files.map((file) => JSON.parse(fs.readFileSync(file, 'utf8'))))
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
+for await (const line of lines) {
+  if (!line.trim()) continue
+  const { nsid, record } = JSON.parse(line)
+  let result
+  try {
+    lexicons.assertValidRecord(nsid, jsonToLex(record))
+    result = { valid: true, error: null }
+  } catch (err) {
+    result = { valid: false, error: String(err?.message ?? err) }
+  }
+  process.stdout.write(JSON.stringify(result) + '\n')
+}

@@ -1,0 +1,141 @@
+// Plays a tape's frames (PNG Blobs with their durations) on a canvas, looping, with their own
+// timing. Only a few frames around the playhead are decoded at a time, so a full-length tape
+// plays in bounded memory.
+
+const AHEAD = 8;
+
+export class FramePlayer {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d", { alpha: false });
+    this.frames = [];
+    this.starts = [];
+    this.total = 0;
+    this.decoded = new Map(); // index -> ImageBitmap or a pending Promise
+    this.playing = false;
+    this.position = 0; // ms into the tape
+    this.shown = -1;
+    this.raf = 0;
+    this.lastTick = 0;
+  }
+
+  /** frames: [{blob, duration}] in order. */
+  load(frames) {
+    this.stop();
+    this.release();
+    this.frames = frames;
+    this.starts = [];
+    let at = 0;
+    for (const frame of frames) {
+      this.starts.push(at);
+      at += frame.duration;
+    }
+    this.total = at;
+    this.position = 0;
+    this.shown = -1;
+  }
+
+  get duration() {
+    return this.total;
+  }
+
+  frameAt(ms) {
+    // The last frame whose start is <= ms (binary search).
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= ms) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  decode(index) {
+    if (this.decoded.has(index)) return;
+    const pending = createImageBitmap(this.frames[index].blob).then(
+      (bitmap) => {
+        if (this.decoded.get(index) === pending) this.decoded.set(index, bitmap);
+        else bitmap.close();
+      },
+      () => this.decoded.delete(index),
+    );
+    this.decoded.set(index, pending);
+  }
+
+  keepNear(index) {
+    const count = this.frames.length;
+    const wanted = new Set();
+    for (let i = -1; i <= AHEAD; i += 1) wanted.add((index + i + count) % count);
+    for (const i of wanted) this.decode(i);
+    for (const [i, value] of this.decoded) {
+      if (!wanted.has(i)) {
+        if (value instanceof ImageBitmap) value.close();
+        this.decoded.delete(i);
+      }
+    }
+  }
+
+  draw(index) {
+    const bitmap = this.decoded.get(index);
+    if (!(bitmap instanceof ImageBitmap)) return false;
+    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
+      this.canvas.width = bitmap.width;
+      this.canvas.height = bitmap.height;
+    }
+    this.ctx.drawImage(bitmap, 0, 0);
+    this.shown = index;
+    return true;
+  }
+
+  tick(now) {
+    if (!this.playing) return;
+    const elapsed = this.lastTick ? now - this.lastTick : 0;
+    this.lastTick = now;
+    const index = this.frameAt(this.position);
+    this.keepNear(index);
+    if (index === this.shown || this.draw(index)) {
+      this.position = (this.position + elapsed) % (this.total || 1);
+    }
+    // When a frame is not decoded yet the playhead waits for it instead of skipping ahead.
+    this.raf = requestAnimationFrame((t) => this.tick(t));
+  }
+
+  play() {
+    if (this.playing || !this.frames.length) return;
+    this.playing = true;
+    this.lastTick = 0;
+    this.raf = requestAnimationFrame((t) => this.tick(t));
+  }
+
+  pause() {
+    this.playing = false;
+    cancelAnimationFrame(this.raf);
+  }
+
+  stop() {
+    this.pause();
+    this.position = 0;
+  }
+
+  /** Show the first frame (for a paused start, e.g. with reduced motion). */
+  async showFirst() {
+    if (!this.frames.length) return;
+    this.keepNear(0);
+    await this.decoded.get(0);
+    this.draw(0);
+  }
+
+  release() {
+    for (const value of this.decoded.values()) {
+      if (value instanceof ImageBitmap) value.close();
+    }
+    this.decoded.clear();
+  }
+
+  destroy() {
+    this.stop();
+    this.release();
+    this.frames = [];
+  }
+}

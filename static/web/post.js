@@ -1,0 +1,192 @@
+// Posting a tape (docs/api.md): start an upload slot, send the ZIP straight to storage through
+// the presigned form (with real upload progress), then register it. A failed post can be resumed:
+// `Poster` remembers how far it got, so a retry never asks for a new recording.
+
+const CLAIMS_KEY = "tapesite.claims";
+
+export class PostError extends Error {
+  constructor(code, message, { step, status = 0, details = null } = {}) {
+    super(message || code);
+    this.code = code;
+    this.step = step;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+function csrfToken() {
+  const found = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+}
+
+async function apiPost(url, body, step) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": csrfToken(),
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new PostError("network", String(error), { step });
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = data && data.error;
+    if (error && error.code) {
+      throw new PostError(error.code, error.message, {
+        step,
+        status: response.status,
+        details: error.details || null,
+      });
+    }
+    throw new PostError(response.status >= 500 ? "server_error" : "invalid_input", "", {
+      step,
+      status: response.status,
+    });
+  }
+  return data;
+}
+
+// What storage said when it refused the form: our local endpoint answers with the API's JSON
+// error; S3 answers with XML (<Code>EntityTooLarge</Code>, <Code>AccessDenied</Code>, ...).
+function storageError(xhr) {
+  const text = xhr.responseText || "";
+  try {
+    const error = JSON.parse(text).error;
+    if (error && error.code) {
+      return new PostError(error.code, error.message, { step: "upload", status: xhr.status });
+    }
+  } catch {
+    // not JSON: S3
+  }
+  const s3 = text.match(/<Code>([^<]+)<\/Code>/);
+  const s3Message = (text.match(/<Message>([^<]+)<\/Message>/) || [])[1] || "";
+  const s3Code = s3 ? s3[1] : "";
+  if (s3Code === "EntityTooLarge") {
+    return new PostError("upload_too_large", s3Message, { step: "upload", status: xhr.status });
+  }
+  if (s3Code === "AccessDenied" && /expired/i.test(s3Message)) {
+    return new PostError("upload_expired", s3Message, { step: "upload", status: xhr.status });
+  }
+  const code = xhr.status >= 500 ? "storage_unavailable" : "upload_refused";
+  return new PostError(code, s3Message || `storage answered ${xhr.status}`, {
+    step: "upload",
+    status: xhr.status,
+  });
+}
+
+function sendForm(upload, zip, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append("file", zip, "tape.zip"); // last, as S3 requires
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method || "POST", upload.url);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve();
+      } else {
+        reject(storageError(xhr));
+      }
+    };
+    xhr.onerror = () => reject(new PostError("network", "", { step: "upload" }));
+    xhr.onabort = () => reject(new PostError("network", "aborted", { step: "upload" }));
+    xhr.send(form);
+  });
+}
+
+/** Keep a guest's claim token (shown once) so signing in later can claim the tape. */
+export function rememberClaim(code, token) {
+  let claims = [];
+  try {
+    claims = JSON.parse(localStorage.getItem(CLAIMS_KEY) || "[]");
+    if (!Array.isArray(claims)) claims = [];
+  } catch {
+    claims = [];
+  }
+  claims = claims.filter((claim) => claim && claim.code !== code);
+  claims.push({ code, token });
+  try {
+    localStorage.setItem(CLAIMS_KEY, JSON.stringify(claims));
+  } catch {
+    // storage full or disabled: the tape is posted all the same
+  }
+}
+
+// Errors after which the upload already in storage is still good: only registering is retried.
+const REGISTER_AGAIN = new Set(["network", "server_error", "storage_unavailable", "throttled"]);
+
+export class Poster {
+  constructor({ uploadsUrl, tapesUrl }) {
+    this.uploadsUrl = uploadsUrl;
+    this.tapesUrl = tapesUrl;
+    this.ticket = null;
+    this.uploaded = false;
+    this.lastError = null;
+  }
+
+  /**
+   * Post `zip`; `onStep(step)` gets "start" | "upload" | "register", `onProgress(0..1)` the
+   * upload's progress. Resolves to the posting response ({code, slug, status, url, ...}).
+   */
+  async post({ zip, piece, metadata, onStep = () => {}, onProgress = () => {} }) {
+    const resume =
+      this.ticket &&
+      this.uploaded &&
+      this.lastError &&
+      this.lastError.step === "register" &&
+      REGISTER_AGAIN.has(this.lastError.code);
+    try {
+      if (!resume) {
+        this.ticket = null;
+        this.uploaded = false;
+        onStep("start");
+        this.ticket = await apiPost(this.uploadsUrl, { piece, bytes: zip.size }, "start");
+        onStep("upload");
+        await sendForm(this.ticket.upload, zip, onProgress);
+        this.uploaded = true;
+      }
+      onStep("register");
+      const body = { slug: this.ticket.slug, metadata };
+      if (this.ticket.upload_token) body.upload_token = this.ticket.upload_token;
+      const posted = await apiPost(this.tapesUrl, body, "register");
+      if (posted.claim_token) rememberClaim(posted.code, posted.claim_token);
+      this.lastError = null;
+      return posted;
+    } catch (error) {
+      this.lastError =
+        error instanceof PostError ? error : new PostError("server_error", String(error));
+      throw this.lastError;
+    }
+  }
+}
+
+/** The reason in plain words, from the page's table of codes. */
+export function describe(error, words) {
+  if (error.code === "throttled" && error.details && error.details.retry_after) {
+    const seconds = Math.ceil(Number(error.details.retry_after));
+    return `Too many posts in a short time. Wait ${seconds} s, then retry.`;
+  }
+  const said = words[error.code] || error.message || words.server_error;
+  if (error.code === "upload_too_large" && error.details && error.details.max_bytes) {
+    const mb = error.details.max_bytes / (1024 * 1024);
+    const limit = mb >= 1 ? `${Math.floor(mb)} MB` : `${error.details.max_bytes} bytes`;
+    return `${said} (The limit is ${limit}.)`;
+  }
+  return said;
+}

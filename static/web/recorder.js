@@ -1,0 +1,291 @@
+// The recorder page: the drawing piece, Record/Stop around it, a preview of the take, and POST.
+// Frames are captured at the canvas' own size (1x) on every animation frame (at most ~60 per
+// second), handed to a worker that packs them into the tape ZIP as they come.
+import { Paper } from "./draw.js";
+import { FramePlayer } from "./player.js";
+import { Poster, describe } from "./post.js";
+
+const config = JSON.parse(document.getElementById("recorder-config").textContent);
+const root = document.getElementById("recorder");
+const $ = (id) => document.getElementById(id);
+
+const MIN_GAP_MS = 1000 / 60 - 1.5; // a 120 Hz screen still records at 60 frames a second
+const MAX_IN_FLIGHT = 90; // frames captured but not yet packed: beyond this, skip a capture
+// The last frame ends a hair before the limit, so the durations never add up past it.
+const LIMIT_MS = config.limitSeconds * 1000 - 2;
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+const paper = new Paper($("paper"));
+const player = new FramePlayer($("take"));
+const worker = new Worker(root.dataset.worker, { type: "module" });
+let poster = null;
+
+let state = "idle";
+let times = [];
+let t0 = 0;
+let lastCapture = 0;
+let encoded = 0;
+let pending = new Set();
+let created = "";
+let take = null; // {zip, frames, durations, metadata, url, name}
+let posted = null;
+let workerWaiter = null;
+
+function setState(next) {
+  state = next;
+  root.dataset.state = next;
+  const recording = next === "recording";
+  const hasTake = ["recorded", "posting", "posted", "failed"].includes(next);
+  $("record").hidden = recording || hasTake || next === "packing";
+  $("stop").hidden = !recording;
+  $("rec-badge").hidden = !recording;
+  $("paper").hidden = hasTake;
+  $("take").hidden = !hasTake;
+  $("toolbar").querySelectorAll("input, button").forEach((el) => {
+    el.disabled = hasTake || next === "packing";
+  });
+  $("take-panel").hidden = !hasTake;
+  $("post").hidden = next === "posted" || next === "posting" || next === "failed";
+  $("again").disabled = next === "posting";
+  $("post-panel").hidden = !["posting", "posted", "failed"].includes(next);
+  $("posted").hidden = next !== "posted";
+  $("failed").hidden = next !== "failed";
+  $("post-progress").hidden = next !== "posting";
+  $("undo").disabled = hasTake || !paper.canUndo;
+}
+
+function seconds(ms) {
+  return (ms / 1000).toFixed(1);
+}
+
+function showTime(ms) {
+  $("rec-time").textContent = seconds(ms);
+  $("rec-progress").value = ms / 1000;
+  $("rec-limit").textContent = `${seconds(ms)} / ${config.limitSeconds} s`;
+}
+
+function slugTime(date) {
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return (
+    `${date.getUTCFullYear()}.${pad(date.getUTCMonth() + 1)}.${pad(date.getUTCDate())}.` +
+    `${pad(date.getUTCHours())}.${pad(date.getUTCMinutes())}.${pad(date.getUTCSeconds())}.` +
+    pad(date.getUTCMilliseconds(), 3)
+  );
+}
+
+// --- recording ------------------------------------------------------------------------------
+
+function capture(at) {
+  const index = times.length;
+  times.push(at);
+  lastCapture = t0 + at;
+  const sent = createImageBitmap(paper.canvas).then((bitmap) => {
+    worker.postMessage({ type: "frame", index, bitmap }, [bitmap]);
+  });
+  pending.add(sent);
+  sent.finally(() => pending.delete(sent));
+}
+
+function loop(now) {
+  if (state !== "recording") return;
+  if (!t0) t0 = now;
+  const elapsed = now - t0;
+  if (elapsed >= LIMIT_MS || times.length >= config.maxFrames) {
+    stop(Math.min(elapsed, LIMIT_MS));
+    return;
+  }
+  const due = times.length === 0 || now - lastCapture >= MIN_GAP_MS;
+  if (due && times.length - encoded < MAX_IN_FLIGHT) capture(elapsed);
+  showTime(elapsed);
+  requestAnimationFrame(loop);
+}
+
+function record() {
+  discardTake();
+  times = [];
+  t0 = 0;
+  encoded = 0;
+  pending = new Set();
+  created = new Date().toISOString();
+  worker.postMessage({ type: "start", width: paper.canvas.width, height: paper.canvas.height });
+  setState("recording");
+  showTime(0);
+  requestAnimationFrame(loop);
+  $("stop").focus();
+}
+
+async function stop(end) {
+  if (state !== "recording") return;
+  if (times.length === 0) {
+    // Stopped before the first animation frame: nothing was recorded.
+    worker.postMessage({ type: "discard" });
+    setState("idle");
+    return;
+  }
+  const length = end ?? Math.min(performance.now() - t0, LIMIT_MS);
+  setState("packing");
+  $("take-summary").textContent = "Packing your take…";
+  showTime(length);
+  await Promise.all([...pending]);
+  const done = new Promise((resolve, reject) => {
+    workerWaiter = { resolve, reject };
+  });
+  worker.postMessage({
+    type: "stop",
+    times,
+    end: length,
+    metadata: { piece: config.piece, created },
+  });
+  try {
+    const result = await done;
+    const name = `${config.piece}-${slugTime(new Date(created))}.zip`;
+    take = { ...result, url: URL.createObjectURL(result.zip), name };
+    showTake();
+  } catch (error) {
+    setState("idle");
+    $("take-panel").hidden = false;
+    $("take-summary").textContent = `The take could not be packed: ${error.message}`;
+  }
+}
+
+worker.onmessage = (event) => {
+  const message = event.data;
+  if (message.type === "encoded") {
+    encoded = message.count;
+  } else if (message.type === "done" && workerWaiter) {
+    workerWaiter.resolve(message);
+    workerWaiter = null;
+  } else if (message.type === "error" && workerWaiter) {
+    workerWaiter.reject(new Error(message.message));
+    workerWaiter = null;
+  }
+};
+
+// --- the take ---------------------------------------------------------------------------------
+
+function showTake() {
+  posted = null;
+  poster = new Poster({ uploadsUrl: config.uploadsUrl, tapesUrl: config.tapesUrl });
+  const kb = Math.max(1, Math.round(take.zip.size / 1024));
+  $("take-summary").textContent =
+    `Your take: ${seconds(take.metadata.duration)} s, ${take.metadata.frames} frames, ${kb} KB.`;
+  root.dataset.takeMs = String(take.metadata.duration);
+  root.dataset.takeFrames = String(take.metadata.frames);
+  $("download").href = take.url;
+  $("download").download = take.name;
+  setState("recorded");
+  player.load(take.frames.map((blob, i) => ({ blob, duration: take.durations[i] })));
+  if (reducedMotion.matches) player.showFirst();
+  else player.play();
+  $("post").focus();
+}
+
+function discardTake() {
+  player.destroy();
+  if (take) URL.revokeObjectURL(take.url);
+  take = null;
+  posted = null;
+}
+
+function again() {
+  discardTake();
+  $("take-summary").textContent = "";
+  setState("idle");
+  $("record").focus();
+}
+
+// --- posting ----------------------------------------------------------------------------------
+
+const STEPS = {
+  start: "Getting an upload slot…",
+  upload: "Uploading…",
+  register: "Registering your tape…",
+};
+
+async function post() {
+  if (!take) return;
+  setState("posting");
+  $("post-progress").value = 0;
+  $("post-step").textContent = STEPS.start;
+  try {
+    posted = await poster.post({
+      zip: take.zip,
+      piece: config.piece,
+      metadata: take.metadata,
+      onStep: (step) => {
+        $("post-step").textContent = STEPS[step];
+        if (step === "register") $("post-progress").value = 100;
+      },
+      onProgress: (fraction) => {
+        const percent = Math.round(fraction * 100);
+        $("post-progress").value = percent;
+        $("post-step").textContent = `Uploading… ${percent}%`;
+      },
+    });
+  } catch (error) {
+    $("post-step").textContent = "";
+    $("failed-reason").textContent = describe(error, config.errors);
+    $("failed-reason").dataset.code = error.code;
+    setState("failed");
+    $("retry").focus();
+    return;
+  }
+  const path = config.tapePageUrl.replace("CODE", encodeURIComponent(posted.code));
+  $("posted-link").textContent = `!${posted.code}`;
+  $("posted-link").href = path;
+  $("post-step").textContent = "";
+  $("copy-done").textContent = "";
+  take.name = `${posted.slug}.zip`;
+  $("download").download = take.name;
+  setState("posted");
+  $("posted-link").focus();
+}
+
+async function copyLink() {
+  const url = new URL($("posted-link").getAttribute("href"), window.location.href).href;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("copy-done").textContent = "Copied!";
+  } catch {
+    $("copy-done").textContent = url;
+  }
+}
+
+// --- wiring -----------------------------------------------------------------------------------
+
+$("record").addEventListener("click", record);
+$("stop").addEventListener("click", () => stop());
+$("post").addEventListener("click", post);
+$("retry").addEventListener("click", post);
+$("again").addEventListener("click", again);
+$("copy-link").addEventListener("click", copyLink);
+$("undo").addEventListener("click", () => paper.undo());
+$("clear").addEventListener("click", () => paper.clear());
+paper.onchange = () => {
+  $("undo").disabled = state !== "idle" && state !== "recording" ? true : !paper.canUndo;
+};
+
+for (const input of document.querySelectorAll("input[name=colour]")) {
+  input.addEventListener("change", () => {
+    paper.colour = input.value;
+  });
+  if (input.checked) paper.colour = input.value;
+}
+for (const input of document.querySelectorAll("input[name=size]")) {
+  input.addEventListener("change", () => {
+    paper.size = Number(input.value);
+  });
+  if (input.checked) paper.size = Number(input.value);
+}
+
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest && event.target.closest("input[type=text], textarea");
+  if (typing) return;
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+    event.preventDefault();
+    if (state === "idle" || state === "recording") paper.undo();
+  }
+});
+
+setState("idle");
+root.dataset.ready = "true";

@@ -1,0 +1,232 @@
+// The tape page. A ready tape plays its MP4 (server-rendered). Until then the page plays the
+// frames straight from the uploaded ZIP, so the tape is watchable at once, and polls the API for
+// the video's progress; when the video is ready it takes over. A failure shows the reason, and
+// the owner a retry.
+import { unzip } from "../vendor/fflate/fflate.js";
+import { FramePlayer } from "./player.js";
+
+const state = JSON.parse(document.getElementById("tape-state").textContent);
+const words = JSON.parse(document.getElementById("tape-words").textContent);
+const $ = (id) => document.getElementById(id);
+const article = $("tape");
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+const POLL_MS = 1000;
+
+let player = null;
+let video = $("tape-video");
+let pollTimer = 0;
+
+function failureWords(code) {
+  if (!code) return "";
+  if (words.codes[code]) return words.codes[code];
+  for (const [prefix, text] of Object.entries(words.prefixes)) {
+    if (code.startsWith(prefix)) return text;
+  }
+  return words.fallback;
+}
+
+function csrfToken() {
+  const found = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+}
+
+// --- play / pause -----------------------------------------------------------------------------
+
+function setPlaying(playing) {
+  const toggle = $("play-toggle");
+  toggle.textContent = playing ? "Pause" : "Play";
+  toggle.setAttribute("aria-pressed", playing ? "false" : "true");
+}
+
+$("play-toggle").addEventListener("click", () => {
+  if (video) {
+    if (video.paused) video.play();
+    else video.pause();
+    setPlaying(!video.paused);
+  } else if (player) {
+    if (player.playing) player.pause();
+    else player.play();
+    setPlaying(player.playing);
+  }
+});
+
+function setUpVideo(element) {
+  if (reducedMotion.matches) {
+    element.removeAttribute("autoplay");
+    element.pause();
+  }
+  element.addEventListener("play", () => setPlaying(true));
+  element.addEventListener("pause", () => setPlaying(false));
+  setPlaying(!element.paused || element.autoplay);
+}
+
+// --- frames from the ZIP ----------------------------------------------------------------------
+
+function unzipAsync(bytes) {
+  return new Promise((resolve, reject) => {
+    const wanted = (file) => /^frame\d{6}\.png$/.test(file.name) || file.name === "timing.json";
+    unzip(bytes, { filter: wanted }, (error, files) => (error ? reject(error) : resolve(files)));
+  });
+}
+
+async function playFromZip() {
+  const canvas = $("tape-frames");
+  if (!canvas || !state.media.zip) return;
+  article.dataset.zipPlayback = "loading";
+  try {
+    const response = await fetch(state.media.zip);
+    if (!response.ok) throw new Error(`the recording answered ${response.status}`);
+    const files = await unzipAsync(new Uint8Array(await response.arrayBuffer()));
+    const timing = JSON.parse(new TextDecoder().decode(files["timing.json"]));
+    const frames = timing
+      .filter((entry) => files[entry.filename])
+      .map((entry) => ({
+        blob: new Blob([files[entry.filename]], { type: "image/png" }),
+        duration: Number(entry.duration) || 16.7,
+      }));
+    if (!frames.length) throw new Error("no frames");
+    if (video) return; // the MP4 arrived first
+    player = new FramePlayer(canvas);
+    player.load(frames);
+    // "playing" means a picture is on screen: the first frame is decoded and drawn before the
+    // page says so, whether or not it then moves.
+    await player.showFirst();
+    if (video || !player) return; // the MP4 took over while the first frame decoded
+    if (reducedMotion.matches) {
+      setPlaying(false);
+    } else {
+      player.play();
+      setPlaying(true);
+    }
+    article.dataset.zipPlayback = "playing";
+    article.dataset.zipFrames = String(frames.length);
+  } catch (error) {
+    article.dataset.zipPlayback = "failed";
+    $("status-note").textContent = "The recording cannot be played here yet.";
+  }
+}
+
+// --- the video --------------------------------------------------------------------------------
+
+function showVideo(media) {
+  if (video || !media.mp4) return;
+  const element = document.createElement("video");
+  element.id = "tape-video";
+  element.className = "pixels";
+  element.loop = true;
+  element.muted = true;
+  element.playsInline = true;
+  element.preload = "auto";
+  element.autoplay = !reducedMotion.matches;
+  element.setAttribute("aria-label", `The tape !${state.code}`);
+  if (media.thumbnail) element.poster = media.thumbnail;
+  element.addEventListener(
+    "loadeddata",
+    () => {
+      // Swap only once the video can show a frame, so the picture never blanks.
+      const canvas = $("tape-frames");
+      if (canvas) canvas.replaceWith(element);
+      element.hidden = false;
+      if (player) player.destroy();
+      player = null;
+      if (!reducedMotion.matches) element.play().catch(() => {});
+      setUpVideo(element);
+      article.dataset.status = "ready";
+    },
+    { once: true },
+  );
+  element.hidden = true;
+  $("screen").append(element);
+  element.src = media.mp4;
+  video = element;
+}
+
+function showDownloads(media) {
+  for (const kind of ["mp4", "gif"]) {
+    const link = $(`download-${kind}`);
+    if (link && media[kind]) {
+      link.href = media[kind];
+      link.parentElement.hidden = false;
+    }
+  }
+}
+
+// --- status -----------------------------------------------------------------------------------
+
+function render(tape) {
+  article.dataset.status = tape.status === "ready" && !video ? "processing" : tape.status;
+  $("status-words").textContent = words.status[tape.status] || tape.status;
+  $("status-progress").value = tape.progress || 0;
+  const failed = tape.status === "failed";
+  $("processing").hidden = failed || tape.status === "ready";
+  $("failure").hidden = !failed;
+  if (failed) $("failure-words").textContent = failureWords(tape.failure && tape.failure.code);
+  if (tape.status === "ready") {
+    showVideo(tape.media);
+    showDownloads(tape.media);
+  }
+}
+
+async function poll() {
+  pollTimer = 0;
+  try {
+    const response = await fetch(state.api_url, { headers: { Accept: "application/json" } });
+    if (response.ok) {
+      const tape = await response.json();
+      render(tape);
+      if (tape.status === "ready" || tape.status === "failed") return;
+    } else if (response.status === 404) {
+      $("status-words").textContent = "This tape was taken down";
+      return;
+    }
+  } catch {
+    // offline for a moment: keep polling
+  }
+  pollTimer = window.setTimeout(poll, POLL_MS);
+}
+
+async function retryEncode() {
+  const button = $("retry-encode");
+  button.disabled = true;
+  try {
+    const response = await fetch(state.retry_url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      const message = body && body.error ? body.error.message : `The site answered ${response.status}.`;
+      $("failure-words").textContent = message;
+      return;
+    }
+    render(await response.json());
+    if (!pollTimer) poll();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- copy link --------------------------------------------------------------------------------
+
+$("copy-link").addEventListener("click", async () => {
+  const url = $("share-link").value;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("copy-done").textContent = "Copied!";
+  } catch {
+    $("share-link").select();
+    $("copy-done").textContent = "Press Ctrl+C to copy.";
+  }
+});
+
+if ($("retry-encode")) $("retry-encode").addEventListener("click", retryEncode);
+
+if (video) {
+  setUpVideo(video);
+} else {
+  setPlaying(false);
+  playFromZip();
+  if (state.status !== "ready" && state.status !== "failed") poll();
+  else if (state.status === "ready") render({ ...state, failure: null });
+}

@@ -1,0 +1,5 @@
+"""The Django admin for tapes: moderation (nuke, un-nuke, retries) and a fast list."""
+
+from tapes.admin.tape import TapeAdmin
+
+__all__ = ["TapeAdmin"]

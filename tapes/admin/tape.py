@@ -1,0 +1,384 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+
+from accounts.models import User
+from audit.selectors import audit_entries_for
+from federation.models import FederationState, TapeFederation
+from federation.services.records import COLLECTION
+from tapes.admin.moderation import (
+    BULK_LIMIT,
+    MODERATIONS,
+    Moderation,
+    ReasonForm,
+    report,
+    run_moderation,
+)
+from tapes.admin.pagination import EstimatedCountPaginator
+from tapes.models import Tape
+from tapes.storage import storage_for
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = "posted by"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("guest", "Guests"), ("user", "Signed-in users")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Tape]) -> QuerySet[Tape]:
+        if self.value() == "guest":
+            return queryset.filter(user__isnull=True)
+        if self.value() == "user":
+            return queryset.filter(user__isnull=False)
+        return queryset
+
+
+class FederationFilter(admin.SimpleListFilter):
+    title = "federation"
+    parameter_name = "federation"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(state.value, state.label) for state in FederationState]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Tape]) -> QuerySet[Tape]:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value == FederationState.NONE:
+            # A tape that never had a federation row (guests, unlinked owners) is "none" too.
+            return queryset.filter(Q(federation__isnull=True) | Q(federation__state=value))
+        return queryset.filter(federation__state=value)
+
+
+def _federation(tape: Tape) -> TapeFederation | None:
+    try:
+        return tape.federation
+    except TapeFederation.DoesNotExist:
+        return None
+
+
+def _media_url(tape: Tape, key: str) -> str:
+    # Staff see a nuked tape's files too: the storage is asked directly, not the public presenter.
+    return storage_for(tape.bucket).url(key)
+
+
+def _action(name: str) -> Any:
+    moderation = MODERATIONS[name]
+
+    @admin.action(
+        description=f"{moderation.label} selected tapes…", permissions=[moderation.permission]
+    )
+    def act(modeladmin: TapeAdmin, request: HttpRequest, queryset: QuerySet[Tape]) -> Any:
+        return modeladmin.moderate_selected(request, queryset, moderation)
+
+    act.__name__ = name
+    return act
+
+
+@admin.register(Tape)
+class TapeAdmin(admin.ModelAdmin):
+    """Tapes change only through the tapes services: every field is read-only here, and the
+    actions (nuke, un-nuke, retries) ask for a reason and are audited."""
+
+    list_display = ["thumbnail", "code", "owner", "when", "status", "federation_state", "nuked"]
+    list_display_links = ["code"]
+    list_filter = [
+        "status",
+        FederationFilter,
+        "nuked",
+        KindFilter,
+        ("when", admin.DateFieldListFilter),
+    ]
+    search_fields = ["code"]  # see get_search_results
+    search_help_text = "A code (with or without !), the start of a slug, or an owner's username."
+    list_select_related = ["user", "federation"]
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-when", "-id"]
+    actions = [_action(name) for name in MODERATIONS]
+    readonly_fields = [
+        "code",
+        "slug",
+        "owner",
+        "when",
+        "status",
+        "progress",
+        "failure",
+        "attempts",
+        "status_changed_at",
+        "nuked",
+        "nuked_at",
+        "files_purged_at",
+        "video",
+        "thumbnail_large",
+        "media_files",
+        "federation_state",
+        "at_record",
+        "metadata_pretty",
+        "history",
+    ]
+    fieldsets = [
+        (None, {"fields": ["code", "slug", "owner", "when", "video", "thumbnail_large"]}),
+        (
+            "Pipeline",
+            {"fields": ["status", "progress", "failure", "attempts", "status_changed_at"]},
+        ),
+        ("Moderation", {"fields": ["nuked", "nuked_at", "files_purged_at", "history"]}),
+        ("Federation", {"fields": ["federation_state", "at_record"]}),
+        ("Files and metadata", {"fields": ["media_files", "metadata_pretty"]}),
+    ]
+
+    # --- permissions: read-only rows; actions by permission ------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nuking is the only deletion, and it is soft
+
+    def has_nuke_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm("tapes.nuke_tape"))
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm("tapes.change_tape"))
+
+    # --- list ------------------------------------------------------------------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Tape], search_term: str
+    ) -> tuple[QuerySet[Tape], bool]:
+        """Every branch is an indexed lookup: the exact (case-sensitive) code, a slug prefix,
+        or an owner's username. They are combined as a UNION of ids, not an OR: PostgreSQL
+        cannot use three indexes for one OR across a join, and would read every tape."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        owners = User.objects.filter(username__iexact=term).values("pk")
+        ids = (
+            Tape.objects.filter(code=term.removeprefix("!"))
+            .values("pk")
+            .union(
+                Tape.objects.filter(slug__startswith=term).values("pk"),
+                Tape.objects.filter(user__in=owners).values("pk"),
+            )
+        )
+        return queryset.filter(pk__in=ids), False
+
+    @admin.display(description="")
+    def thumbnail(self, tape: Tape) -> SafeString | str:
+        if not tape.thumbnail_key:
+            return ""
+        return format_html(
+            '<img src="{}" alt="" width="64" loading="lazy">', _media_url(tape, tape.thumbnail_key)
+        )
+
+    @admin.display(description="owner", ordering="user__username")
+    def owner(self, tape: Tape) -> str:
+        return tape.user.username if tape.user is not None else "guest"
+
+    @admin.display(description="federation", ordering="federation__state")
+    def federation_state(self, tape: Tape) -> str:
+        fed = _federation(tape)
+        if fed is None:
+            return FederationState.NONE.value
+        return f"{fed.state} ({fed.code})" if fed.code else fed.state
+
+    # --- detail ----------------------------------------------------------------------------------
+
+    @admin.display(description="failure")
+    def failure(self, tape: Tape) -> str:
+        return f"{tape.failure_code}: {tape.failure_message}" if tape.failure_code else "-"
+
+    @admin.display(description="MP4")
+    def video(self, tape: Tape) -> SafeString | str:
+        if not tape.mp4_key:
+            return "-"
+        return format_html(
+            '<video controls preload="metadata" src="{}" style="max-width:480px;'
+            'image-rendering:pixelated"></video>',
+            _media_url(tape, tape.mp4_key),
+        )
+
+    @admin.display(description="thumbnail")
+    def thumbnail_large(self, tape: Tape) -> SafeString | str:
+        if not tape.thumbnail_key:
+            return "-"
+        return format_html(
+            '<img src="{}" alt="" width="160">', _media_url(tape, tape.thumbnail_key)
+        )
+
+    @admin.display(description="stored files")
+    def media_files(self, tape: Tape) -> SafeString:
+        rows = [
+            (name, key, size if size is not None else "?")
+            for name, key, size in (
+                ("zip", tape.zip_key, tape.zip_bytes),
+                ("mp4", tape.mp4_key, tape.mp4_bytes),
+                ("thumbnail", tape.thumbnail_key, tape.thumbnail_bytes),
+                ("preview", tape.preview_key, tape.preview_bytes),
+            )
+            if key
+        ]
+        return format_html(
+            "<table>{}</table><p>bucket {}</p>",
+            format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{} B</td></tr>", rows),
+            tape.bucket,
+        )
+
+    @admin.display(description="AT Protocol record")
+    def at_record(self, tape: Tape) -> SafeString | str:
+        at = tape.at or {}
+        fed = _federation(tape)
+        did = fed.did if fed is not None else ""
+        rkey = str(at.get("rkey") or (fed.rkey if fed is not None else ""))
+        uri = str(at.get("uri") or (f"at://{did}/{COLLECTION}/{rkey}" if did and rkey else ""))
+        if not uri:
+            return "-"
+        if fed is None or not (fed.pds_url and did and rkey):
+            return format_html("<code>{}</code><br>cid <code>{}</code>", uri, at.get("cid", ""))
+        # The record as its PDS serves it: a plain XRPC read anyone can open.
+        link = f"{fed.pds_url.rstrip('/')}/xrpc/com.atproto.repo.getRecord?" + urlencode(
+            {"repo": did, "collection": COLLECTION, "rkey": rkey}
+        )
+        return format_html(
+            '<a href="{}" rel="noopener" target="_blank"><code>{}</code></a>'
+            "<br>cid <code>{}</code>",
+            link,
+            uri,
+            at.get("cid", ""),
+        )
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, tape: Tape) -> SafeString:
+        facts = {
+            "piece": tape.piece,
+            "frames": tape.frames,
+            "duration_ms": tape.duration_ms,
+            "size": f"{tape.width}x{tape.height} at {tape.scale}x" if tape.width else None,
+            "discrepancies": tape.discrepancies,
+            "client metadata": tape.metadata,
+        }
+        return format_html("<pre>{}</pre>", json.dumps(facts, indent=2, default=str))
+
+    @admin.display(description="action history")
+    def history(self, tape: Tape) -> SafeString | str:
+        entries = list(audit_entries_for(target=tape)[:50])
+        if not entries:
+            return "no actions yet"
+        rows = [
+            (
+                f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
+                entry.actor_name or "system",
+                entry.get_action_display(),
+                entry.reason or "-",
+            )
+            for entry in entries
+        ]
+        return format_html(
+            "<table><tr><th>when</th><th>who</th><th>what</th><th>why</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        allowed = [
+            (moderation, reverse("admin:tapes_tape_moderate", args=[object_id, moderation.name]))
+            for moderation in MODERATIONS.values()
+            if getattr(self, f"has_{moderation.permission}_permission")(request)
+        ]
+        context = {**(extra_context or {}), "moderations": allowed}
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    # --- moderation ------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        moderate = self.admin_site.admin_view(self.moderate_one)
+        return [
+            path("<path:object_id>/moderate/<str:name>/", moderate, name="tapes_tape_moderate"),
+            *super().get_urls(),
+        ]
+
+    def _render_reason_form(
+        self,
+        request: HttpRequest,
+        moderation: Moderation,
+        tapes: list[Tape],
+        form: ReasonForm,
+        *,
+        bulk: bool,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{moderation.label}: why?",
+            "opts": self.model._meta,
+            "moderation": moderation,
+            "tapes": tapes,
+            "form": form,
+            "bulk": bulk,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tapes/tape/moderate.html", context)
+
+    def moderate_selected(
+        self, request: HttpRequest, queryset: QuerySet[Tape], moderation: Moderation
+    ) -> TemplateResponse | None:
+        tapes = list(queryset.select_related("user")[: BULK_LIMIT + 1])
+        if len(tapes) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"At most {BULK_LIMIT} tapes at a time: select fewer or narrow the filters.",
+                level="error",
+            )
+            return None
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            outcome = run_moderation(
+                moderation, tapes, actor=actor, reason=form.cleaned_data["reason"]
+            )
+            report(request, moderation, outcome)
+            return None
+        return self._render_reason_form(request, moderation, tapes, form, bulk=True)
+
+    def moderate_one(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        moderation = MODERATIONS.get(name)
+        if moderation is None or not getattr(self, f"has_{moderation.permission}_permission")(
+            request
+        ):
+            return HttpResponse("You may not do this.", status=403)
+        tape = get_object_or_404(Tape.objects.select_related("user"), pk=object_id)
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            outcome = run_moderation(
+                moderation, [tape], actor=actor, reason=form.cleaned_data["reason"]
+            )
+            report(request, moderation, outcome)
+            return HttpResponseRedirect(reverse("admin:tapes_tape_change", args=[tape.pk]))
+        return self._render_reason_form(request, moderation, [tape], form, bulk=False)

@@ -1,0 +1,110 @@
+"""The animated GIF: the tape at 1x, for places that take no video (chat apps, forums, READMEs).
+
+Fed during the MP4 pass like the preview (a :class:`FrameSampler` at the 1x size, at most
+``gif_fps`` frames per second and ``gif_max_frames`` frames, fewer for big drawings so the kept
+frames stay within ``gif_memory_bytes``), written after it. Colours are exact when a frame has at
+most 256 of them (pixel art usually does); busier frames are quantised (Pillow's fast octree, no
+dithering). Frame delays are whole centiseconds, rounded cumulatively so the loop lasts the tape's
+duration. Over ``gif_max_bytes`` the GIF is written again with fewer frames (every other kept
+frame, durations merged) and then fewer colours, until it fits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tapes.encoder.errors import EncodeError, PathLike
+from tapes.encoder.images import FrameSampler
+from tapes.encoder.options import EncodeSettings
+from tapes.timing import FrameTiming
+
+#: Browsers show a GIF delay under 2 cs as 10 cs; kept frames are at least 1/gif_fps apart anyway.
+_MIN_DELAY_CS = 2
+#: Colour counts tried once halving the frames no longer helps (or has left too few).
+_MIN_ANIMATION_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class GifResult:
+    bytes: int
+    frames: int
+    colours: int
+    width: int
+    height: int
+
+
+def gif_sampler(
+    timing: FrameTiming, width: int, height: int, settings: EncodeSettings
+) -> FrameSampler:
+    """The sampler whose kept 1x frames :func:`save_gif` writes."""
+    budget = settings.gif_memory_bytes // max(1, width * height * 3)
+    frames = max(1, min(settings.gif_max_frames, budget))
+    return FrameSampler(timing, (width, height), settings.gif_fps, frames)
+
+
+def save_gif(sampler: FrameSampler, path: PathLike, settings: EncodeSettings) -> GifResult:
+    """Write the sampled frames as a looping GIF of at most ``gif_max_bytes``."""
+    images, starts, total = sampler.images, sampler.starts, sampler.total_ms
+    step, colours = 1, 256
+    while True:
+        picked = list(range(0, len(images), step))
+        size = _write(
+            [images[i] for i in picked], [starts[i] for i in picked], total, colours, path
+        )
+        if size <= settings.gif_max_bytes:
+            return GifResult(size, len(picked), colours, sampler.width, sampler.height)
+        if len(picked) > _MIN_ANIMATION_FRAMES or (colours <= 16 and len(picked) > 1):
+            step *= 2
+        elif colours > 2:
+            colours //= 2
+        else:
+            raise EncodeError(
+                "encode_gif_too_large",
+                f"The GIF is {size} bytes with one frame of 2 colours; the limit is "
+                f"{settings.gif_max_bytes}.",
+                details={"bytes": size, "max_bytes": settings.gif_max_bytes},
+            )
+
+
+def _write(
+    images: list[np.ndarray], starts: list[int], total_ms: int, colours: int, path: PathLike
+) -> int:
+    ends = [*starts[1:], total_ms]
+    # Cumulative rounding to centiseconds: the loop keeps the tape's length.
+    marks = [round(ms / 10) for ms in (*starts, ends[-1])]
+    delays = [max(_MIN_DELAY_CS, b - a) for a, b in itertools.pairwise(marks)]
+    pictures = [_paletted(image, colours) for image in images]
+    pictures[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=[cs * 10 for cs in delays],
+        loop=0,
+        disposal=1,
+        optimize=False,
+    )
+    return Path(path).stat().st_size
+
+
+def _paletted(image: np.ndarray, colours: int) -> Image.Image:
+    """A P-mode picture: exact when the frame has at most ``colours`` colours."""
+    packed = (
+        (image[:, :, 0].astype(np.uint32) << 16)
+        | (image[:, :, 1].astype(np.uint32) << 8)
+        | image[:, :, 2]
+    )
+    palette, indices = np.unique(packed.ravel(), return_inverse=True)
+    if len(palette) <= colours:
+        picture = Image.fromarray(indices.reshape(packed.shape).astype(np.uint8), mode="P")
+        rgb = np.stack([palette >> 16, (palette >> 8) & 255, palette & 255], -1).astype(np.uint8)
+        picture.putpalette(rgb.ravel().tolist())
+        return picture
+    return Image.fromarray(image).quantize(
+        colors=colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )

@@ -1,0 +1,120 @@
+"""The thumbnail and preview: collectors fed during the MP4 pass, and their writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tapes.encoder.errors import PathLike
+from tapes.encoder.geometry import nearest, preview_geometry
+from tapes.encoder.options import EncodeSettings
+from tapes.timing import FrameTiming
+
+
+def colour_count(image: np.ndarray) -> int:
+    """Distinct colours at 5 bits per channel (cheap: one bincount over the 1x frame)."""
+    q = (image >> 3).astype(np.uint16)
+    packed = (q[:, :, 0] << 10) | (q[:, :, 1] << 5) | q[:, :, 2]
+    return int(np.count_nonzero(np.bincount(packed.ravel(), minlength=1 << 15)))
+
+
+class ThumbnailPicker:
+    """Keeps the busiest of up to ``candidates`` evenly spaced frames (ties: nearest the middle)."""
+
+    def __init__(self, frames: int, candidates: int) -> None:
+        count = max(1, min(frames, candidates))
+        self._candidates = {round(i * (frames - 1) / max(1, count - 1)) for i in range(count)}
+        self._middle = (frames - 1) / 2
+        self._best: tuple[int, float] | None = None
+        self.index = 0
+        self.image: np.ndarray | None = None
+
+    def offer(self, index: int, image: np.ndarray) -> None:
+        if index not in self._candidates:
+            return
+        key = (colour_count(image), -abs(index - self._middle))
+        if self._best is None or key > self._best:
+            self._best, self.index, self.image = key, index, image.copy()
+
+
+class FrameSampler:
+    """Keeps frames, resized to ``size`` with nearest neighbour, at most ``fps`` apart and at most
+    ``max_frames`` of them; each is shown until the next kept one (pauses included)."""
+
+    def __init__(
+        self, timing: FrameTiming, size: tuple[int, int], fps: float, max_frames: int
+    ) -> None:
+        self.width, self.height = size
+        self._timing = timing
+        # Kept frames start >= gap - 1 ms apart (see offer), so this gap keeps at most
+        # max_frames of them inside the tape.
+        spread = timing.total_ms / max(1, max_frames - 1) + 1
+        self._gap = max(1000 / fps, spread)
+        self._due = 0.0
+        self.images: list[np.ndarray] = []
+        self.starts: list[int] = []
+
+    def offer(self, index: int, image: np.ndarray) -> None:
+        start = self._timing.pts[index]
+        # 1 ms slack: 4 frames of a 60 fps tape span 66 or 67 integer ms, not 66.67.
+        if start + 1 < self._due:
+            return
+        self._due = start + self._gap
+        small = nearest(image, self.width, self.height)
+        if self.images and np.array_equal(self.images[-1], small):
+            return
+        self.images.append(np.ascontiguousarray(small))
+        self.starts.append(start)
+
+    @property
+    def total_ms(self) -> int:
+        return self._timing.total_ms
+
+    def durations(self) -> list[int]:
+        ends = [*self.starts[1:], self._timing.total_ms]
+        return [end - start for start, end in zip(self.starts, ends, strict=True)]
+
+
+class PreviewCollector(FrameSampler):
+    """The preview's frames: <= ``preview_size`` px, ``preview_fps``, ``preview_max_frames``."""
+
+    def __init__(self, timing: FrameTiming, width: int, height: int, settings: EncodeSettings):
+        size = preview_geometry(width, height, settings.preview_size)
+        super().__init__(timing, size, settings.preview_fps, settings.preview_max_frames)
+
+
+def save_thumbnail(
+    image: np.ndarray, path: PathLike, size: tuple[int, int], settings: EncodeSettings
+) -> int:
+    """Lossless WebP (PNG if ``path`` ends in ``.png``) of ``image`` at ``size``; bytes written."""
+    picture = Image.fromarray(np.ascontiguousarray(nearest(image, *size)))
+    if Path(path).suffix.lower() == ".png":
+        picture.save(path, format="PNG", compress_level=6)
+    else:
+        picture.save(
+            path,
+            format="WEBP",
+            lossless=True,
+            quality=settings.webp_effort,
+            method=settings.webp_method,
+        )
+    return Path(path).stat().st_size
+
+
+def save_preview(preview: PreviewCollector, path: PathLike, settings: EncodeSettings) -> int:
+    """The collected frames as a looping lossless animated WebP; bytes written."""
+    pictures = [Image.fromarray(image) for image in preview.images]
+    pictures[0].save(
+        path,
+        format="WEBP",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=preview.durations(),
+        loop=0,
+        lossless=True,
+        quality=settings.webp_effort,
+        method=settings.webp_method,
+    )
+    return Path(path).stat().st_size

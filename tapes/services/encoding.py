@@ -1,0 +1,340 @@
+"""Encoding: handing a tape to the queue, the encode job's work, and operators' re-encode."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from federation.services.records import tape_federation_start
+from ops import metrics
+from tapes import queueing
+from tapes.models import Tape, TapeStatus
+from tapes.services.relocate import tape_relocate
+from tapes.services.status import tape_mark_failed, tape_status_set
+from tapes.storage import bucket_for, sibling_key, storage_for
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+
+def tape_enqueue_encode(*, tape_id: int) -> bool:
+    """Hand the tape to the encode queue. Never raises for a queue outage: the tape stays
+    ``uploaded`` and the reconcile step enqueues it later."""
+    try:
+        queueing.enqueue_encode(tape_id)
+    except queueing.QueueUnavailable as exc:
+        logger.warning(
+            "encode queue unavailable for tape %s, reconcile will retry: %s", tape_id, exc
+        )
+        return False
+    # Only move forward: a fast worker may already have marked it processing.
+    tape_status_set(tape_id=tape_id, status=TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED)
+    return True
+
+
+WORKDIR_PREFIX = "tape-encode-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def tape_workdirs_clean(*, older_than_seconds: int = 6 * 3600) -> int:
+    """Delete the working folders (tens of MB per tape) that killed encode jobs left in this
+    machine's temporary folder: those whose process is gone, and any older than
+    ``older_than_seconds`` (a reused pid). Run at worker start and on every maintenance tick."""
+    root = tempfile.gettempdir()
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(WORKDIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid_text = entry.name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        orphaned = pid_text.isdigit() and not _pid_alive(int(pid_text))
+        if orphaned or age > older_than_seconds:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    if removed:
+        logger.info("removed %s working folders left by killed encode jobs", removed)
+    return removed
+
+
+class RetryLater(Exception):
+    """Raised by the encode job after recording a transient failure, so RQ retries it."""
+
+
+def _progress_writer(tape_id: int, also: Callable[[float], None] | None) -> Callable[[float], None]:
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        if also is not None:
+            also(fraction)
+        # 5..95: downloading and storing take the ends of the bar.
+        percent = 5 + int(fraction * 90)
+        if percent - last[0] >= 5:
+            last[0] = percent
+            Tape.objects.filter(pk=tape_id).update(progress=percent, updated_at=timezone.now())
+
+    return report
+
+
+def _download(tape: Tape, target: Path) -> None:
+    storage = storage_for(tape.bucket)
+    try:
+        with storage.open(tape.zip_key, "rb") as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+    except FileNotFoundError as exc:
+        raise TapesiteError(
+            "zip_missing", "The tape's ZIP is not in storage.", retryable=True
+        ) from exc
+    except Exception as exc:  # boto/OSError: storage unreachable or throttling
+        raise TapesiteError(
+            "storage_unavailable",
+            "Storage could not be reached to read the tape; it will be tried again.",
+            retryable=True,
+            details={"detail": f"reading {tape.zip_key}: {exc!r}"},
+        ) from exc
+
+
+def _store(tape: Tape, key: str, path: Path) -> int:
+    storage = storage_for(tape.bucket)
+    try:
+        with path.open("rb") as handle:
+            stored = storage.save(key, File(handle, name=key))
+    except Exception as exc:
+        raise TapesiteError(
+            "storage_unavailable",
+            "Storage could not be reached to save the video; it will be tried again.",
+            retryable=True,
+            details={"detail": f"storing {key}: {exc!r}"},
+        ) from exc
+    if stored != key:  # a backend that renames instead of overwriting would duplicate files
+        raise TapesiteError(
+            "storage_renamed",
+            "Storage could not save the video under its name.",
+            status=500,
+            details={"detail": f"storage saved {key} as {stored}"},
+        )
+    return path.stat().st_size
+
+
+def _encode_files(
+    tape: Tape, workdir: Path, on_progress: Callable[[float], None] | None
+) -> dict[str, Any]:
+    # PyAV and numpy are heavy and only the worker needs them: web processes never load them.
+    from tapes import archive, encoder
+
+    zip_path = workdir / "tape.zip"
+    _download(tape, zip_path)
+    try:
+        info = archive.inspect_archive(
+            zip_path, archive.ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
+        )
+        Tape.objects.filter(pk=tape.pk).update(
+            frames=info.frames,
+            duration_ms=round(info.total_duration_ms),
+            width=info.width,
+            height=info.height,
+            scale=info.scale,
+            discrepancies=list(info.discrepancies),
+            progress=5,
+            updated_at=timezone.now(),
+        )
+        outputs = {
+            "mp4": (workdir / "tape.mp4", sibling_key(tape.zip_key, ".mp4")),
+            "thumbnail": (workdir / "thumb.webp", sibling_key(tape.zip_key, "-thumb.webp")),
+            "preview": (workdir / "preview.webp", sibling_key(tape.zip_key, "-preview.webp")),
+            "gif": (workdir / "tape.gif", sibling_key(tape.zip_key, ".gif")),
+        }
+        encoder.render_tape(
+            lambda: archive.iter_frames(zip_path, info),
+            info.durations_ms,
+            info.width,
+            info.height,
+            mp4_path=outputs["mp4"][0],
+            thumbnail_path=outputs["thumbnail"][0],
+            preview_path=outputs["preview"][0],
+            gif_path=outputs["gif"][0],
+            settings=encoder.EncodeSettings(**settings.TAPES_ENCODER),
+            progress=_progress_writer(tape.pk, on_progress),
+        )
+    except archive.ArchiveError as exc:  # the pure reader's error, as the site's: a bad upload
+        raise TapesiteError(exc.code, exc.message, details=exc.details) from exc
+    except encoder.EncodeError as exc:  # the pure encoder's error, as the site's
+        raise TapesiteError(
+            exc.code, exc.message, details=exc.details, status=422, retryable=exc.retryable
+        ) from exc
+    fields: dict[str, Any] = {}
+    for name, (path, key) in outputs.items():
+        fields[f"{name}_bytes"] = _store(tape, key, path)
+        fields[f"{name}_key"] = key
+    return fields
+
+
+def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = None) -> Tape | None:
+    """Turn a tape's ZIP into its MP4, thumbnail, preview and GIF, beside the ZIP in storage.
+
+    Idempotent: a ready or nuked tape is left alone, and outputs go to fixed keys, so running it
+    twice never duplicates files or rows. Invalid archives fail at once with their code;
+    transient failures are recorded on the tape and raised as RetryLater until the tape runs out
+    of attempts.
+    """
+    tape = Tape.objects.filter(pk=tape_id).first()
+    if tape is None or tape.nuked or tape.status in (TapeStatus.READY, TapeStatus.FAILED):
+        return tape
+    tape_status_set(
+        tape_id=tape_id, status=TapeStatus.PROCESSING, progress=0, attempts=F("attempts") + 1
+    )
+    tape.refresh_from_db()
+    started = time.monotonic()
+    try:
+        # The pid in the name lets tape_workdirs_clean tell a killed worker's leftovers from a
+        # running one's.
+        with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
+            fields = _encode_files(tape, Path(workdir), on_progress)
+    except TapesiteError as exc:
+        return _encode_failed(tape, exc, started=started)
+    except Exception as exc:  # a bug or a crash in a library: keep the tape, retry, log
+        logger.exception("encoding tape %s crashed", tape_id)
+        return _encode_failed(
+            tape,
+            TapesiteError(
+                "encode_crashed",
+                "Encoding stopped on an error of ours; it will be tried again.",
+                retryable=True,
+                details={"detail": f"{type(exc).__name__}: {exc}"},
+            ),
+            started=started,
+        )
+    tape_status_set(
+        tape_id=tape_id,
+        status=TapeStatus.READY,
+        progress=100,
+        failure_code="",
+        failure_message="",
+        failure_detail="",
+        **fields,
+    )
+    metrics.observe_encode(seconds=time.monotonic() - started, outcome="ready")
+    _relocate_if_claimed(tape)
+    tape.refresh_from_db()
+    # A linked owner's tape becomes a record on their PDS; its own state, its own job.
+    tape_federation_start(tape=tape)
+    return tape
+
+
+def _relocate_if_claimed(tape: Tape) -> None:
+    # A guest tape claimed while it was encoding waited for its files to be complete; now they
+    # are, they follow their owner (a failure here is retried by the reconcile step).
+    if tape.user_id is not None and tape.bucket != bucket_for(user_id=tape.user_id):
+        tape_relocate(tape_id=tape.pk)
+
+
+def _encode_failed(tape: Tape, exc: TapesiteError, *, started: float) -> Tape:
+    detail = str(exc.details.get("detail", "")) if exc.details else ""
+    if detail:
+        logger.warning("encoding tape %s: %s (%s)", tape.pk, exc.code, detail)
+    retry = exc.retryable and tape.attempts < int(settings.TAPES_MAX_ATTEMPTS)
+    metrics.observe_encode(
+        seconds=time.monotonic() - started, outcome="retry" if retry else "failed", code=exc.code
+    )
+    if retry:
+        # Back to queued, with the reason visible, while RQ waits out the back-off.
+        tape_status_set(
+            tape_id=tape.pk,
+            status=TapeStatus.QUEUED,
+            failure_code=exc.code,
+            failure_message=exc.message[:2000],
+            failure_detail=detail[:10000],
+        )
+        raise RetryLater(f"{exc.code}: {exc.message}") from exc
+    tape_mark_failed(tape_id=tape.pk, code=exc.code, message=exc.message, detail=detail)
+    _relocate_if_claimed(tape)
+    tape.refresh_from_db()
+    return tape
+
+
+def tape_reencode_reset(*, tape: Tape) -> Tape:
+    """Make a tape eligible for encoding again (operators' re-encode), keeping its files."""
+    tape_status_set(
+        tape_id=tape.pk,
+        status=TapeStatus.UPLOADED,
+        progress=0,
+        attempts=0,
+        failure_code="",
+        failure_message="",
+    )
+    tape.refresh_from_db()
+    return tape
+
+
+def tape_reencode_enqueue(*, tape: Tape) -> bool:
+    """Reset a tape for encoding and hand it to the queue (``queued``). False when the queue is
+    down: the tape then stays ``uploaded`` and the reconcile step enqueues it later."""
+    tape_reencode_reset(tape=tape)
+    queued = tape_enqueue_encode(tape_id=tape.pk)
+    tape.refresh_from_db()
+    return queued
+
+
+def tape_retry_check(*, tape: Tape, actor: User) -> None:
+    """Refuse unless ``actor`` may retry ``tape``: its owner, or staff (a guest tape: staff)."""
+    if not (actor.is_staff or (tape.user_id is not None and tape.user_id == actor.pk)):
+        raise TapesiteError("forbidden", "Only the tape's owner or staff can retry it.", status=403)
+
+
+def tape_retry(*, tape: Tape, actor: User) -> Tape:
+    """The owner's "try again" on a tape whose video failed: encode it afresh from its kept ZIP,
+    with a fresh count of attempts. Only a failed tape moves (a second click, or a retry racing
+    the worker, changes nothing); the job is enqueued after commit."""
+    tape_retry_check(tape=tape, actor=actor)
+    with transaction.atomic():
+        moved = tape_status_set(
+            tape_id=tape.pk,
+            status=TapeStatus.UPLOADED,
+            only_from=TapeStatus.FAILED,
+            progress=0,
+            attempts=0,
+            failure_code="",
+            failure_message="",
+        )
+        if not moved:
+            tape.refresh_from_db(fields=["status"])
+            raise TapesiteError(
+                "tape_not_failed",
+                "Only a tape whose video failed can be retried.",
+                status=409,
+                details={"status": tape.status},
+            )
+        tape_id = tape.pk
+        transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
+    tape.refresh_from_db()
+    return tape

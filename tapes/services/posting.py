@@ -1,0 +1,185 @@
+"""Posting: an uploaded ZIP becomes a tape with a fresh short code; and its soft delete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
+from federation.services.records import tape_federation_on_nuke, tape_federation_on_unnuke
+from tapes import codes
+from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.services.encoding import tape_enqueue_encode
+from tapes.services.moderation import staff_permission_check
+from tapes.services.status import owner_id
+from tapes.services.uploads import tape_upload_find, tape_upload_take
+from tapes.storage import storage_for, zip_key
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+
+def _violated_constraint(exc: IntegrityError) -> str:
+    """The name (PostgreSQL) or column list (SQLite) of the constraint an insert broke."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name or str(exc)
+
+
+def _insert_with_fresh_code(tape: Tape) -> None:
+    """Insert ``tape`` under a random code that no other tape has, growing the length when the
+    space is crowded. Race-free: the unique constraint decides; a conflict just draws again."""
+    alphabet: str = settings.TAPES_CODE_ALPHABET
+    tries: int = settings.TAPES_CODE_ATTEMPTS_PER_LENGTH
+    for length in range(settings.TAPES_CODE_MIN_LENGTH, settings.TAPES_CODE_MAX_LENGTH + 1):
+        for _ in range(tries):
+            tape.code = codes.random_code(alphabet, length)
+            try:
+                with transaction.atomic():
+                    tape.save(force_insert=True)
+                return
+            except IntegrityError as exc:
+                if "code" not in _violated_constraint(exc):
+                    raise
+    raise TapesiteError("code_space_exhausted", "No free short code could be found.", status=503)
+
+
+def _slug_taken(slug: str) -> TapesiteError:
+    return TapesiteError(
+        "slug_taken", "This slug is already posted.", status=409, details={"slug": slug}
+    )
+
+
+def tape_create(
+    *, user: User | None, slug: str, upload_token: str, metadata: dict[str, Any] | None = None
+) -> Tape:
+    """Register an uploaded ZIP as a tape with a fresh short code, and queue its encoding.
+    Only the holder of the slot (its owner, with its upload token) can post it."""
+    user_id = owner_id(user)
+    upload = tape_upload_find(user_id=user_id, slug=slug, upload_token=upload_token)
+    if upload.tape_id is not None:
+        raise _slug_taken(slug)
+    # Storage is asked before the transaction opens: no row lock waits on the network.
+    posted_key = zip_key(user_id=user_id, slug=slug)
+    size = tape_upload_take(upload=upload, target=posted_key)
+    parsed = codes.parse_slug(slug)
+    assert parsed is not None  # tape_upload_find validated it
+    now = timezone.now()
+    tape = Tape(
+        slug=slug,
+        user_id=user_id,
+        when=now,
+        bucket=upload.bucket,
+        piece=parsed[0],
+        metadata=metadata or {},
+        zip_key=posted_key,
+        zip_bytes=size,
+        status=TapeStatus.UPLOADED,
+        status_changed_at=now,
+    )
+    tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
+    tape.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        try:
+            _insert_with_fresh_code(tape)
+        except IntegrityError as exc:
+            raise _slug_taken(slug) from exc
+        # Only this request may claim the slot: a concurrent post of the same slug loses here.
+        if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
+            raise _slug_taken(slug)
+        tape_id = tape.pk
+        transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
+    return tape
+
+
+def tape_nuke_check(*, tape: Tape, actor: User) -> None:
+    """Refuse unless ``actor`` may delete ``tape``: its signed-in owner, or a moderator (staff
+    with the ``tapes.nuke_tape`` permission). Staff without it cannot nuke other people's tapes."""
+    if actor.is_authenticated and tape.user_id is not None and tape.user_id == actor.pk:
+        return
+    if actor.is_authenticated and actor.is_staff and actor.has_perm("tapes.nuke_tape"):
+        return
+    raise TapesiteError(
+        "forbidden",
+        "Only the tape's owner or a moderator (staff with the nuke permission) can delete it.",
+        status=403,
+    )
+
+
+@transaction.atomic
+def tape_nuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
+    """Soft-delete: the tape disappears from every public read, and its media stop being served
+    (the media endpoint checks; S3 links it handed out expire within a minute). Nothing is
+    erased, so tape_unnuke brings everything back. Recorded in the audit log with ``reason``,
+    in the same transaction. Its AT Protocol record is deleted after commit (retried until
+    the PDS confirms)."""
+    tape_nuke_check(tape=tape, actor=actor)
+    # The row lock makes concurrent nukes record one entry, and waits out a running purge.
+    locked = Tape.objects.select_for_update().get(pk=tape.pk)
+    if not locked.nuked:
+        tape.nuked = True
+        tape.nuked_at = timezone.now()
+        tape.save(update_fields=["nuked", "nuked_at", "updated_at"])
+        audit_record(actor=actor, action=AuditAction.TAPE_NUKE, target=tape, reason=reason)
+        tape_federation_on_nuke(tape=tape)
+    else:
+        tape.nuked, tape.nuked_at = True, locked.nuked_at
+    return tape
+
+
+@transaction.atomic
+def tape_unnuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
+    """Undo a nuke: moderators only (an owner cannot restore what a moderator removed).
+    Refused once tapes_purge has deleted the tape's files."""
+    staff_permission_check(actor=actor, permission="tapes.nuke_tape", doing="restore a tape")
+    locked = Tape.objects.select_for_update().get(pk=tape.pk)
+    if locked.files_purged_at is not None:
+        raise TapesiteError(
+            "tape_purged",
+            f"The files of !{tape.code} were purged on {locked.files_purged_at:%Y-%m-%d}; "
+            "it cannot be restored.",
+            status=409,
+        )
+    if locked.nuked:
+        tape.nuked = False
+        tape.nuked_at = None
+        tape.save(update_fields=["nuked", "nuked_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.TAPE_UNNUKE,
+            target=tape,
+            reason=reason,
+            details={"nuked_at": locked.nuked_at.isoformat() if locked.nuked_at else None},
+        )
+        # Public again: it federates again, under a fresh rkey.
+        tape_federation_on_unnuke(tape=tape)
+    return tape
+
+
+def tapes_delete_for_user(*, user: User) -> int:
+    """What deleting a user does to their tapes: the tapes, their upload slots and every file
+    in storage go (the user bucket keeps a user's files under ``users/<id>/``). Records on the
+    user's own PDS are theirs and stay. Call it before deleting the user; the database then
+    cascades anything left. Returns how many tapes went."""
+    keys_by_bucket: dict[str, set[str]] = {}
+    tapes = list(Tape.objects.filter(user=user))
+    for tape in tapes:
+        # Every stored file of a tape is a *_key field (zip, mp4, thumbnail, preview, ...).
+        keys = {getattr(tape, f.name) for f in Tape._meta.get_fields() if f.name.endswith("_key")}
+        keys_by_bucket.setdefault(tape.bucket, set()).update(k for k in keys if k)
+    for upload in TapeUpload.objects.filter(user=user):
+        keys_by_bucket.setdefault(upload.bucket, set()).add(upload.key)
+    for bucket, keys in keys_by_bucket.items():
+        storage = storage_for(bucket)
+        for key in sorted(keys):
+            storage.delete(key)  # raises while storage is down: nothing is deleted half-way
+    with transaction.atomic():
+        TapeUpload.objects.filter(user=user).delete()
+        Tape.objects.filter(user=user).delete()
+    return len(tapes)

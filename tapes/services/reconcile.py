@@ -1,0 +1,85 @@
+"""Reconcile: put every tape that should be moving back on the queue, and sweep abandoned
+upload slots. Run by the worker's maintenance tick and by ``manage.py tapes_reconcile``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from federation.services.records import tapes_federation_reconcile
+from tapes import queueing
+from tapes.models import Tape, TapeStatus
+from tapes.services.encoding import tape_enqueue_encode
+from tapes.services.relocate import tape_relocate, tapes_relocation_pending
+from tapes.services.status import tape_mark_failed, tape_status_set
+from tapes.services.uploads import tape_uploads_sweep
+
+
+@dataclass
+class ReconcileReport:
+    enqueued: list[int]
+    requeued: list[int]
+    gave_up: list[int]
+    abandoned_uploads: int = 0
+    relocated: list[int] = field(default_factory=list)
+    queue_down: bool = False
+    # Ready tapes whose AT Protocol federation never started or got stuck (federation app).
+    federation_started: list[int] = field(default_factory=list)
+    federation_requeued: list[int] = field(default_factory=list)
+
+
+def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
+    """Put every tape that should be moving back on the queue.
+
+    - ``uploaded`` tapes were posted while the queue was down (or the enqueue was lost): enqueue.
+    - ``queued``/``processing`` tapes whose job no longer exists (Redis lost its data): requeue
+      at once; whose job is there but dead (a killed worker) and that showed no sign of life past
+      TAPES_STUCK_AFTER_SECONDS: requeue. Either way, fail them once out of attempts.
+    - claimed guest tapes whose files are still in the guest bucket: move them to the owner's.
+    Safe to run from many places at once: the enqueue is idempotent per tape.
+    """
+    now = timezone.now()
+    report = ReconcileReport(enqueued=[], requeued=[], gave_up=[])
+    report.abandoned_uploads = tape_uploads_sweep(now=now)
+    for tape_id in tapes_relocation_pending().values_list("id", flat=True)[:100]:
+        if tape_relocate(tape_id=tape_id):
+            report.relocated.append(tape_id)
+    waiting = Tape.objects.visible().filter(
+        status=TapeStatus.UPLOADED,
+        status_changed_at__lte=now - timedelta(seconds=uploaded_grace_seconds),
+    )
+    for tape_id in waiting.values_list("id", flat=True):
+        if not tape_enqueue_encode(tape_id=tape_id):
+            report.queue_down = True
+            return report
+        report.enqueued.append(tape_id)
+    moving = Tape.objects.visible().filter(status__in=[TapeStatus.QUEUED, TapeStatus.PROCESSING])
+    quiet_since = now - timedelta(seconds=int(settings.TAPES_STUCK_AFTER_SECONDS))
+    for tape_id, attempts, updated_at in moving.values_list("id", "attempts", "updated_at"):
+        try:
+            state = queueing.encode_job_state(tape_id)
+        except queueing.QueueUnavailable:
+            report.queue_down = True
+            return report
+        if state == "live" or (state == "dead" and updated_at > quiet_since):
+            continue
+        if attempts >= int(settings.TAPES_MAX_ATTEMPTS):
+            tape_mark_failed(
+                tape_id=tape_id,
+                code="encode_gave_up",
+                message=f"Encoding stopped without finishing {attempts} times; giving up.",
+            )
+            report.gave_up.append(tape_id)
+            continue
+        tape_status_set(tape_id=tape_id, status=TapeStatus.UPLOADED)
+        if not tape_enqueue_encode(tape_id=tape_id):
+            report.queue_down = True
+            return report
+        report.requeued.append(tape_id)
+    federation = tapes_federation_reconcile()
+    report.federation_started = federation.started
+    report.federation_requeued = federation.requeued
+    return report

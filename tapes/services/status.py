@@ -1,0 +1,67 @@
+"""The one way a tape changes status, shared by posting, reconcile and encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from ops.transitions import current_job_id, log_transition
+from tapes.models import Tape, TapeStatus
+
+
+def owner_id(user: User | None) -> int | None:
+    """The owner a tape or upload gets: the signed-in user's id, or None for a guest."""
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def tape_status_set(
+    *, tape_id: int, status: TapeStatus, only_from: TapeStatus | None = None, **fields: Any
+) -> int:
+    """Move a tape to ``status`` (optionally only from ``only_from``) with any other fields, in
+    one UPDATE: status changes race with the worker, so they never go through a stale ``save()``.
+
+    Each change writes one JSON log line (``tapes.transitions``: code, from, to, time spent in
+    the old status, RQ job id) once it commits. The row is locked for the read-then-update, so
+    the "from" of the line is the status the update really replaced."""
+    with transaction.atomic():
+        before = (
+            Tape.objects.select_for_update()
+            .filter(pk=tape_id)
+            .values_list("code", "status", "status_changed_at")
+            .first()
+        )
+        if before is None or (only_from is not None and before[1] != only_from):
+            return 0
+        code, old_status, since = before
+        now = timezone.now()
+        updated = Tape.objects.filter(pk=tape_id).update(
+            status=status, status_changed_at=now, updated_at=now, **fields
+        )
+        failure_code = str(fields.get("failure_code") or "")
+        job_id = current_job_id()
+        transaction.on_commit(
+            lambda: log_transition(
+                tape_id=tape_id,
+                code=code,
+                from_status=old_status,
+                to_status=str(status),
+                since=since,
+                at=now,
+                failure_code=failure_code,
+                job_id=job_id,
+            )
+        )
+    return updated
+
+
+def tape_mark_failed(*, tape_id: int, code: str, message: str, detail: str = "") -> None:
+    tape_status_set(
+        tape_id=tape_id,
+        status=TapeStatus.FAILED,
+        failure_code=code,
+        failure_message=message[:2000],
+        failure_detail=detail[:10000],
+    )

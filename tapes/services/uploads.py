@@ -1,0 +1,221 @@
+"""Upload slots: reserving a slug and its storage key, receiving a ZIP on local storage, finding
+the slot a post names, and sweeping slots nobody posted."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tapes import codes
+from tapes.models import TapeUpload
+from tapes.services.status import owner_id
+from tapes.storage import (
+    UploadForm,
+    bucket_for,
+    read_policy,
+    storage_copy,
+    storage_for,
+    upload_form,
+    upload_key,
+    upload_too_large,
+)
+from tapesite.errors import TapesiteError
+
+logger = logging.getLogger(__name__)
+
+_SLUG_TRIES = 5
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    upload: TapeUpload
+    form: UploadForm
+    # The secret that proves the slot is yours when posting; shown once, only its hash is kept.
+    token: str
+
+
+def upload_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def upload_not_found() -> TapesiteError:
+    """The one answer for a slot the caller does not hold, whether it exists or not: which slugs
+    exist, and whose they are, is nobody else's business."""
+    return TapesiteError(
+        "upload_not_found",
+        "No upload with this slug and upload token is waiting for you; "
+        "start one at /api/tapes/uploads.",
+        status=404,
+    )
+
+
+def tape_upload_start(
+    *, user: User | None, piece: str | None, size: int, base_url: str, client: str = ""
+) -> UploadTicket:
+    """Reserve a slug and its storage key, and sign an upload policy for exactly that key and at
+    most the declared size. ``client`` (a guest's address) counts toward the open-slot cap."""
+    max_bytes = int(settings.TAPES_UPLOAD_MAX_BYTES)
+    if size > max_bytes:
+        raise upload_too_large(max_bytes=max_bytes, size=size)
+    user_id = owner_id(user)
+    client = f"user:{user_id}" if user_id else (client or "")[:64]
+    _check_open_slots(client)
+    bucket = bucket_for(user_id=user_id)
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    for attempt in range(_SLUG_TRIES):
+        # Two posts of one piece in the same millisecond would share a slug: the unique
+        # constraint catches it and the later one moves on by a millisecond.
+        slug = codes.make_slug(piece, now + timedelta(milliseconds=attempt))
+        upload = TapeUpload(
+            user_id=user_id,
+            slug=slug,
+            bucket=bucket,
+            key=upload_key(user_id=user_id, slug=slug),
+            declared_bytes=size,
+            # The declared size is the limit: a client cannot declare 1 byte and send 30 MiB.
+            max_bytes=size,
+            client=client,
+            token_hash=upload_token_hash(token),
+            expires_at=now + timedelta(seconds=int(settings.TAPES_UPLOAD_EXPIRES_SECONDS)),
+        )
+        # The database enforces the unique constraints; checking them first would only race.
+        upload.full_clean(validate_unique=False, validate_constraints=False)
+        try:
+            with transaction.atomic():
+                upload.save()
+        except IntegrityError:
+            continue
+        form = upload_form(bucket=bucket, key=upload.key, max_bytes=size, request_base_url=base_url)
+        return UploadTicket(upload=upload, form=form, token=token)
+    raise TapesiteError(
+        "slug_taken", "Could not reserve a slug for this piece; try again.", status=409
+    )
+
+
+def _check_open_slots(client: str) -> None:
+    """Refuse a new slot to a client holding too many that were never posted: upload slots are
+    not free storage. Slots leave the count when posted or swept."""
+    cap = int(settings.TAPES_UPLOAD_MAX_OPEN_PER_CLIENT)
+    if not client or cap <= 0:
+        return
+    since = timezone.now() - timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
+    open_slots = TapeUpload.objects.filter(client=client, tape__isnull=True, created_at__gte=since)
+    if open_slots.count() >= cap:
+        raise TapesiteError(
+            "too_many_open_uploads",
+            f"You have {cap} uploads that were never posted; post or wait for them to expire.",
+            status=429,
+            details={"max_open": cap},
+        )
+
+
+def tape_upload_store_local(
+    *, policy_token: str, key: str | None, content_type: str | None, file: File | None
+) -> None:
+    """Check a browser's upload form against its signed local policy and store the file: for
+    local storage, what S3 itself enforces for a presigned POST."""
+    policy = read_policy(policy_token)
+    if key != policy.key:
+        raise TapesiteError(
+            "upload_policy_invalid", "The policy does not allow writing this key.", status=403
+        )
+    if content_type != policy.content_type:
+        raise TapesiteError(
+            "upload_type_invalid",
+            f"The upload's Content-Type must be {policy.content_type}.",
+            status=403,
+        )
+    if file is None or not file.size:
+        raise TapesiteError("upload_file_missing", "The form has no non-empty 'file' part.")
+    if file.size > policy.max_bytes:
+        raise upload_too_large(max_bytes=policy.max_bytes)
+    storage_for(policy.bucket).save(policy.key, file)
+
+
+def tape_upload_find(*, user_id: int | None, slug: str, upload_token: str) -> TapeUpload:
+    """The slot ``slug`` names, if the caller holds it: the same owner (a guest only finds guest
+    slots) and its upload token. Every other case gets the same answer."""
+    if codes.parse_slug(slug) is None:
+        raise TapesiteError(
+            "slug_invalid",
+            "A slug looks like 'piece-YYYY.MM.DD.HH.MM.SS.mmm' and comes from /api/tapes/uploads.",
+        )
+    slots = TapeUpload.objects.filter(slug=slug, token_hash=upload_token_hash(upload_token))
+    slots = slots.filter(user_id=user_id) if user_id else slots.filter(user__isnull=True)
+    upload = slots.exclude(token_hash="").first()
+    if upload is None:
+        raise upload_not_found()
+    return upload
+
+
+def tape_upload_take(*, upload: TapeUpload, target: str) -> int:
+    """Copy the slot's ZIP to ``target``, a key no upload form can write, and return the size of
+    the copy; refuses a missing, empty or oversized one. What is posted is the copy: replaying
+    the form afterwards only rewrites the upload key, which nothing reads any more."""
+    try:
+        size = storage_copy(bucket=upload.bucket, source=upload.key, target=target)
+    except FileNotFoundError:
+        size = 0
+    except Exception as exc:  # any backend error: boto, OSError
+        logger.warning("storage unreachable copying %s: %s", upload.key, exc)
+        raise TapesiteError(
+            "storage_unavailable",
+            "Storage could not be reached; your upload is safe, try posting again.",
+            status=503,
+            retryable=True,
+        ) from exc
+    if size == 0:
+        raise TapesiteError(
+            "upload_missing",
+            "The tape's ZIP has not arrived in storage; upload it first, then post.",
+            details={"slug": upload.slug},
+        )
+    if size > upload.max_bytes:
+        try:
+            storage_for(upload.bucket).delete(target)
+        except Exception:  # the refusal stands either way; the copy is swept with the slot
+            logger.warning("could not delete the refused copy %s", target)
+        raise upload_too_large(max_bytes=upload.max_bytes, size=size)
+    return size
+
+
+def tape_uploads_sweep(*, now: datetime | None = None) -> int:
+    """Delete upload slots, and their upload objects, that are done with:
+
+    - never posted, TAPES_UPLOAD_ABANDONED_AFTER_SECONDS (an hour) after they were started:
+      storage for tapes nobody posted is not kept;
+    - posted, once their form has expired: the tape's ZIP is its own copy, so the upload object
+      is only a leftover (and a replayed form can no longer write it).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
+    abandoned = TapeUpload.objects.filter(tape__isnull=True, created_at__lt=cutoff)
+    done = TapeUpload.objects.filter(tape__isnull=False).select_related("tape")
+    swept = 0
+    for upload in [
+        *abandoned.filter(expires_at__lt=now)[:500],
+        *done.filter(expires_at__lt=now)[:500],
+    ]:
+        # Slots from before posted ZIPs were copied share their key with the tape: keep it.
+        if upload.tape is None or upload.tape.zip_key != upload.key:
+            try:
+                storage_for(upload.bucket).delete(upload.key)
+            except Exception as exc:  # storage down: keep the row so a later sweep retries
+                logger.warning("could not delete upload %s: %s", upload.key, exc)
+                continue
+        # Conditional: a post that claimed an abandoned slot meanwhile keeps it.
+        rows = TapeUpload.objects.filter(pk=upload.pk)
+        if upload.tape_id is None:
+            rows = rows.filter(tape__isnull=True)
+        swept += rows.delete()[0]
+    return swept

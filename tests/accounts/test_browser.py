@@ -1,0 +1,91 @@
+"""The whole thing in headless Chromium against the real provider: sign in from the header, claim
+the tapes this browser posted as a guest, sign out of both the site and the provider."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+
+from accounts import claims
+from accounts.models import User
+from tapes import services
+from tapes.models import Tape
+from tapes.storage import storage_for
+from tests.conftest import tiny_zip
+from tests.support.oidc import OidcProvider
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def guest_tape() -> tuple[Tape, str]:
+    content = tiny_zip()
+    ticket = services.tape_upload_start(
+        user=None, piece="line", size=len(content), base_url="http://x/"
+    )
+    storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(content))
+    tape = services.tape_create(user=None, slug=ticket.upload.slug, upload_token=ticket.token)
+    return tape, claims.claim_token_issue(tape=tape)
+
+
+def test_sign_in_claim_and_sign_out_in_a_real_browser(
+    page: Any, live_server: Any, auth0: OidcProvider
+) -> None:
+    auth0.account("auth0|chromium", nickname="chroma", name="Chroma Browser")
+    tape, token = guest_tape()
+    site = live_server.url
+
+    page.goto(site + "/")
+    # What the recorder leaves behind after a guest post.
+    page.evaluate(
+        "entries => localStorage.setItem('tapesite.claims', JSON.stringify(entries))",
+        [{"code": tape.code, "token": token}],
+    )
+    page.click("a.account-signin")
+    page.wait_for_url(auth0.issuer + "**")
+    page.fill("input[name=login]", "auth0|chromium")
+    page.fill("input[name=password]", "whatever")
+    page.click("button[type=submit]")
+    page.wait_for_url(site + "/")
+    assert page.inner_text("a.account-me") == "chroma"
+    user = User.objects.get(sub="auth0|chromium")
+    assert user.name == "Chroma Browser"
+
+    # The header offers the guest tape; /me claims it when asked.
+    offer = page.locator("a.account-claims")
+    offer.wait_for(state="visible")
+    assert "1 tape" in offer.inner_text()
+    offer.click()
+    page.wait_for_url(site + "/me#claims")
+    page.click("#claims .claims-button")
+    page.wait_for_function(
+        "code => document.querySelector('.claims-result').dataset.claimed === code", arg=tape.code
+    )
+    tape.refresh_from_db()
+    assert tape.user_id == user.pk
+    assert page.evaluate("localStorage.getItem('tapesite.claims')") is None
+    page.wait_for_selector(f"tr[data-code='{tape.code}']")  # the page reloads with the tape
+
+    # Sign out of both: the provider's page submits itself and sends us home.
+    page.click("form.account-signout button")
+    page.wait_for_url(site + "/")
+    assert page.locator("a.account-signin").is_visible()
+    page.click("a.account-signin")
+    page.wait_for_url(auth0.issuer + "**")
+    assert page.locator("input[name=login]").is_visible()  # the provider asks again
+
+
+def test_a_browser_without_guest_tapes_is_offered_nothing(
+    page: Any, live_server: Any, auth0: OidcProvider
+) -> None:
+    auth0.account("auth0|plain", nickname="plain")
+    page.goto(live_server.url + "/accounts/login/?next=/me")
+    page.fill("input[name=login]", "auth0|plain")
+    page.fill("input[name=password]", "x")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/me")
+    assert page.locator("#claims").is_hidden()
+    assert page.locator("a.account-claims").is_hidden()
+    assert json.loads(page.evaluate("JSON.stringify(localStorage.length)")) == 0

@@ -1,0 +1,90 @@
+"""Fixtures for federation: linked users on the real PDS, and ready tapes with real MP4s."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+
+from federation.models import AtprotoAccount
+from federation.services import atproto_account_link
+from tapes.models import Tape, TapeStatus
+from tapes.storage import bucket_for, sibling_key, storage_for, zip_key
+from tests.support.encoded import Encoded, encode_synthetic
+from tests.support.pds import Account, Pds
+
+COLLECTION = "computer.aesthetic.tape"
+
+
+@pytest.fixture(scope="session")
+def encoded(tmp_path_factory: pytest.TempPathFactory) -> Encoded:
+    """One real encode (PyAV) of a small synthetic tape, shared by the session's ready tapes."""
+    return encode_synthetic(
+        tmp_path_factory.mktemp("encoded"), frames=12, width=64, height=48, scale=2, seed=3
+    )
+
+
+_slugs = itertools.count()
+
+
+@pytest.fixture
+def ready_tape(encoded: Encoded, local_storage: Path) -> Callable[..., Tape]:
+    """``ready_tape(user, mp4=None)``: a tape as the encode job leaves it (READY, MP4 and
+    thumbnail in storage), without running the encoder again."""
+
+    def make(user: Any, *, mp4: bytes | None = None, piece: str = "line") -> Tape:
+        n = next(_slugs)
+        when = datetime(2025, 10, 17, 12, 30, tzinfo=UTC) + timedelta(milliseconds=n)
+        slug = f"{piece}-{when:%Y.%m.%d.%H.%M.%S}.{n % 1000:03d}"
+        owner = user.pk if user is not None else None
+        bucket = bucket_for(user_id=owner)
+        key = zip_key(user_id=owner, slug=slug)
+        storage = storage_for(bucket)
+        body = mp4 if mp4 is not None else encoded.mp4
+        mp4_key = sibling_key(key, ".mp4")
+        thumb_key = sibling_key(key, "-thumb.webp")
+        storage.save(mp4_key, ContentFile(body))
+        storage.save(thumb_key, ContentFile(encoded.thumbnail))
+        return Tape.objects.create(
+            code=f"f{n}x",
+            slug=slug,
+            user=user,
+            when=when,
+            bucket=bucket,
+            piece=piece,
+            zip_key=key,
+            status=TapeStatus.READY,
+            status_changed_at=when,
+            progress=100,
+            frames=encoded.frames,
+            duration_ms=encoded.duration_ms,
+            width=encoded.width,
+            height=encoded.height,
+            mp4_key=mp4_key,
+            mp4_bytes=len(body),
+            thumbnail_key=thumb_key,
+            thumbnail_bytes=len(encoded.thumbnail),
+        )
+
+    return make
+
+
+@pytest.fixture
+def link(atproto_settings: Pds) -> Callable[..., tuple[AtprotoAccount, Account]]:
+    """``link(user, pds=None)``: a fresh account on the (given or session) PDS, linked to
+    ``user`` through the service with its app password."""
+
+    def make(user: Any, pds: Pds | None = None) -> tuple[AtprotoAccount, Account]:
+        server = pds or atproto_settings
+        remote = server.create_account()
+        account = atproto_account_link(
+            user=user, identifier=remote.did, app_password=remote.app_password
+        )
+        return account, remote
+
+    return make

@@ -1,0 +1,146 @@
+"""Moderation in the admin reaches the PDS: a nuke deletes the tape's record, an un-nuke
+brings one back, a retry re-runs a failed federation; the federate job is timed in /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_rq
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from audit.selectors import audit_entries_for
+from federation import queueing
+from federation.jobs import federate_tape
+from federation.models import FederationState, TapeFederation
+from federation.services.records import tape_federation_start
+from tapes.models import Tape
+from tests.support.pds import Pds
+
+pytestmark = pytest.mark.django_db
+
+COLLECTION = "computer.aesthetic.tape"
+LIST = "/admin/tapes/tape/"
+TOKEN = "scrape-me-" + "y" * 20
+
+
+def act(client: Any, action: str, tapes: list[Tape], reason: str) -> Any:
+    return client.post(
+        LIST,
+        {
+            "action": action,
+            "_selected_action": [t.pk for t in tapes],
+            "apply": "1",
+            "reason": reason,
+        },
+        follow=True,
+    )
+
+
+def federate_count(client: Any, operation: str, outcome: str) -> float:
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200, response.content
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            if (
+                sample.name == "tapesite_federation_duration_seconds_count"
+                and sample.labels.get("operation") == operation
+                and sample.labels.get("outcome") == outcome
+            ):
+                return float(sample.value)
+    return 0.0
+
+
+def test_admin_nuke_deletes_the_record_on_the_pds_and_unnuke_restores_one(
+    client: Any,
+    api: Any,
+    moderator: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.TAPES_METRICS_TOKEN = TOKEN
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        tape_federation_start(tape=tape)
+    writes = federate_count(client, "write", "done")
+    federate_tape(tape.pk)
+    assert federate_count(client, "write", "done") == writes + 1
+    tape.refresh_from_db()
+    first = tape.at["rkey"]
+    assert [r["uri"] for r in pds.list_records(remote.did, COLLECTION)] == [tape.at["uri"]]
+
+    client.force_login(moderator)
+    listed = client.get(LIST).content.decode()
+    assert '<td class="field-federation_state">done</td>' in listed
+    detail = client.get(f"{LIST}{tape.pk}/change/").content.decode()
+    assert f"/xrpc/com.atproto.repo.getRecord?repo={remote.did.replace(':', '%3A')}" in detail
+
+    deletes = federate_count(client, "delete", "none")
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client, "nuke", [tape], "impersonation")
+    federate_tape(tape.pk)  # the delete job the nuke enqueued
+    assert federate_count(client, "delete", "none") == deletes + 1
+    assert pds.list_records(remote.did, COLLECTION) == []
+    assert pds.get_record(remote.did, COLLECTION, first).status_code == 400
+    assert api.get(f"/api/tapes/{tape.code}").status_code == 404
+    entry = audit_entries_for(target=tape).get()
+    assert (entry.actor, entry.action, entry.reason) == (moderator, "tape_nuke", "impersonation")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client, "unnuke", [tape], "appeal upheld")
+    federate_tape(tape.pk)
+    records = pds.list_records(remote.did, COLLECTION)
+    tape.refresh_from_db()
+    assert len(records) == 1 and records[0]["uri"] == tape.at["uri"]
+    assert tape.at["rkey"] != first
+    got = pds.get_record(remote.did, COLLECTION, tape.at["rkey"])
+    assert got.status_code == 200 and got.json()["value"]["code"] == tape.code
+
+
+def test_retry_federation_action_enqueues_the_federate_job(
+    client: Any,
+    moderator: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    link(user)
+    tape = ready_tape(user)
+    TapeFederation.objects.create(
+        tape=tape, state=FederationState.FAILED, code="pds_unreachable", message="down"
+    )
+    client.force_login(moderator)
+    assert b'field-federation_state">failed' in client.get(f"{LIST}?federation=failed").content
+    with django_capture_on_commit_callbacks(execute=True):
+        done = act(client, "retry_federation", [tape], "PDS is back")
+    assert b"1 queued for federation" in done.content
+    job_ids = django_rq.get_queue(queueing.QUEUE).job_ids
+    assert queueing.federate_job_id(tape.pk) in job_ids
+    assert TapeFederation.objects.get(tape=tape).state == FederationState.PENDING
+    entry = audit_entries_for(target=tape).get()
+    assert (entry.actor, entry.action, entry.reason) == (
+        moderator,
+        "tape_retry_federation",
+        "PDS is back",
+    )
+    assert entry.details == {"state": "failed", "code": "pds_unreachable"}
+
+
+def test_retry_federation_is_refused_for_a_guest_tape_and_staff_without_permission(
+    client: Any, moderator: Any, staff: Any, ready_tape: Callable[..., Tape]
+) -> None:
+    guest = ready_tape(None)
+    client.force_login(moderator)
+    refused = act(client, "retry_federation", [guest], "try")
+    assert b"Retry federation refused" in refused.content
+    assert not audit_entries_for(target=guest).exists()
+    client.force_login(staff)
+    page = client.get(f"{LIST}{guest.pk}/moderate/retry_federation/")
+    assert page.status_code == 403

@@ -1,0 +1,339 @@
+"""The federate service against the real reference PDS, read back with plain XRPC calls."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+from rq.registry import ScheduledJobRegistry
+
+from federation import xrpc
+from federation.jobs import federate_tape
+from federation.models import AccountState, AtprotoAccount, FederationState, TapeFederation
+from federation.services import (
+    tape_federate,
+    tape_federation_start,
+    tapes_federation_reconcile,
+)
+from federation.services.records import tape_lexicon
+from federation.services.sessions import decrypt, encrypt
+from tapes.models import Tape, TapeStatus
+from tapes.services import tape_nuke, tape_unnuke
+from tests.federation.conftest import COLLECTION
+from tests.federation.test_lexicon import reference
+from tests.support.encoded import Encoded
+from tests.support.pds import Pds
+
+pytestmark = pytest.mark.django_db
+
+
+def federate(tape: Tape) -> Any:
+    tape_federation_start(tape=tape)
+    return tape_federate(tape_id=tape.pk)
+
+
+def fed_of(tape: Tape) -> TapeFederation:
+    return TapeFederation.objects.get(tape=tape)
+
+
+def test_a_ready_tape_becomes_a_valid_record_with_our_mp4(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], encoded: Encoded, pds: Pds, api: Any
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    outcome = federate(tape)
+    assert outcome.state == FederationState.DONE
+    tape.refresh_from_db()
+    at = tape.at
+    assert at["uri"] == f"at://{remote.did}/{COLLECTION}/{at['rkey']}"
+
+    got = pds.get_record(remote.did, COLLECTION, at["rkey"])
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["uri"], body["cid"]) == (at["uri"], at["cid"])
+    record = body["value"]
+    assert record["code"] == tape.code and record["slug"] == tape.slug
+    assert record["ref"] == str(tape.pk)
+    assert record["video"]["mimeType"] == "video/mp4"
+    assert record["aspectRatio"] == {"width": encoded.width, "height": encoded.height}
+    assert record["thumbnail"]["mimeType"] == "image/webp"
+
+    video = pds.get_blob(remote.did, record["video"]["ref"]["$link"])
+    assert video.status_code == 200
+    assert video.content == encoded.mp4
+    thumb = pds.get_blob(remote.did, record["thumbnail"]["ref"]["$link"])
+    assert thumb.content == encoded.thumbnail
+
+    # What the PDS holds validates against the lexicon: the reference validator and ours.
+    assert reference([record]) == [{"valid": True, "error": None}]
+    tape_lexicon().validate_record(record)
+
+    api.force_login(user)
+    shown = api.get(f"/api/tapes/{tape.code}").json()
+    assert shown["at"] == {"uri": at["uri"], "rkey": at["rkey"], "cid": at["cid"]}
+    assert shown["federation"] == {"state": "done", "code": None, "message": None}
+
+
+def test_a_crash_between_create_record_and_saving_at_leaves_one_record(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds, monkeypatch: Any
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    real_create = xrpc.Xrpc.create_record
+
+    def create_then_die(self: xrpc.Xrpc, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        real_create(self, *args, **kwargs)
+        raise SystemExit("worker killed after createRecord")
+
+    monkeypatch.setattr(xrpc.Xrpc, "create_record", create_then_die)
+    with pytest.raises(SystemExit):
+        federate(tape)
+    rkey = fed_of(tape).rkey
+    assert rkey, "the rkey is saved before createRecord"
+    tape.refresh_from_db()
+    assert tape.at == {}
+    assert len(pds.list_records(remote.did, COLLECTION)) == 1
+
+    monkeypatch.setattr(xrpc.Xrpc, "create_record", real_create)
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+    records = pds.list_records(remote.did, COLLECTION)
+    assert len(records) == 1
+    tape.refresh_from_db()
+    assert tape.at["rkey"] == rkey
+    assert records[0]["uri"] == tape.at["uri"]
+
+
+def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
+    user: Any,
+    moderator: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    federate(tape)
+    tape.refresh_from_db()
+    first = tape.at["rkey"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tape_nuke(tape=tape, actor=user, reason="mine")
+    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
+    assert pds.list_records(remote.did, COLLECTION) == []
+    assert pds.get_record(remote.did, COLLECTION, first).status_code == 400
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tape_unnuke(tape=tape, actor=moderator, reason="appeal")
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+    records = pds.list_records(remote.did, COLLECTION)
+    assert len(records) == 1
+    tape.refresh_from_db()
+    assert tape.at["rkey"] != first
+    assert records[0]["uri"] == tape.at["uri"]
+
+
+def test_nuke_while_the_pds_is_down_completes_once_it_is_back(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds_factory: Any
+) -> None:
+    own = pds_factory()
+    _account, remote = link(user, own)
+    tape = ready_tape(user)
+    federate(tape)
+    assert len(own.list_records(remote.did, COLLECTION)) == 1
+
+    own.stop()
+    tape_nuke(tape=tape, actor=user)  # not blocked by the PDS
+    tape.refresh_from_db()
+    assert tape.nuked
+    outcome = tape_federate(tape_id=tape.pk)
+    assert (outcome.state, outcome.code) == (FederationState.PENDING, "pds_unreachable")
+    assert outcome.retry_in and outcome.retry_in > 0
+    # The job schedules its own retry after the back-off (RQ's scheduler runs it).
+    federate_tape(tape.pk)
+    scheduled = ScheduledJobRegistry(queue=django_rq.get_queue("default")).get_job_ids()
+    assert any(job_id.startswith(f"tape-federate-{tape.pk}-at-") for job_id in scheduled)
+    # Deletes never give up, however many attempts fail.
+    for _ in range(10):
+        assert tape_federate(tape_id=tape.pk).state == FederationState.PENDING
+
+    own.start()
+    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
+    assert own.list_records(remote.did, COLLECTION) == []
+    assert fed_of(tape).stale_rkeys == []
+
+
+def test_a_blob_over_the_pds_limit_is_pds_blob_too_large_and_retryable_after(
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds_factory: Any,
+    encoded: Encoded,
+    api: Any,
+) -> None:
+    small = pds_factory(blob_limit=str(len(encoded.mp4) - 1))
+    _account, remote = link(user, small)
+    tape = ready_tape(user)
+    outcome = federate(tape)
+    assert (outcome.state, outcome.code) == (FederationState.FAILED, "pds_blob_too_large")
+    api.force_login(user)
+    shown = api.get(f"/api/tapes/{tape.code}").json()
+    # The video stays ready and visible; only the sync failed.
+    assert shown["status"] == "ready"
+    assert shown["federation"]["state"] == "failed"
+    assert shown["federation"]["code"] == "pds_blob_too_large"
+    assert "413" in shown["federation"]["message"]
+
+    small.stop()
+    small.start(**{"blob-limit": str(50 * 1024 * 1024)})
+    retried = api.post(f"/api/tapes/{tape.code}/federation")
+    assert retried.status_code == 202, retried.content
+    assert retried.json()["state"] == "pending"
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+    assert len(small.list_records(remote.did, COLLECTION)) == 1
+
+
+def test_rate_limited_login_is_pds_rate_limited_and_waits_for_the_reset(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds_factory: Any
+) -> None:
+    limited = pds_factory(rate_limits="true")
+    account, remote = link(user, limited)
+    for _ in range(40):  # createSession: 30 per 5 minutes per account
+        response = requests.post(
+            limited.xrpc_url("com.atproto.server.createSession"),
+            json={"identifier": remote.did, "password": remote.app_password},
+            timeout=30,
+        )
+        if response.status_code == 429:
+            break
+    assert response.status_code == 429
+    reset = int(response.headers["ratelimit-reset"])
+    # No usable session left: the worker has to log in, and the PDS says wait.
+    AtprotoAccount.objects.filter(pk=account.pk).update(session="")
+    tape = ready_tape(user)
+    outcome = federate(tape)
+    assert (outcome.state, outcome.code) == (FederationState.PENDING, "pds_rate_limited")
+    fed = fed_of(tape)
+    assert fed.not_before is not None
+    assert abs(fed.not_before.timestamp() - reset) < 5
+    assert outcome.retry_in is not None and outcome.retry_in > 5
+
+
+def _expire_access_token(account: AtprotoAccount) -> None:
+    """Make the stored access token look expired to the site (as it would be hours later); the
+    refresh token is left as it is."""
+    session = json.loads(decrypt(account.session))
+    head, payload, sig = session["accessJwt"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) - 10
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    session["accessJwt"] = f"{head}.{forged}.{sig}"
+    AtprotoAccount.objects.filter(pk=account.pk).update(session=encrypt(json.dumps(session)))
+
+
+def test_a_revoked_app_password_is_pds_auth_failed_and_relinking_recovers(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds, api: Any
+) -> None:
+    account, remote = link(user)
+    first = ready_tape(user)
+    assert federate(first).state == FederationState.DONE
+    pds.revoke_app_password(remote)
+    account.refresh_from_db()
+    _expire_access_token(account)
+
+    second = ready_tape(user)
+    outcome = federate(second)
+    assert (outcome.state, outcome.code) == (FederationState.FAILED, "pds_auth_failed")
+    account.refresh_from_db()
+    assert account.state == AccountState.AUTH_FAILED
+    api.force_login(user)
+    me = api.get("/api/me/atproto").json()
+    assert me["state"] == "auth_failed" and me["error"]["code"] == "pds_auth_failed"
+    assert api.get(f"/api/tapes/{second.code}").json()["federation"]["code"] == "pds_auth_failed"
+
+    # A new app password, linked again, and the user's retry goes through.
+    fresh = requests.post(
+        pds.xrpc_url("com.atproto.server.createAppPassword"),
+        json={"name": "tapesite-2"},
+        headers={"Authorization": f"Bearer {pds.login(remote.did, remote.password)['accessJwt']}"},
+        timeout=30,
+    ).json()["password"]
+    relinked = api.put(
+        "/api/me/atproto", {"identifier": remote.handle, "app_password": fresh}, format="json"
+    )
+    assert relinked.status_code == 200, relinked.content
+    assert relinked.json()["state"] == "linked"
+    assert api.post(f"/api/tapes/{second.code}/federation").status_code == 202
+    assert tape_federate(tape_id=second.pk).state == FederationState.DONE
+    assert len(pds.list_records(remote.did, COLLECTION)) == 2
+
+
+def test_an_invalid_record_is_refused_before_any_write(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    Tape.objects.filter(pk=tape.pk).update(code="k" * 11)  # the lexicon allows 10
+    tape.refresh_from_db()
+    outcome = federate(tape)
+    assert (outcome.state, outcome.code) == (FederationState.FAILED, "record_invalid")
+    assert "Record/code" in fed_of(tape).message
+    assert pds.list_records(remote.did, COLLECTION) == []
+
+
+def test_guests_and_unlinked_users_are_not_federated(
+    user: Any, ready_tape: Callable[..., Tape]
+) -> None:
+    assert tape_federation_start(tape=ready_tape(None)) is None
+    assert tape_federation_start(tape=ready_tape(user)) is None
+    assert not TapeFederation.objects.exists()
+
+
+def test_reconcile_starts_unstarted_and_requeues_stuck_federations(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], django_capture_on_commit_callbacks: Any
+) -> None:
+    link(user)
+    unstarted = ready_tape(user)
+    stuck = ready_tape(user)
+    tape_federation_start(tape=stuck)
+    TapeFederation.objects.filter(tape=stuck).update(updated_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        report = tapes_federation_reconcile()
+    assert report.started == [unstarted.pk]
+    assert report.requeued == [stuck.pk]
+    queued = django_rq.get_queue("default").job_ids
+    assert f"tape-federate-{unstarted.pk}" in queued
+    assert f"tape-federate-{stuck.pk}" in queued
+    # Nothing to do the second time round.
+    again = tapes_federation_reconcile()
+    assert (again.started, again.requeued) == ([], [])
+
+
+def test_tapes_federate_command_retries_failed_ones_with_progress(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds, capsys: Any
+) -> None:
+    _account, remote = link(user)
+    tapes = [ready_tape(user) for _ in range(2)]
+    for tape in tapes:
+        tape_federation_start(tape=tape)
+        TapeFederation.objects.filter(tape=tape).update(
+            state=FederationState.FAILED, code="pds_unreachable", message="was down"
+        )
+    call_command("tapes_federate", "--failed")
+    out = capsys.readouterr().out
+    assert "2/2" in out and "done" in out
+    assert TapeFederation.objects.filter(state=FederationState.DONE).count() == 2
+    assert len(pds.list_records(remote.did, COLLECTION)) == 2
+    for tape in tapes:
+        tape.refresh_from_db()
+        assert tape.at["uri"].startswith(f"at://{remote.did}/")
+    assert Tape.objects.filter(status=TapeStatus.READY).count() == 2

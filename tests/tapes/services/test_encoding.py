@@ -1,0 +1,83 @@
+"""Encoding, called directly in this process: the hand-off to the queue, the encode of a good and
+of a bad archive, and the operators' re-encode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import django_rq
+import pytest
+
+from tapes import services
+from tapes.models import Tape, TapeStatus
+from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.storage import storage_for
+from tests.support import synth
+from tests.tapes.factories import TapeUploadFactory, post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def tape_bytes(tmp_path: Path) -> bytes:
+    path = tmp_path / "t.zip"
+    synth.make_tape(path, frames=6, width=32, height=24, scale=2, seed=3)
+    return path.read_bytes()
+
+
+def test_enqueue_marks_the_tape_queued_once(tape_bytes: bytes) -> None:
+    tape = post(TapeUploadFactory.create(content=tape_bytes))  # posting enqueues after commit
+    queue = django_rq.get_queue(ENCODE_QUEUE)
+    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert services.tape_enqueue_encode(tape_id=tape.pk) is True
+    assert queue.job_ids == [encode_job_id(tape.pk)]  # the live job is not doubled
+    assert Tape.objects.get(pk=tape.pk).status == TapeStatus.QUEUED
+
+
+def test_enqueue_with_the_queue_down_leaves_the_tape_uploaded(
+    tape_bytes: bytes, private_redis: Any
+) -> None:
+    private_redis.stop()
+    tape = post(TapeUploadFactory.create(content=tape_bytes))
+    assert services.tape_enqueue_encode(tape_id=tape.pk) is False
+    assert Tape.objects.get(pk=tape.pk).status == TapeStatus.UPLOADED
+
+
+def test_encode_writes_the_outputs_beside_the_zip(tape_bytes: bytes) -> None:
+    tape = post(TapeUploadFactory.create(content=tape_bytes))
+    progress: list[float] = []
+    done = services.tape_encode(tape_id=tape.pk, on_progress=progress.append)
+    assert done is not None
+    assert (done.status, done.progress, done.attempts) == (TapeStatus.READY, 100, 1)
+    assert (done.frames, done.width, done.height, done.scale) == (6, 32, 24, 2)
+    storage = storage_for(done.bucket)
+    for key in (done.mp4_key, done.thumbnail_key, done.preview_key, done.gif_key):
+        assert key.startswith(done.zip_key.removesuffix(".zip"))
+        assert storage.exists(key)
+    assert done.gif_key == done.zip_key.removesuffix(".zip") + ".gif" and done.gif_bytes
+    assert progress and progress[-1] == 1.0
+
+
+def test_an_invalid_archive_fails_at_once_with_the_readers_code() -> None:
+    tape = post(TapeUploadFactory.create(content=b"PK\x03\x04 but nothing after"))
+    done = services.tape_encode(tape_id=tape.pk)  # no RetryLater: the bytes will not change
+    assert done is not None
+    assert (done.status, done.failure_code, done.attempts) == (
+        TapeStatus.FAILED,
+        "validation_corrupt",
+        1,
+    )
+    assert done.failure_message
+
+
+def test_reencode_enqueue_resets_and_queues_a_failed_tape(tape_bytes: bytes) -> None:
+    tape = post(TapeUploadFactory.create(content=tape_bytes))
+    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue.empty()
+    Tape.objects.filter(pk=tape.pk).update(
+        status=TapeStatus.FAILED, failure_code="zip_missing", attempts=3
+    )
+    assert services.tape_reencode_enqueue(tape=tape) is True
+    assert (tape.status, tape.failure_code, tape.attempts) == (TapeStatus.QUEUED, "", 0)
+    assert queue.job_ids == [encode_job_id(tape.pk)]

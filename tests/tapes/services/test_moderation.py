@@ -1,0 +1,128 @@
+"""Nuke, un-nuke and retry-encode as services: who may, what changes, what the audit log says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_rq
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from audit.models import AuditEntry
+from audit.selectors import audit_entries_for
+from tapes import queueing, services
+from tapes.models import Tape, TapeStatus
+from tapesite.errors import TapesiteError
+from tests.tapes.factories import ReadyTapeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_migration_makes_the_moderators_group() -> None:
+    granted = set(
+        Group.objects.get(name="Moderators").permissions.values_list("codename", flat=True)
+    )
+    assert granted == {"nuke_tape", "view_tape", "change_tape", "view_auditentry"}
+    assert Permission.objects.filter(codename="nuke_tape", content_type__app_label="tapes").exists()
+
+
+def test_a_moderator_nukes_with_a_reason(moderator: Any, user: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=moderator, reason="spam")
+    tape.refresh_from_db()
+    assert tape.nuked and tape.nuked_at is not None
+    [entry] = audit_entries_for(target=tape)
+    assert (entry.actor, entry.action, entry.reason) == (moderator, "tape_nuke", "spam")
+    # Nuking again changes nothing and records nothing.
+    services.tape_nuke(tape=tape, actor=moderator, reason="again")
+    assert audit_entries_for(target=tape).count() == 1
+
+
+def test_the_owner_nukes_their_own_tape_and_it_is_audited(user: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=user)
+    assert Tape.objects.get(pk=tape.pk).nuked
+    assert audit_entries_for(target=tape).get().actor == user
+
+
+@pytest.mark.parametrize("who", ["other_user", "staff"])
+def test_strangers_and_staff_without_the_permission_cannot_nuke(
+    who: str, request: pytest.FixtureRequest, user: Any
+) -> None:
+    actor = request.getfixturevalue(who)
+    for tape in (ReadyTapeFactory.create(user=user), ReadyTapeFactory.create()):
+        with pytest.raises(TapesiteError) as refused:
+            services.tape_nuke(tape=tape, actor=actor, reason="x")
+        assert (refused.value.code, refused.value.status) == ("forbidden", 403)
+        assert not Tape.objects.get(pk=tape.pk).nuked
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_permission_alone_is_not_enough_without_staff(django_user_model: Any) -> None:
+    holder = django_user_model.objects.create_user(username="nostaff")
+    holder.user_permissions.add(Permission.objects.get(codename="nuke_tape"))
+    with pytest.raises(TapesiteError):
+        services.tape_nuke(tape=ReadyTapeFactory.create(), actor=holder)
+
+
+def test_unnuke_is_for_moderators_only(moderator: Any, user: Any, staff: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=moderator, reason="spam")
+    for actor in (user, staff):  # not even the owner undoes a moderator's nuke
+        with pytest.raises(TapesiteError) as refused:
+            services.tape_unnuke(tape=tape, actor=actor, reason="mine")
+        assert refused.value.code == "forbidden"
+    services.tape_unnuke(tape=tape, actor=moderator, reason="appeal upheld")
+    tape.refresh_from_db()
+    assert not tape.nuked and tape.nuked_at is None
+    actions = [(e.action, e.reason) for e in audit_entries_for(target=tape)]
+    assert actions == [("tape_unnuke", "appeal upheld"), ("tape_nuke", "spam")]
+
+
+def test_a_purged_tape_cannot_be_unnuked(moderator: Any) -> None:
+    from django.utils import timezone
+
+    tape = ReadyTapeFactory.create(nuke=40)
+    Tape.objects.filter(pk=tape.pk).update(files_purged_at=timezone.now())
+    with pytest.raises(TapesiteError) as refused:
+        services.tape_unnuke(tape=tape, actor=moderator, reason="too late")
+    assert (refused.value.code, refused.value.status) == ("tape_purged", 409)
+    assert Tape.objects.get(pk=tape.pk).nuked
+
+
+def test_retry_encode_resets_and_enqueues_after_commit(
+    moderator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    tape = ReadyTapeFactory.create(failed=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tape_retry_encode(tape=tape, actor=moderator, reason="encoder fixed")
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.QUEUED
+    assert (tape.attempts, tape.failure_code) == (0, "")
+    job = django_rq.get_queue(queueing.ENCODE_QUEUE).fetch_job(queueing.encode_job_id(tape.pk))
+    assert job is not None and job.func_name == queueing.ENCODE_JOB and job.args == (tape.pk,)
+    entry = audit_entries_for(target=tape).get()
+    assert entry.action == "tape_retry_encode"
+    assert entry.details == {"status": "failed", "failure_code": "archive_not_zip"}
+
+
+def test_retry_encode_refuses_nuked_tapes_and_staff_without_permission(
+    moderator: Any, staff: Any
+) -> None:
+    with pytest.raises(TapesiteError) as nuked:
+        services.tape_retry_encode(
+            tape=ReadyTapeFactory.create(failed=True, nuke=1), actor=moderator
+        )
+    assert nuked.value.code == "tape_nuked"
+    with pytest.raises(TapesiteError) as forbidden:
+        services.tape_retry_encode(tape=ReadyTapeFactory.create(failed=True), actor=staff)
+    assert forbidden.value.code == "forbidden"
+    assert not django_rq.get_queue(queueing.ENCODE_QUEUE).count
+
+
+def test_retry_encode_refuses_a_tape_being_encoded(moderator: Any) -> None:
+    tape = ReadyTapeFactory.create(status=TapeStatus.QUEUED)
+    queueing.enqueue_encode(tape.pk)
+    with pytest.raises(TapesiteError) as running:
+        services.tape_retry_encode(tape=tape, actor=moderator)
+    assert running.value.code == "encode_running"

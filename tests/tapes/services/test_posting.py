@@ -1,0 +1,162 @@
+"""Posting, called directly on the real services: concurrent code allocation on PostgreSQL, growth
+of the code length, who may post a slot, and the soft delete."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+import django_rq
+import pytest
+from django.db import connection, connections
+
+from tapes import services
+from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapesite.errors import TapesiteError
+from tests.conftest import tiny_zip
+from tests.tapes.factories import UPLOAD_TOKEN, TapeFactory, TapeUploadFactory, post
+
+
+def uploaded(**kwargs: Any) -> TapeUpload:
+    """A slot whose ZIP is in storage, as after the browser's upload."""
+    return TapeUploadFactory.create(content=tiny_zip(), **kwargs)
+
+
+def post_concurrently(slots: list[TapeUpload]) -> tuple[list[str], list[BaseException]]:
+    """Post every slot from its own thread (own DB connection), all released at once."""
+    barrier = threading.Barrier(len(slots))
+    codes: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(slot: TapeUpload) -> None:
+        try:
+            barrier.wait(timeout=30)
+            code = post(slot).code
+            with lock:
+                codes.append(code)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in slots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return codes, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_concurrent_posts_get_32_distinct_codes(settings: Any) -> None:
+    assert connection.vendor == "postgresql", "this test proves the race on PostgreSQL"
+    # A small alphabet makes collisions between the concurrent inserts certain, so the test
+    # exercises the retry, not luck: 4 letters give 64 three-character codes.
+    settings.TAPES_CODE_ALPHABET = "abcd"
+    codes, errors = post_concurrently([uploaded() for _ in range(32)])
+    assert errors == []
+    assert len(codes) == 32
+    assert len(set(codes)) == 32
+    assert Tape.objects.count() == 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_concurrent_posts_with_the_real_alphabet() -> None:
+    codes, errors = post_concurrently([uploaded() for _ in range(32)])
+    assert errors == []
+    assert len(set(codes)) == 32
+    assert all(len(code) == 3 for code in codes)
+
+
+@pytest.mark.django_db
+def test_codes_grow_to_four_when_three_are_full(settings: Any) -> None:
+    settings.TAPES_CODE_ALPHABET = "ab"
+    # Fill every three-character code of the tiny alphabet.
+    for letters in itertools.product("ab", repeat=3):
+        TapeFactory.create(code="".join(letters))
+    tape = post(uploaded())
+    assert len(tape.code) == 4
+    assert set(tape.code) <= {"a", "b"}
+
+
+@pytest.mark.django_db
+def test_codes_keep_growing_when_crowded(settings: Any) -> None:
+    settings.TAPES_CODE_ALPHABET = "ab"
+    made = [post(uploaded()).code for _ in range(40)]
+    assert len(set(made)) == 40
+    lengths = [len(code) for code in made]
+    assert sum(1 for n in lengths if n == 3) <= 8
+    assert max(lengths) >= 5  # 8 + 16 codes of length 3 and 4 cannot hold 40 tapes
+    assert lengths[0] == 3  # an empty space starts at three characters
+
+
+@pytest.mark.django_db
+def test_create_registers_the_slot_and_queues_after_commit(
+    user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    slot = uploaded(user=user, piece="wand")
+    with django_capture_on_commit_callbacks(execute=True):
+        tape = post(slot, user=user)
+    tape.refresh_from_db()
+    slot.refresh_from_db()
+    assert (tape.user, tape.piece, tape.slug) == (user, "wand", slot.slug)
+    # The tape's ZIP is its own copy, outside the uploads/ keys a form can write.
+    assert (tape.bucket, tape.zip_key) == (slot.bucket, f"users/{user.pk}/{slot.slug}.zip")
+    assert slot.key == "uploads/" + tape.zip_key
+    assert tape.zip_bytes == len(tiny_zip())
+    assert slot.tape == tape
+    assert tape.status == TapeStatus.QUEUED
+    assert django_rq.get_queue(ENCODE_QUEUE).job_ids == [encode_job_id(tape.pk)]
+
+
+@pytest.mark.django_db
+def test_create_refuses_a_slot_posted_twice() -> None:
+    slot = uploaded()
+    post(slot)
+    with pytest.raises(TapesiteError) as caught:
+        post(slot)
+    assert (caught.value.code, caught.value.status) == ("slug_taken", 409)
+    assert Tape.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_create_needs_the_slots_owner_and_token(user: Any) -> None:
+    mine = uploaded(user=user)
+    with pytest.raises(TapesiteError) as caught:
+        post(mine)  # as a guest
+    assert caught.value.code == "upload_not_found"
+    with pytest.raises(TapesiteError) as caught:
+        services.tape_create(user=user, slug=mine.slug, upload_token=UPLOAD_TOKEN + "x")
+    assert caught.value.code == "upload_not_found"
+    assert not Tape.objects.exists()
+
+
+@pytest.mark.django_db
+def test_create_before_the_zip_arrived_keeps_the_slot() -> None:
+    slot = TapeUploadFactory.create()  # no content in storage
+    with pytest.raises(TapesiteError) as caught:
+        post(slot)
+    assert caught.value.code == "upload_missing"
+    slot.refresh_from_db()
+    assert slot.tape is None
+
+
+@pytest.mark.django_db
+def test_nuke_by_owner_or_moderator_only(
+    user: Any, other_user: Any, staff: Any, moderator: Any
+) -> None:
+    tape = TapeFactory.create(user=user)
+    guest_tape = TapeFactory.create()
+    for actor, target in ((other_user, tape), (user, guest_tape), (staff, guest_tape)):
+        with pytest.raises(TapesiteError) as caught:
+            services.tape_nuke(tape=target, actor=actor)
+        assert (caught.value.code, caught.value.status) == ("forbidden", 403)
+    assert not Tape.objects.filter(nuked=True).exists()
+    services.tape_nuke(tape=tape, actor=user)
+    services.tape_nuke(tape=guest_tape, actor=moderator)
+    nuked = Tape.objects.filter(nuked=True, nuked_at__isnull=False)
+    assert set(nuked) == {tape, guest_tape}  # soft: the rows stay

@@ -1,0 +1,97 @@
+"""Every status change of a tape writes one JSON log line: code, from -> to, duration, job id."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+import pytest
+from django.utils import timezone
+
+from ops.jsonlog import JsonFormatter
+from tapes.models import TapeStatus
+from tapes.services.status import tape_status_set
+from tests.tapes.factories import ReadyTapeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lines() -> Any:
+    """The JSON lines the tapes.transitions logger writes, as dicts."""
+    written: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tapes.transitions")
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in written]
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Any:
+    """Lines are written on commit, and a test's transaction never commits: this runs what
+    would run at commit when the block ends."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_a_change_logs_from_to_and_time_spent(lines: Any, committed: Any) -> None:
+    tape = ReadyTapeFactory.create(
+        status=TapeStatus.QUEUED, status_changed_at=timezone.now() - timedelta(seconds=90)
+    )
+    with committed():
+        assert tape_status_set(tape_id=tape.pk, status=TapeStatus.PROCESSING) == 1
+    [line] = lines()
+    assert line["event"] == "tape_status"
+    assert (line["code"], line["from"], line["to"]) == (tape.code, "queued", "processing")
+    assert 89 < line["duration_s"] < 120
+    assert line["job_id"] is None
+    assert line["tape_id"] == tape.pk
+
+
+def test_failures_carry_their_code(lines: Any, committed: Any) -> None:
+    tape = ReadyTapeFactory.create(status=TapeStatus.PROCESSING)
+    with committed():
+        tape_status_set(tape_id=tape.pk, status=TapeStatus.FAILED, failure_code="archive_not_zip")
+    assert lines()[0]["failure_code"] == "archive_not_zip"
+
+
+def test_no_change_no_line(lines: Any, committed: Any) -> None:
+    tape = ReadyTapeFactory.create(status=TapeStatus.READY)
+    with committed():
+        moved = tape_status_set(
+            tape_id=tape.pk, status=TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED
+        )
+    assert moved == 0
+    assert lines() == []
+
+
+def test_a_rolled_back_change_is_not_logged(lines: Any, committed: Any) -> None:
+    from django.db import transaction
+
+    tape = ReadyTapeFactory.create(status=TapeStatus.QUEUED)
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        tape_status_set(tape_id=tape.pk, status=TapeStatus.PROCESSING)
+        raise RuntimeError("rolled back")
+    assert lines() == []
+
+
+def move_to_processing(tape_id: int) -> None:
+    tape_status_set(tape_id=tape_id, status=TapeStatus.PROCESSING)
+
+
+def test_inside_a_job_the_line_names_the_job(lines: Any, committed: Any) -> None:
+    tape = ReadyTapeFactory.create(status=TapeStatus.QUEUED)
+    queue = django_rq.get_queue("default", is_async=False)
+    with committed():
+        job = queue.enqueue(move_to_processing, tape.pk)
+    assert job.is_finished
+    assert lines()[0]["job_id"] == job.id

@@ -1,0 +1,67 @@
+"""Helpers for the pages' browser tests: a signed-in browser, and the recorder driven like a
+person would. (Tape rows come from the ``make_tape`` fixture of tests/support/tape_rows.py.)"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.test import Client
+
+
+def sign_in(page: Any, live_server: Any, user: Any) -> None:
+    """Sign a browser in with a real session cookie, as if the user had logged in."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+    )
+
+
+def canvas_ink(page: Any, selector: str) -> int:
+    """How many pixels of a canvas differ from its top-left pixel (0 for a blank canvas)."""
+    return int(
+        page.evaluate(
+            """(selector) => {
+                const c = document.querySelector(selector);
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4) {
+                    if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
+                }
+                return n;
+            }""",
+            selector,
+        )
+    )
+
+
+def scribble(page: Any, seconds: float, *, start: float = 0.2) -> None:
+    """Draw zig-zags across the recorder's canvas for about ``seconds``."""
+    box = page.locator("#paper").bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + box["width"] * start, box["y"] + box["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        x = x0 + (box["width"] * 0.6) * ((i % 20) / 20)
+        y = y0 + (box["height"] * 0.4) * (((i // 20) % 2) if i % 2 else 0.5)
+        page.mouse.move(x, y, steps=2)
+        page.wait_for_timeout(30)
+        i += 1
+    page.mouse.up()
+
+
+def record_take(page: Any, seconds: float) -> dict[str, Any]:
+    """Press Record, draw for ``seconds``, press Stop; the take the page made."""
+    page.locator("#recorder[data-ready=true]").wait_for()
+    page.get_by_role("button", name="Record").click()
+    scribble(page, seconds)
+    page.get_by_role("button", name="Stop").click()
+    page.locator("#recorder[data-state=recorded]").wait_for()
+    take = page.evaluate("() => ({...document.getElementById('recorder').dataset})")
+    return {"ms": float(take["takeMs"]), "frames": int(take["takeFrames"])}

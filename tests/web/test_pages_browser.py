@@ -1,0 +1,202 @@
+"""The pages in headless Chromium: the 404, the code box, the grids, a phone, the keyboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tapes.models import TapeStatus
+from tests.support.browser import save_screenshot
+from tests.support.synth import make_tape as make_synth_tape
+from tests.support.worker import tapes_worker, worker_log
+from tests.web.conftest import canvas_ink, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE = {"width": 390, "height": 844}
+
+
+def overflows(page: Any) -> bool:
+    return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))
+
+
+def test_an_unknown_code_gets_a_friendly_404_with_a_code_box(
+    page: Any, live_server: Any, make_tape: Any
+) -> None:
+    tape = make_tape(media=True)
+    response = page.goto(live_server.url + "/t/nope")
+    assert response is not None and response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "No tape has the code !nope"
+    save_screenshot(page, "404-tape")
+    box = page.get_by_label("Open a tape by code").last
+    box.fill(f"!{tape.code}")
+    box.press("Enter")
+    page.wait_for_url(f"**/t/{tape.code}")
+    assert page.locator("h1").inner_text() == f"!{tape.code}"
+
+
+def test_the_code_box_and_home_hash_open_tapes(page: Any, live_server: Any, make_tape: Any) -> None:
+    tape = make_tape()
+    page.goto(live_server.url + "/tapes")
+    for typed in (tape.code, f"#{tape.code}", f"!{tape.code}"):
+        box = page.get_by_label("Open a tape by code")
+        box.fill(typed)
+        box.press("Enter")
+        page.wait_for_url(f"**/t/{tape.code}")
+        page.go_back()
+    box = page.get_by_label("Open a tape by code")
+    box.fill("not a code!")
+    box.press("Enter")
+    assert page.evaluate("() => document.querySelector('#nav-code').validationMessage")
+    assert page.url.endswith("/tapes")
+    page.goto(f"{live_server.url}/#{tape.code}")
+    page.wait_for_url(f"**/t/{tape.code}")
+    page.goto(f"{live_server.url}/#!{tape.code}")
+    page.wait_for_url(f"**/t/{tape.code}")
+
+
+def test_gallery_previews_on_hover_and_focus_and_scrolls_on(
+    page: Any, live_server: Any, make_tape: Any
+) -> None:
+    tapes = [make_tape(media=True, ago=i) for i in range(30)]
+    page.goto(live_server.url + "/tapes")
+    first = page.locator("a.card-link").first
+    img = first.locator("img")
+    still = img.get_attribute("src")
+    assert still and still.endswith("/media/thumbnail")
+    first.hover()
+    assert img.get_attribute("src", timeout=2000).endswith("/media/preview")
+    page.mouse.move(1, 1)
+    assert img.get_attribute("src") == still
+    first.focus()
+    assert img.get_attribute("src").endswith("/media/preview")
+    save_screenshot(page, "gallery-grid")
+    # Endless scroll: the rest arrives when the end of the grid comes into view.
+    assert page.locator("a.card-link").count() == 24
+    page.locator("a.more").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('a.card-link').length === 30")
+    codes = page.locator(".card-code").all_inner_texts()
+    assert codes == [f"!{t.code}" for t in tapes]
+
+
+def test_reduced_motion_keeps_previews_still(
+    browser: Any, live_server: Any, make_tape: Any
+) -> None:
+    make_tape(media=True)
+    context = browser.new_context(reduced_motion="reduce")
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/tapes")
+        link = page.locator("a.card-link").first
+        still = link.locator("img").get_attribute("src")
+        link.hover()
+        link.focus()
+        page.wait_for_timeout(200)
+        assert link.locator("img").get_attribute("src") == still
+    finally:
+        context.close()
+
+
+def test_the_recorder_at_phone_width_with_touch(
+    browser: Any, live_server: Any, make_tape: Any
+) -> None:
+    tape = make_tape(media=True)
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        page.locator("#recorder[data-ready=true]").wait_for()
+        assert not overflows(page)
+        canvas = page.locator("#paper").bounding_box()
+        assert canvas and canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= PHONE["width"]
+        for dx in range(0, 60, 6):
+            page.touchscreen.tap(canvas["x"] + 40 + dx, canvas["y"] + 60)
+        assert canvas_ink(page, "#paper") > 0, "a finger did not draw"
+        record = page.get_by_role("button", name="Record")
+        assert record.is_visible()
+        save_screenshot(page, "phone-recorder")
+        for path in (f"/t/{tape.code}", "/tapes", "/t/nope"):
+            page.goto(live_server.url + path)
+            assert not overflows(page), path
+        page.goto(live_server.url + f"/t/{tape.code}")
+        save_screenshot(page, "phone-tape")
+    finally:
+        context.close()
+
+
+def test_the_recorder_is_keyboard_accessible(page: Any, live_server: Any) -> None:
+    page.goto(live_server.url + "/")
+    page.locator("#recorder[data-ready=true]").wait_for()
+    # Every control has a name a screen reader can say.
+    page.get_by_label("red").check()
+    page.get_by_label("8 pixels").check()
+    assert page.get_by_label("Open a tape by code").count() == 1
+    assert page.get_by_role("button", name="Undo").is_disabled()
+    # Tab until Record has focus, then check the focus ring is visible.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "record":
+            break
+    else:
+        pytest.fail("Record cannot be reached with the keyboard")
+    outline = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline[0] != "none" and outline[1] != "0px", outline
+    page.keyboard.press("Enter")
+    page.locator("#recorder[data-state=recording]").wait_for()
+    # Focus moved to Stop, so the same key ends the take.
+    assert page.evaluate("() => document.activeElement.id") == "stop"
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    page.locator("#recorder[data-state=recorded]").wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "post"
+
+
+def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
+    page: Any, live_server: Any, make_tape: Any, user: Any, local_storage: Path, tmp_path: Path
+) -> None:
+    synth = make_synth_tape(tmp_path / "t.zip", frames=30, width=64, height=48, scale=1, seed=5)
+    tape = make_tape(
+        user=user,
+        status=TapeStatus.FAILED,
+        failure_code="encode_crashed",
+        failure_message="Encoding crashed: boom",
+        zip_content=synth.path.read_bytes(),
+        frames=None,
+        duration_ms=None,
+        width=None,
+        height=None,
+    )
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server.url}/t/{tape.code}")
+    failure = page.locator("#failure")
+    assert failure.is_visible()
+    assert "The video maker crashed on this tape." in failure.inner_text()
+    assert "boom" not in failure.inner_text()  # the worker's words stay backstage
+    # The recording itself still plays.
+    page.locator("#tape[data-zip-playback=playing]").wait_for()
+    save_screenshot(page, "tape-failed")
+    page.get_by_role("button", name="Try again").click()
+    page.locator("#processing").wait_for()
+    assert failure.is_hidden()
+    with tapes_worker(local_storage):
+        try:
+            page.wait_for_function(
+                """() => { const v = document.getElementById('tape-video');
+                           return v && !v.hidden && v.readyState >= 2; }""",
+                timeout=120_000,
+            )
+        except Exception:
+            pytest.fail(f"the retried tape never played; worker said:\n{worker_log(local_storage)}")
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.READY
+    # Someone else sees the reason of a failed tape but no retry.
+    other = make_tape(status=TapeStatus.FAILED, failure_code="validation_corrupt")
+    page.goto(f"{live_server.url}/t/{other.code}")
+    assert "damaged or not a tape" in page.locator("#failure").inner_text()
+    assert page.get_by_role("button", name="Try again").count() == 0

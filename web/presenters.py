@@ -1,0 +1,83 @@
+"""How a tape looks on a page: plain dicts for the templates (and the scripts' JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from tapes.models import Tape
+from tapes.presenters import tape_media
+from web.words import STATUS_WORDS, tape_failure_words
+
+
+def _media(tape: Tape, request: HttpRequest) -> dict[str, str | None]:
+    # Whole URLs: they end up in share tags, where a path is useless to another site.
+    return {
+        name: (request.build_absolute_uri(url) if url else None)
+        for name, url in tape_media(tape).items()
+    }
+
+
+def _claimed(tape: Tape, field: str) -> Any:
+    """The archive's fact once the encoder has read it, else what the recorder said."""
+    fact = getattr(tape, field)
+    if fact is not None:
+        return fact
+    value = tape.metadata.get({"duration_ms": "duration"}.get(field, field))
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _seconds(duration_ms: float | None) -> str:
+    return f"{duration_ms / 1000:.1f} s" if duration_ms is not None else ""
+
+
+def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
+    media = _media(tape, request)
+    return {
+        "code": tape.code,
+        "piece": tape.piece,
+        "url": reverse("web:tape", kwargs={"code": tape.code}),
+        "thumbnail": media["thumbnail"],
+        "preview": media["preview"],
+        "status": tape.status,
+        "status_words": STATUS_WORDS.get(tape.status, tape.status),
+        "duration": _seconds(_claimed(tape, "duration_ms")),
+        "when": tape.when,
+        "owner": tape.user.display_name if tape.user is not None else None,
+        "owner_username": tape.user.username if tape.user is not None else None,
+    }
+
+
+def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
+    media = _media(tape, request)
+    user = request.user
+    is_owner = user.is_authenticated and (user.is_staff or tape.user_id == user.pk)
+    path = reverse("web:tape", kwargs={"code": tape.code})
+    duration_ms = _claimed(tape, "duration_ms")
+    return {
+        **tape_card(tape, request),
+        "page_url": request.build_absolute_uri(path),
+        "media": media,
+        "frames": _claimed(tape, "frames"),
+        "duration_ms": duration_ms,
+        "width": tape.width,
+        "height": tape.height,
+        "progress": tape.progress,
+        "failure_code": tape.failure_code,
+        "failure_words": tape_failure_words(tape.failure_code),
+        "is_owner": bool(is_owner),
+        "at": tape.at or None,
+        "api_url": reverse("tapes:detail", kwargs={"code": tape.code}),
+    }
+
+
+def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
+    """What the tape page's script starts from (the rest it polls from the API)."""
+    keys = ("code", "status", "progress", "failure_code", "media", "is_owner", "api_url")
+    return {
+        **{key: page[key] for key in keys},
+        "duration_ms": page["duration_ms"],
+        "retry_url": reverse("tapes:retry", kwargs={"code": page["code"]}),
+    }

@@ -1,0 +1,147 @@
+"""The site's pages. Views read through selectors and hand plain dicts to templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+
+from tapes import selectors
+from web import presenters
+from web.codes import code_from_input
+from web.pagination import CursorInvalid, page_of
+from web.selectors import user_get_by_username
+from web.words import POST_ERRORS, tape_failure_table
+
+PAGE_SIZE = 24
+# The drawing piece's colours (PICO-8's sixteen, easy to tell apart at 1x) and a rainbow brush.
+PALETTE = [
+    ("black", "#000000"),
+    ("navy", "#1d2b53"),
+    ("plum", "#7e2553"),
+    ("green", "#008751"),
+    ("brown", "#ab5236"),
+    ("slate", "#5f574f"),
+    ("silver", "#c2c3c7"),
+    ("cream", "#fff1e8"),
+    ("red", "#ff004d"),
+    ("orange", "#ffa300"),
+    ("yellow", "#ffec27"),
+    ("lime", "#00e436"),
+    ("sky", "#29adff"),
+    ("lavender", "#83769c"),
+    ("pink", "#ff77a8"),
+    ("peach", "#ffccaa"),
+    ("rainbow", "rainbow"),
+]
+BRUSH_SIZES = [1, 2, 4, 8, 16]
+
+
+def record_limit_seconds() -> int:
+    """The recorder's limit: the setting, never beyond what the archive reader accepts."""
+    archive_max_ms = float(settings.TAPES_ARCHIVE_LIMITS.get("max_duration_ms", 60_000))
+    return max(1, min(int(settings.TAPES_RECORD_LIMIT_SECONDS), int(archive_max_ms // 1000)))
+
+
+@require_GET
+@ensure_csrf_cookie
+def recorder(request: HttpRequest) -> HttpResponse:
+    config = {
+        "piece": "draw",
+        "width": settings.TAPES_RECORD_WIDTH,
+        "height": settings.TAPES_RECORD_HEIGHT,
+        "limitSeconds": record_limit_seconds(),
+        # The archive reader's frame limit: the recorder stops before it.
+        "maxFrames": int(settings.TAPES_ARCHIVE_LIMITS.get("max_frames", 3600)),
+        "uploadsUrl": reverse("tapes:upload-start"),
+        "tapesUrl": reverse("tapes:collection"),
+        "tapePageUrl": reverse("web:tape", kwargs={"code": "CODE"}),
+        "errors": POST_ERRORS,
+    }
+    context = {"config": config, "palette": PALETTE, "brush_sizes": BRUSH_SIZES}
+    return render(request, "web/recorder.html", context)
+
+
+@require_GET
+@ensure_csrf_cookie
+def tape(request: HttpRequest, code: str) -> HttpResponse:
+    found = selectors.tape_get(code=code)
+    if found is None:
+        return not_found(request, code=code)
+    page = presenters.tape_page(found, request)
+    context = {
+        "tape": page,
+        "state": presenters.tape_page_state(page),
+        "words": tape_failure_table(),
+        "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
+    }
+    return render(request, "web/tape.html", context)
+
+
+@require_GET
+def tape_short(request: HttpRequest, code: str) -> HttpResponseRedirect:
+    """``/!xyz`` and ``/%23xyz``: the forms people paste, led to the tape's page."""
+    return redirect("web:tape", code=code)
+
+
+@require_GET
+def go(request: HttpRequest) -> HttpResponse:
+    """The code box without scripts: a GET form lands here."""
+    typed = request.GET.get("code", "")
+    code = code_from_input(typed)
+    if code is None:
+        return not_found(request, code=typed.strip()[:40], typed_badly=True)
+    return redirect("web:tape", code=code)
+
+
+def _grid(
+    request: HttpRequest, *, owner: str | None, template: str, extra: dict[str, Any]
+) -> HttpResponse:
+    try:
+        page = page_of(
+            selectors.tape_list(owner=owner), cursor=request.GET.get("cursor"), size=PAGE_SIZE
+        )
+    except CursorInvalid:
+        return redirect(request.path)
+    context = {
+        **extra,
+        "cards": [presenters.tape_card(item, request) for item in page.items],
+        "next_url": f"{request.path}?cursor={page.next_cursor}" if page.next_cursor else None,
+        "is_first_page": not request.GET.get("cursor"),
+    }
+    if request.GET.get("partial") == "1":
+        # Endless scroll asks for the next cards only.
+        return render(request, "web/_tape_items.html", context)
+    return render(request, template, context)
+
+
+@require_GET
+def gallery(request: HttpRequest) -> HttpResponse:
+    return _grid(request, owner=None, template="web/gallery.html", extra={})
+
+
+@require_GET
+def user_tapes(request: HttpRequest, username: str) -> HttpResponse:
+    person = user_get_by_username(username=username)
+    if person is None:
+        return not_found(request, what="user", code=username)
+    extra = {"person": person, "is_self": request.user.pk == person.pk}
+    return _grid(request, owner=person.username, template="web/user.html", extra=extra)
+
+
+def not_found(
+    request: HttpRequest,
+    *,
+    code: str = "",
+    what: str = "tape",
+    typed_badly: bool = False,
+) -> HttpResponse:
+    """The friendly 404: what was missing, and the code box. (Pages Django itself does not find
+    render the same templates/404.html through tapesite.api.not_found_handler.)"""
+    context = {"missing_code": code, "what": what, "typed_badly": typed_badly}
+    return render(request, "404.html", context, status=404)
