@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
-from tapesite.throttling import reset_cache_state
+from tapesite.throttling import estimate, reset_cache_state, wait_seconds
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,60 @@ def test_a_silent_throttle_cache_costs_one_timeout_not_one_per_request(
         assert _reads(api, ["x"] * 6) == [200] * 6
         # One read timeout (0.3 s, maybe retried once by the client), not six of them.
         assert time.monotonic() - started < 1.5
+
+
+def test_a_refused_request_does_not_count(api: Any, settings: Any) -> None:
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": django_settings.REDIS_URL,
+        },
+    }
+    assert _reads(api, ["x"] * 6) == [200, 200, 200, 429, 429, 429]
+    counters = redis.Redis.from_url(django_settings.REDIS_URL)
+    (key,) = counters.keys("*throttle_tape_read_203.0.113.7:*")
+    assert int(counters.get(key) or 0) == 3  # the served ones, not the three refused
+    assert 0 < counters.ttl(key) <= 120  # two windows, then gone
+
+
+def test_a_refusal_says_when_to_come_back(api: Any) -> None:
+    _reads(api, ["x"] * 3)
+    refused = api.get("/api/tapes", REMOTE_ADDR="203.0.113.7")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    # Three served in this minute: one more fits once they fade, within the next two minutes.
+    assert 0 < int(refused["Retry-After"]) <= 120
+
+
+# --- the counter's arithmetic (pure) -------------------------------------------------------------
+
+
+def test_the_estimate_weighs_the_previous_window_by_what_is_left_of_it() -> None:
+    assert estimate(previous=10, current=0, elapsed=0.0) == 10
+    assert estimate(previous=10, current=2, elapsed=0.75) == 4.5
+    assert estimate(previous=10, current=2, elapsed=1.0) == 2
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "elapsed", "limit", "expected"),
+    [
+        (0, 2, 0.5, 3, 0.0),  # room left now
+        (4, 2, 0.5, 3, 30.0),  # 4 * (1 - e) + 2 <= 2: when this window ends
+        (4, 1, 0.5, 3, 15.0),  # 4 * (1 - e) + 1 <= 2  <=>  e >= 0.75
+        (0, 3, 0.5, 3, 50.0),  # all three in this window: they fade in the next
+        (0, 1, 0.0, 1, 120.0),  # a limit of one waits until the request is two windows old
+    ],
+)
+def test_wait_is_when_one_more_request_fits(
+    previous: int, current: int, elapsed: float, limit: int, expected: float
+) -> None:
+    waited = wait_seconds(
+        previous=previous, current=current, elapsed=elapsed, limit=limit, duration=60
+    )
+    assert waited == pytest.approx(expected)
+    # And at that moment (nothing sent meanwhile) one more request fits, and not before.
+    later = elapsed + waited / 60
+    if later >= 1:  # the next window: this one's count is the previous
+        previous, current, later = current, 0, later - 1
+    assert estimate(previous=previous, current=current, elapsed=later) + 1 <= limit + 1e-9
