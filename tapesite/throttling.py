@@ -114,20 +114,20 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
         if key is None or _cache_down():
             return True
         try:
-            return self._count(key)
+            return self._count(key, duration=float(self.duration or 1))
         except Exception as exc:  # any cache client error: connection refused, timeout
             _mark_cache_down(exc)
             return True
 
-    def _count(self, key: str) -> bool:
+    def _count(self, key: str, *, duration: float) -> bool:
         now = time.time()
-        window = math.floor(now / self.duration)
-        self.elapsed = now / self.duration - window
+        window = math.floor(now / duration)
+        self.elapsed = now / duration - window
         cache = caches["throttle"]
         current_key = cache.make_key(f"{key}:{window}")
         previous_key = cache.make_key(f"{key}:{window - 1}")
         # Kept for two windows: the next window still reads this one.
-        ttl = int(self.duration) * 2
+        ttl = int(duration) * 2
         if isinstance(cache, RedisCache):
             client = _redis_client(settings.CACHES["throttle"]["LOCATION"])
             pipe = client.pipeline(transaction=False)
