@@ -38,7 +38,8 @@ def claim_token_issue(*, tape: Tape) -> str:
         raise TapesiteError("claim_not_guest", "Only a guest's tape has a claim token.")
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     claim = GuestClaim(tape=tape, token_sha256=_digest(token))
-    claim.full_clean(validate_unique=False, validate_constraints=False)
+    # The tape is the caller's, just loaded or created: no query to check that it exists.
+    claim.full_clean(exclude=["tape"], validate_unique=False, validate_constraints=False)
     claim.save(force_insert=True)
     return token
 

@@ -240,7 +240,6 @@ class TapeCollectionApi(APIView):
             upload_token=data.validated_data["upload_token"],
             metadata=data.validated_data.get("metadata"),
         )
-        tape.refresh_from_db(fields=["status"])
         out = {
             "code": tape.code,
             "slug": tape.slug,

@@ -23,16 +23,17 @@ from ops import metrics
 from tapes import queueing
 from tapes.models import Tape, TapeStatus
 from tapes.services.relocate import tape_relocate
-from tapes.services.status import tape_mark_failed, tape_status_set
+from tapes.services.status import TapeState, tape_mark_failed, tape_status_set
 from tapes.storage import bucket_for, sibling_key, storage_for
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
 
 
-def tape_enqueue_encode(*, tape_id: int) -> bool:
+def tape_enqueue_encode(*, tape_id: int, known: TapeState | None = None) -> bool:
     """Hand the tape to the encode queue. Never raises for a queue outage: the tape stays
-    ``uploaded`` and the reconcile step enqueues it later."""
+    ``uploaded`` and the reconcile step enqueues it later. ``known``: the row as the caller just
+    wrote it, which saves the status change its lock."""
     try:
         queueing.enqueue_encode(tape_id)
     except queueing.QueueUnavailable as exc:
@@ -41,7 +42,9 @@ def tape_enqueue_encode(*, tape_id: int) -> bool:
         )
         return False
     # Only move forward: a fast worker may already have marked it processing.
-    tape_status_set(tape_id=tape_id, status=TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED)
+    tape_status_set(
+        tape_id=tape_id, status=TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED, known=known
+    )
     return True
 
 

@@ -17,7 +17,7 @@ from tapes import codes
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.moderation import staff_permission_check
-from tapes.services.status import owner_id
+from tapes.services.status import TapeState, owner_id
 from tapes.services.uploads import tape_upload_find, tape_upload_take
 from tapes.storage import storage_for, zip_key
 from tapesite.errors import TapesiteError
@@ -93,8 +93,14 @@ def tape_create(
         # Only this request may claim the slot: a concurrent post of the same slug loses here.
         if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
             raise _slug_taken(slug)
-        tape_id = tape.pk
-        transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
+        known = TapeState(code=tape.code, status=TapeStatus.UPLOADED, since=now)
+
+        def enqueue() -> None:
+            if tape_enqueue_encode(tape_id=tape.pk, known=known):
+                # What the caller answers with; a worker may already be further along.
+                tape.status = TapeStatus.QUEUED
+
+        transaction.on_commit(enqueue)
     return tape
 
 

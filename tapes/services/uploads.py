@@ -90,16 +90,27 @@ def tape_upload_start(
         )
         # The database enforces the unique constraints; checking them first would only race.
         upload.full_clean(validate_unique=False, validate_constraints=False)
-        try:
-            with transaction.atomic():
-                upload.save()
-        except IntegrityError:
+        if not _insert(upload):
             continue
         form = upload_form(bucket=bucket, key=upload.key, max_bytes=size, request_base_url=base_url)
         return UploadTicket(upload=upload, form=form, token=token)
     raise TapesiteError(
         "slug_taken", "Could not reserve a slug for this piece; try again.", status=409
     )
+
+
+def _insert(upload: TapeUpload) -> bool:
+    """Insert the slot; False if its slug is taken. A failed INSERT in autocommit harms nothing,
+    so the savepoint (two more round trips) is only paid inside a caller's transaction."""
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                upload.save(force_insert=True)
+        else:
+            upload.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _check_open_slots(client: str) -> None:

@@ -440,3 +440,30 @@ def test_retry_api_wants_the_csrf_token_of_a_session(failed: Tape, user: Any) ->
     response = client.post(f"/api/tapes/{failed.code}/retry")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test savepoints
+def test_posting_and_reading_stay_within_their_query_budget(
+    api: Any,
+    start_upload: Any,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Round trips to the database are most of a request's cost under load (bench/load.py):
+    # a new query on these paths should be a decision, not an accident.
+    from tests.conftest import send_form, tiny_zip
+
+    body = tiny_zip()
+    with django_assert_max_num_queries(2):  # the open-slot count, the slot
+        ticket = start_upload(size=len(body))
+    send_form(api, ticket["upload"], body)
+    posting = {"slug": ticket["slug"], "upload_token": ticket["upload_token"]}
+    # The slot; BEGIN, the tape (in a savepoint, for a code clash), the slot's claim, COMMIT;
+    # queued, by compare and set; the guest's claim token.
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(9):
+        posted = api.post("/api/tapes", posting, format="json")
+    assert posted.status_code == 201
+    assert posted.json()["status"] == "queued"
+    with django_assert_max_num_queries(1):
+        read = api.get(f"/api/tapes/{posted.json()['code']}")
+    assert read.json()["status"] == "queued"

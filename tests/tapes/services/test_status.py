@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ops.jsonlog import JsonFormatter
 from tapes.models import TapeStatus
-from tapes.services.status import tape_status_set
+from tapes.services.status import TapeState, tape_status_set
 from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +95,43 @@ def test_inside_a_job_the_line_names_the_job(lines: Any, committed: Any) -> None
         job = queue.enqueue(move_to_processing, tape.pk)
     assert job.is_finished
     assert lines()[0]["job_id"] == job.id
+
+
+def _known(tape: Any) -> TapeState:
+    return TapeState(code=tape.code, status=tape.status, since=tape.status_changed_at)
+
+
+def test_a_known_row_changes_in_one_query(
+    lines: Any, committed: Any, django_assert_num_queries: Any
+) -> None:
+    tape = ReadyTapeFactory.create(
+        status=TapeStatus.UPLOADED, status_changed_at=timezone.now() - timedelta(seconds=5)
+    )
+    with committed(), django_assert_num_queries(1):
+        moved = tape_status_set(
+            tape_id=tape.pk,
+            status=TapeStatus.QUEUED,
+            only_from=TapeStatus.UPLOADED,
+            known=_known(tape),
+        )
+    assert moved == 1
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.QUEUED
+    [line] = lines()
+    assert (line["from"], line["to"]) == ("uploaded", "queued")
+    assert 4 < line["duration_s"] < 30
+
+
+def test_a_row_that_moved_on_is_judged_by_its_real_status(lines: Any, committed: Any) -> None:
+    # The caller's picture is stale: a worker already took the tape further.
+    tape = ReadyTapeFactory.create(status=TapeStatus.UPLOADED)
+    stale = _known(tape)
+    tape_status_set(tape_id=tape.pk, status=TapeStatus.PROCESSING)
+    with committed():
+        moved = tape_status_set(
+            tape_id=tape.pk, status=TapeStatus.QUEUED, only_from=TapeStatus.UPLOADED, known=stale
+        )
+    assert moved == 0
+    tape.refresh_from_db()
+    assert tape.status == TapeStatus.PROCESSING
+    assert lines() == []  # nothing changed, nothing logged
