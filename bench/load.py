@@ -480,14 +480,20 @@ def render(results: dict[str, Any], args: argparse.Namespace, load_before: str) 
 # What `bench/load.py --profile` showed (cProfile of the same requests in-process, production
 # settings, same services); kept with the figures so a re-run knows where to look first.
 PROFILE_NOTES = """Where the time goes (`.venv/bin/python bench/load.py --profile`): a read is one
-PostgreSQL query (the tape and its owner), two Redis round trips for the rate limit (DRF's
-throttle reads then writes its history: about a quarter of a read's time here), and DRF/Django
-plumbing; the media links no longer presign four S3 URLs per read (they point at the site's
-media endpoint, which presigns one on use). A post's three steps cost about seven PostgreSQL
-round trips, the throttle's four Redis round trips, one S3 POST from the client, and on
-register one server-side S3 copy plus a HEAD (the posted ZIP is copied out of the form-writable
-key, finding 5). Candidates, not done yet: one Redis round trip per throttle check (a pipelined
-counter instead of DRF's history list), and gunicorn gthread workers sized to the cores."""
+PostgreSQL query (the tape and its owner), one pipelined Redis round trip for the rate limit, and
+DRF/Django plumbing; the media links point at the site's media endpoint, which presigns one S3
+URL on use. A post's three steps cost the open-slot count and the slot's INSERT (start); the
+slot, the tape's insert in a transaction, queued by compare and set, and a guest's claim token
+(register: at most 9 statements, held by
+`tests/tapes/test_apis.py::test_posting_and_reading_stay_within_their_query_budget`); three
+pipelined Redis round trips for the throttle; the RQ enqueue; and on register one server-side S3
+copy plus a HEAD through boto3 (the posted ZIP is copied out of the form-writable key, finding
+5), which with boto3's per-call overhead is the largest single cost left. Done: the throttle
+moved from DRF's timestamp list (two round trips carrying a list that grows with the rate: at
+1000/min a thousand pickled floats each way) to a sliding-window counter (reads went from
+~650/s, p99 89 ms, to ~780/s, p99 47 ms, on the same quiet machine); posting lost five round
+trips (~90/s to ~110/s). Not done: the S3 copy is still two boto3 calls, and the client shares
+the two cores with gunicorn, PostgreSQL, Redis and SeaweedFS."""
 
 
 def uptime() -> str:
