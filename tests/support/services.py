@@ -34,6 +34,20 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _s3_answers(port: int) -> bool:
+    """Whether an S3 endpoint answers HTTP at all (an anonymous request gets 403: fine)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _wait(
     predicate: Callable[[], bool],
     timeout: float,
@@ -142,7 +156,10 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait(lambda: _port_open(ports["s3.port"]), 60, "SeaweedFS S3", proc)
+            # The S3 port opens before the gateway serves (and once it did not stay open): ready
+            # is an HTTP answer, twice in a row.
+            _wait(lambda: _s3_answers(ports["s3.port"]), 60, "SeaweedFS S3", proc)
+            _wait(lambda: _s3_answers(ports["s3.port"]), 10, "SeaweedFS S3", proc)
         except BaseException:
             proc.kill()
             log.close()
