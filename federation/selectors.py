@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from federation.models import AtprotoAccount, FederationState, TapeFederation
+from tapes.models import Tape
 
 
 def atproto_account_get(*, user: Any) -> AtprotoAccount | None:
@@ -22,3 +25,9 @@ def tape_federation_summary(tape: Any) -> dict[str, str | None]:
     if fed is None:
         return {"state": FederationState.NONE.value, "code": None, "message": None}
     return {"state": fed.state, "code": fed.code or None, "message": fed.message or None}
+
+
+def tapes_federation_failed() -> QuerySet[Tape]:
+    """Visible tapes whose federation failed, oldest first (``tapes_federate --failed``)."""
+    failed = TapeFederation.objects.filter(state=FederationState.FAILED)
+    return Tape.objects.visible().filter(pk__in=failed.values("tape_id")).order_by("pk")

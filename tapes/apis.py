@@ -10,7 +10,6 @@ from django.core.files.uploadhandler import (
     StopUpload,
     TemporaryFileUploadHandler,
 )
-from django.http import FileResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -27,8 +26,9 @@ from rest_framework.views import APIView
 from accounts import claims
 from accounts.models import User
 from tapes import presenters, selectors, services
+from tapes.media import media_response
 from tapes.permissions import TapeOwnerOrStaffCanDelete, TapeOwnerOrStaffCanRetry
-from tapes.storage import media_redirect_url, storage_for, upload_too_large
+from tapes.storage import upload_too_large
 from tapesite.errors import TapesiteError
 
 
@@ -291,15 +291,6 @@ class TapeRetryApi(APIView):
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
 
 
-_MEDIA_TYPES = {
-    "zip": "application/zip",
-    "mp4": "video/mp4",
-    "thumbnail": "image/webp",
-    "preview": "image/webp",
-    "gif": "image/gif",
-}
-
-
 class TapeMediaApi(APIView):
     """A tape's file, while the tape is public: a redirect to a short-lived S3 link, or the file
     itself from local storage. Never cached by shared caches, so a nuke takes effect at once
@@ -321,14 +312,6 @@ class TapeMediaApi(APIView):
             raise TapesiteError("not_found", "No such file for a public tape.", status=404)
         seconds = int(settings.TAPES_MEDIA_URL_SECONDS)
         cache_control = f"private, max-age={max(seconds // 2, 1)}"
-        url = media_redirect_url(bucket=tape.bucket, key=key, expires=seconds)
-        if url is not None:
-            response: HttpResponseBase = HttpResponseRedirect(url)
-        else:
-            try:
-                handle = storage_for(tape.bucket).open(key, "rb")
-            except FileNotFoundError as exc:
-                raise TapesiteError("not_found", "The file is not in storage.", status=404) from exc
-            response = FileResponse(handle, content_type=_MEDIA_TYPES.get(name))
+        response = media_response(bucket=tape.bucket, key=key, name=name, expires=seconds)
         response["Cache-Control"] = cache_control
         return response

@@ -19,7 +19,13 @@ def tape_get(*, code: str) -> Tape | None:
     return Tape.objects.visible().select_related("user", "federation").filter(code=code).first()
 
 
+def tapes_by_codes(*, codes: list[str]) -> QuerySet[Tape]:
+    """The visible tapes with these codes, oldest first (operators' commands name tapes so)."""
+    return Tape.objects.visible().filter(code__in=codes).order_by("pk")
+
+
 def tape_list_to_reencode(*, codes: list[str], failed: bool) -> QuerySet[Tape]:
     """What an operator asked to re-encode: every failed tape, or the tapes with these codes."""
-    tapes = Tape.objects.visible()
-    return tapes.filter(status=TapeStatus.FAILED) if failed else tapes.filter(code__in=codes)
+    if failed:
+        return Tape.objects.visible().filter(status=TapeStatus.FAILED).order_by("pk")
+    return tapes_by_codes(codes=codes)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import django_rq
 from django import db
 from django.conf import settings
 from rq.worker import Worker
 
+from tapes.queueing import ENCODE_QUEUE
 from tapes.services import tape_workdirs_clean, tapes_reconcile
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,15 @@ class TapesWorker(Worker):
         # Every worker: the folders are on its own machine (the reconcile lock is site-wide).
         clean_workdirs()
         run_reconcile_once(self.connection, int(self.maintenance_interval))
+
+
+def run_worker(*, name: str | None = None, burst: bool = False) -> None:
+    """Work the encode queue first, then the default one (federation), with RQ's scheduler."""
+    queues = [django_rq.get_queue(ENCODE_QUEUE), django_rq.get_queue("default")]
+    worker = TapesWorker(queues, connection=queues[0].connection, name=name)
+    clean_workdirs()  # what a worker killed on this machine left behind
+    run_reconcile_once(worker.connection, int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
+    worker.work(with_scheduler=True, burst=burst)
 
 
 def clean_workdirs() -> None:

@@ -8,6 +8,7 @@ from federation.services.accounts import (
 from federation.services.records import (
     atproto_records_delete_all,
     tape_federate,
+    tape_federate_now,
     tape_federation_on_nuke,
     tape_federation_on_unnuke,
     tape_federation_retry,
@@ -23,6 +24,7 @@ __all__ = [
     "atproto_keys_rotate",
     "atproto_records_delete_all",
     "tape_federate",
+    "tape_federate_now",
     "tape_federation_on_nuke",
     "tape_federation_on_unnuke",
     "tape_federation_retry",

@@ -98,6 +98,16 @@ def _update(fed_id: int, **fields: Any) -> None:
     TapeFederation.objects.filter(pk=fed_id).update(updated_at=timezone.now(), **fields)
 
 
+@transaction.atomic
+def _forget_stale(fed_id: int, rkey: str) -> None:
+    # Under the row lock, from the list as it is now: a nuke or un-nuke running meanwhile may
+    # have added an rkey that this job's copy of the list does not hold.
+    current = TapeFederation.objects.select_for_update().get(pk=fed_id)
+    if rkey in current.stale_rkeys:
+        current.stale_rkeys = [key for key in current.stale_rkeys if key != rkey]
+        current.save(update_fields=["stale_rkeys", "updated_at"])
+
+
 def federation_wanted(tape: Tape) -> bool:
     return (
         tape.user_id is not None
@@ -226,7 +236,7 @@ def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -
     for rkey in list(fed.stale_rkeys):
         xrpc.delete_record(session.did, COLLECTION, rkey, session.access_jwt)
         fed.stale_rkeys.remove(rkey)
-        _update(fed.pk, stale_rkeys=fed.stale_rkeys)
+        _forget_stale(fed.pk, rkey)
     if not fed.wanted:
         return {}
     if resumed:
@@ -282,6 +292,7 @@ def tape_federate(*, tape_id: int) -> Outcome:
         return Outcome("skipped")
     fed, account, resumed = prepared
     tape = fed.tape
+    planned_stale = frozenset(fed.stale_rkeys)
     if account is None:
         if fed.wanted:
             _update(
@@ -297,12 +308,17 @@ def tape_federate(*, tape_id: int) -> Outcome:
     try:
         at = with_session(account_id=account.pk, action=lambda s: _sync(fed, tape, resumed, s))
     except AccountAuthFailed as exc:
-        return _failed(fed, XrpcError("pds_auth_failed", exc.error.message), retry=False)
+        error = XrpcError("pds_auth_failed", exc.error.message)
+        return _failed(fed, error, retry=False, planned_stale=planned_stale)
     except RecordInvalid as exc:
-        return _failed(fed, XrpcError("record_invalid", exc.message), retry=False)
+        error = XrpcError("record_invalid", exc.message)
+        return _failed(fed, error, retry=False, planned_stale=planned_stale)
     except XrpcError as exc:
-        return _failed(fed, exc, retry=exc.retryable)
+        return _failed(fed, exc, retry=exc.retryable, planned_stale=planned_stale)
     with transaction.atomic():
+        rerun = _rerun_if_superseded(fed, planned_stale)
+        if rerun is not None:
+            return rerun
         if fed.wanted:
             Tape.objects.filter(pk=tape.pk).update(at=at, updated_at=timezone.now())
             _update(
@@ -317,7 +333,44 @@ def tape_federate(*, tape_id: int) -> Outcome:
         return Outcome(FederationState.NONE)
 
 
-def _failed(fed: TapeFederation, exc: XrpcError, *, retry: bool) -> Outcome:
+def _rerun_if_superseded(fed: TapeFederation, planned_stale: frozenset[str]) -> Outcome | None:
+    """Inside a transaction, before a run records its result: when the row was nuked, un-nuked
+    or retried while the run talked to the PDS, what it wrote may no longer be wanted. Its rkey
+    then joins the deletes and the job runs again on the row as it is now, under an id of its
+    own (this run still holds the tape's)."""
+    current = TapeFederation.objects.select_for_update().get(pk=fed.pk)
+    if not _superseded(fed, current, planned_stale):
+        return None
+    if fed.rkey and fed.rkey != current.rkey and fed.rkey not in current.stale_rkeys:
+        current.stale_rkeys = [*current.stale_rkeys, fed.rkey]
+    current.state = FederationState.PENDING
+    current.save(update_fields=["stale_rkeys", "state", "updated_at"])
+    tape_id = fed.tape_id
+    transaction.on_commit(lambda: queueing.enqueue_federate(tape_id, delay_seconds=1))
+    logger.info("tape %s changed while federating; running again", tape_id)
+    return Outcome(FederationState.PENDING, "superseded", retry_in=1.0)
+
+
+def _superseded(
+    started: TapeFederation, current: TapeFederation, planned_stale: frozenset[str]
+) -> bool:
+    """Whether the row changed its mind since the run ``started`` committed its plan (the
+    deletes it planned were ``planned_stale``)."""
+    if started.wanted != current.wanted:
+        return True
+    if started.wanted and started.rkey != current.rkey:
+        return True
+    # Something listed for deletion meanwhile is this run's to miss, not to forget.
+    return bool(set(current.stale_rkeys) - planned_stale)
+
+
+@transaction.atomic
+def _failed(
+    fed: TapeFederation, exc: XrpcError, *, retry: bool, planned_stale: frozenset[str]
+) -> Outcome:
+    rerun = _rerun_if_superseded(fed, planned_stale)
+    if rerun is not None:
+        return rerun
     message = exc.message[:2000]
     # Deletes are retried until done; creates give up after the configured attempts.
     keep_trying = retry and (
@@ -337,6 +390,20 @@ def _failed(fed: TapeFederation, exc: XrpcError, *, retry: bool) -> Outcome:
     _update(fed.pk, state=FederationState.FAILED, code=exc.code, message=message)
     logger.warning("federating tape %s failed: %s %s", fed.tape_id, exc.code, message)
     return Outcome(FederationState.FAILED, exc.code)
+
+
+def tape_federate_now(*, tape: Tape) -> Outcome:
+    """Federate one tape in this process (``tapes_federate``): start it if it is not, run the
+    job's work, and leave a transient failure's retry scheduled as the job would."""
+    fed = tape_federation_start(tape=tape)
+    if fed is None:
+        return Outcome("skipped", "not_federable")
+    if fed.state == FederationState.DONE:
+        return Outcome(FederationState.DONE, "already_federated")
+    outcome = tape_federate(tape_id=tape.pk)
+    if outcome.retry_in is not None:
+        queueing.enqueue_federate(tape.pk, delay_seconds=outcome.retry_in)
+    return outcome
 
 
 @dataclass

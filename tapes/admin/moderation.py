@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib import messages
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.models import User
 from tapes import services
@@ -92,3 +97,68 @@ def report(request: HttpRequest, moderation: Moderation, outcome: Outcome) -> No
     for message, count in outcome.refused.items():
         times = f" ({count} tapes)" if count > 1 else ""
         messages.error(request, f"{moderation.label} refused{times}: {message}")
+
+
+class ModerationViews(admin.ModelAdmin):
+    """The TapeAdmin's moderation pages: the reason form, then the action, one tape or many."""
+
+    def _render_reason_form(
+        self,
+        request: HttpRequest,
+        moderation: Moderation,
+        tapes: list[Tape],
+        form: ReasonForm,
+        *,
+        bulk: bool,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{moderation.label}: why?",
+            "opts": self.model._meta,
+            "moderation": moderation,
+            "tapes": tapes,
+            "form": form,
+            "bulk": bulk,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tapes/tape/moderate.html", context)
+
+    def moderate_selected(
+        self, request: HttpRequest, queryset: QuerySet[Tape], moderation: Moderation
+    ) -> TemplateResponse | None:
+        tapes = list(queryset.select_related("user")[: BULK_LIMIT + 1])
+        if len(tapes) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"At most {BULK_LIMIT} tapes at a time: select fewer or narrow the filters.",
+                level="error",
+            )
+            return None
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            outcome = run_moderation(
+                moderation, tapes, actor=actor, reason=form.cleaned_data["reason"]
+            )
+            report(request, moderation, outcome)
+            return None
+        return self._render_reason_form(request, moderation, tapes, form, bulk=True)
+
+    def moderate_one(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        moderation = MODERATIONS.get(name)
+        if moderation is None or not getattr(self, f"has_{moderation.permission}_permission")(
+            request
+        ):
+            return HttpResponse("You may not do this.", status=403)
+        tape = get_object_or_404(Tape.objects.select_related("user"), pk=object_id)
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            actor = request.user
+            assert isinstance(actor, User)
+            outcome = run_moderation(
+                moderation, [tape], actor=actor, reason=form.cleaned_data["reason"]
+            )
+            report(request, moderation, outcome)
+            return HttpResponseRedirect(reverse("admin:tapes_tape_change", args=[tape.pk]))
+        return self._render_reason_form(request, moderation, [tape], form, bulk=False)

@@ -4,11 +4,10 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
@@ -18,49 +17,16 @@ from accounts.models import User
 from audit.selectors import audit_entries_for
 from federation.models import FederationState, TapeFederation
 from federation.services.records import COLLECTION
+from tapes.admin.filters import FederationFilter, KindFilter
 from tapes.admin.moderation import (
-    BULK_LIMIT,
     MODERATIONS,
-    Moderation,
-    ReasonForm,
-    report,
-    run_moderation,
+    ModerationViews,
 )
 from tapes.admin.pagination import EstimatedCountPaginator
+from tapes.media import media_response
 from tapes.models import Tape
-from tapes.storage import storage_for
-
-
-class KindFilter(admin.SimpleListFilter):
-    title = "posted by"
-    parameter_name = "kind"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("guest", "Guests"), ("user", "Signed-in users")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Tape]) -> QuerySet[Tape]:
-        if self.value() == "guest":
-            return queryset.filter(user__isnull=True)
-        if self.value() == "user":
-            return queryset.filter(user__isnull=False)
-        return queryset
-
-
-class FederationFilter(admin.SimpleListFilter):
-    title = "federation"
-    parameter_name = "federation"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(state.value, state.label) for state in FederationState]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Tape]) -> QuerySet[Tape]:
-        value = self.value()
-        if value is None:
-            return queryset
-        if value == FederationState.NONE:
-            # A tape that never had a federation row (guests, unlinked owners) is "none" too.
-            return queryset.filter(Q(federation__isnull=True) | Q(federation__state=value))
-        return queryset.filter(federation__state=value)
+from tapes.presenters import media_keys
+from tapesite.errors import TapesiteError
 
 
 def _federation(tape: Tape) -> TapeFederation | None:
@@ -70,9 +36,9 @@ def _federation(tape: Tape) -> TapeFederation | None:
         return None
 
 
-def _media_url(tape: Tape, key: str) -> str:
-    # Staff see a nuked tape's files too: the storage is asked directly, not the public presenter.
-    return storage_for(tape.bucket).url(key)
+def _media_url(tape: Tape, name: str) -> str:
+    # Staff see a nuked tape's files too, so not the public endpoint (it 404s once nuked).
+    return reverse("admin:tapes_tape_media", args=[tape.pk, name])
 
 
 def _action(name: str) -> Any:
@@ -89,7 +55,7 @@ def _action(name: str) -> Any:
 
 
 @admin.register(Tape)
-class TapeAdmin(admin.ModelAdmin):
+class TapeAdmin(ModerationViews):
     """Tapes change only through the tapes services: every field is read-only here, and the
     actions (nuke, un-nuke, retries) ask for a reason and are audited."""
 
@@ -188,7 +154,7 @@ class TapeAdmin(admin.ModelAdmin):
         if not tape.thumbnail_key:
             return ""
         return format_html(
-            '<img src="{}" alt="" width="64" loading="lazy">', _media_url(tape, tape.thumbnail_key)
+            '<img src="{}" alt="" width="64" loading="lazy">', _media_url(tape, "thumbnail")
         )
 
     @admin.display(description="owner", ordering="user__username")
@@ -215,16 +181,14 @@ class TapeAdmin(admin.ModelAdmin):
         return format_html(
             '<video controls preload="metadata" src="{}" style="max-width:480px;'
             'image-rendering:pixelated"></video>',
-            _media_url(tape, tape.mp4_key),
+            _media_url(tape, "mp4"),
         )
 
     @admin.display(description="thumbnail")
     def thumbnail_large(self, tape: Tape) -> SafeString | str:
         if not tape.thumbnail_key:
             return "-"
-        return format_html(
-            '<img src="{}" alt="" width="160">', _media_url(tape, tape.thumbnail_key)
-        )
+        return format_html('<img src="{}" alt="" width="160">', _media_url(tape, "thumbnail"))
 
     @admin.display(description="stored files")
     def media_files(self, tape: Tape) -> SafeString:
@@ -235,12 +199,17 @@ class TapeAdmin(admin.ModelAdmin):
                 ("mp4", tape.mp4_key, tape.mp4_bytes),
                 ("thumbnail", tape.thumbnail_key, tape.thumbnail_bytes),
                 ("preview", tape.preview_key, tape.preview_bytes),
+                ("gif", tape.gif_key, tape.gif_bytes),
             )
             if key
         ]
         return format_html(
             "<table>{}</table><p>bucket {}</p>",
-            format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{} B</td></tr>", rows),
+            format_html_join(
+                "",
+                '<tr><td><a href="{}">{}</a></td><td><code>{}</code></td><td>{} B</td></tr>',
+                [(_media_url(tape, name), name, key, size) for name, key, size in rows],
+            ),
             tape.bucket,
         )
 
@@ -317,68 +286,22 @@ class TapeAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         moderate = self.admin_site.admin_view(self.moderate_one)
+        media = self.admin_site.admin_view(self.media_one)
         return [
             path("<path:object_id>/moderate/<str:name>/", moderate, name="tapes_tape_moderate"),
+            path("<path:object_id>/media/<str:name>/", media, name="tapes_tape_media"),
             *super().get_urls(),
         ]
 
-    def _render_reason_form(
-        self,
-        request: HttpRequest,
-        moderation: Moderation,
-        tapes: list[Tape],
-        form: ReasonForm,
-        *,
-        bulk: bool,
-    ) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{moderation.label}: why?",
-            "opts": self.model._meta,
-            "moderation": moderation,
-            "tapes": tapes,
-            "form": form,
-            "bulk": bulk,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/tapes/tape/moderate.html", context)
-
-    def moderate_selected(
-        self, request: HttpRequest, queryset: QuerySet[Tape], moderation: Moderation
-    ) -> TemplateResponse | None:
-        tapes = list(queryset.select_related("user")[: BULK_LIMIT + 1])
-        if len(tapes) > BULK_LIMIT:
-            self.message_user(
-                request,
-                f"At most {BULK_LIMIT} tapes at a time: select fewer or narrow the filters.",
-                level="error",
-            )
-            return None
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            actor = request.user
-            assert isinstance(actor, User)
-            outcome = run_moderation(
-                moderation, tapes, actor=actor, reason=form.cleaned_data["reason"]
-            )
-            report(request, moderation, outcome)
-            return None
-        return self._render_reason_form(request, moderation, tapes, form, bulk=True)
-
-    def moderate_one(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
-        moderation = MODERATIONS.get(name)
-        if moderation is None or not getattr(self, f"has_{moderation.permission}_permission")(
-            request
-        ):
+    def media_one(self, request: HttpRequest, object_id: str, name: str) -> HttpResponseBase:
+        """A tape's file for staff who may view tapes, nuked or not (until purged)."""
+        if not self.has_view_permission(request):
             return HttpResponse("You may not do this.", status=403)
-        tape = get_object_or_404(Tape.objects.select_related("user"), pk=object_id)
-        form = ReasonForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            actor = request.user
-            assert isinstance(actor, User)
-            outcome = run_moderation(
-                moderation, [tape], actor=actor, reason=form.cleaned_data["reason"]
-            )
-            report(request, moderation, outcome)
-            return HttpResponseRedirect(reverse("admin:tapes_tape_change", args=[tape.pk]))
-        return self._render_reason_form(request, moderation, [tape], form, bulk=False)
+        tape = get_object_or_404(Tape, pk=object_id)
+        key = media_keys(tape).get(name)
+        if not key:
+            raise Http404("No such file for this tape.")
+        try:
+            return media_response(bucket=tape.bucket, key=key, name=name, expires=300)
+        except TapesiteError as exc:
+            raise Http404(exc.message) from exc

@@ -112,6 +112,46 @@ def test_a_crash_between_create_record_and_saving_at_leaves_one_record(
     assert records[0]["uri"] == tape.at["uri"]
 
 
+@pytest.mark.parametrize("delete_runs_first", [False, True], ids=["delete-after", "delete-before"])
+def test_a_nuke_while_the_record_is_being_written_leaves_no_record(
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+    monkeypatch: Any,
+    delete_runs_first: bool,
+) -> None:
+    """A moderator nukes the tape while its federate job is between createRecord and saving
+    ``at``; the nuke's own delete job runs after that job, or before it finishes."""
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    real_create = xrpc.Xrpc.create_record
+    nested: list[Any] = []
+
+    def create_then_nuke(self: xrpc.Xrpc, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        created = real_create(self, *args, **kwargs)
+        assert len(pds.list_records(remote.did, COLLECTION)) == 1
+        tape_nuke(tape=Tape.objects.get(pk=tape.pk), actor=user, reason="changed my mind")
+        if delete_runs_first:
+            nested.append(tape_federate(tape_id=tape.pk))
+        return created
+
+    monkeypatch.setattr(xrpc.Xrpc, "create_record", create_then_nuke)
+    outcome = federate(tape)
+    monkeypatch.setattr(xrpc.Xrpc, "create_record", real_create)
+    if delete_runs_first:
+        assert [o.state for o in nested] == [FederationState.NONE]
+    # The writing run saw the nuke: it neither claims the record nor leaves it behind.
+    assert (outcome.state, outcome.code) == (FederationState.PENDING, "superseded")
+    tape.refresh_from_db()
+    assert tape.at == {}
+    assert fed_of(tape).stale_rkeys, "the record it wrote is listed for deletion"
+    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
+    assert pds.list_records(remote.did, COLLECTION) == []
+    fed = fed_of(tape)
+    assert (fed.state, fed.stale_rkeys, fed.rkey) == (FederationState.NONE, [], "")
+
+
 def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
     user: Any,
     moderator: Any,
@@ -336,4 +376,11 @@ def test_tapes_federate_command_retries_failed_ones_with_progress(
     for tape in tapes:
         tape.refresh_from_db()
         assert tape.at["uri"].startswith(f"at://{remote.did}/")
+        assert tape.at["uri"] in out
     assert Tape.objects.filter(status=TapeStatus.READY).count() == 2
+
+    # Naming a tape that is already federated is not a failure, and writes nothing more.
+    call_command("tapes_federate", tapes[0].code)
+    again = capsys.readouterr().out
+    assert "done (already federated)" in again and tapes[0].at["uri"] in again
+    assert len(pds.list_records(remote.did, COLLECTION)) == 2

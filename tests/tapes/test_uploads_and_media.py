@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tapes import services
 from tapes.models import Tape, TapeUpload
-from tapes.storage import UPLOAD_PREFIX, storage_for
+from tapes.storage import UPLOAD_PREFIX, sibling_key, storage_for
 from tests.conftest import send_form, tiny_zip
 
 pytestmark = pytest.mark.django_db
@@ -160,8 +160,21 @@ def test_nuked_media_stop_and_come_back(
         request.getfixturevalue("s3_storage")
     _, posted = _upload_and_post(api, start_upload, tiny_zip())
     code = posted.json()["code"]
-    media = api.get(f"/api/tapes/{code}").json()["media"]["zip"]
-    assert _fetch(api, media) == (200, tiny_zip())
+    tape = Tape.objects.get(code=code)
+    # The encoder's files, as a finished encode leaves them beside the ZIP.
+    made = {"mp4": ".mp4", "thumbnail": "-thumb.webp", "preview": "-preview.webp", "gif": ".gif"}
+    contents = {"zip": tiny_zip()}
+    for name, suffix in made.items():
+        key = sibling_key(tape.zip_key, suffix)
+        storage_for(tape.bucket).save(key, ContentFile(f"{name} bytes".encode()))
+        setattr(tape, f"{name}_key", key)
+        contents[name] = f"{name} bytes".encode()
+    tape.save(update_fields=[f"{name}_key" for name in made])
+    links = api.get(f"/api/tapes/{code}").json()["media"]
+    assert set(links) == set(contents)
+    for name, body in contents.items():
+        assert _fetch(api, links[name]) == (200, body), name
+    media = links["zip"]
     if backend == "s3":
         location = api.get(media)["Location"]
         expires = int(parse_qs(urlsplit(location).query)["X-Amz-Expires"][0])
@@ -171,13 +184,14 @@ def test_nuked_media_stop_and_come_back(
             or "private" in api.get(media)["Cache-Control"]
         )
 
-    tape = Tape.objects.get(code=code)
     services.tape_nuke(tape=tape, actor=moderator, reason="spam")
-    assert api.get(media).status_code == 404
+    for name in contents:
+        assert api.get(links[name]).status_code == 404, name
     assert api.get(f"/api/tapes/{code}").status_code == 404
 
     services.tape_unnuke(tape=tape, actor=moderator, reason="appeal")
-    assert _fetch(api, media) == (200, tiny_zip())
+    for name, body in contents.items():
+        assert _fetch(api, links[name]) == (200, body), name
 
 
 def test_only_moderators_undo_a_nuke(

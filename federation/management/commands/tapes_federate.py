@@ -4,9 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from federation.models import FederationState, TapeFederation
-from federation.services import tape_federate, tape_federation_start
-from tapes.models import Tape
+from federation.models import FederationState
+from federation.selectors import tape_federation_summary, tapes_federation_failed
+from federation.services import tape_federate_now
+from tapes.selectors import tapes_by_codes
 
 
 def _bar(done: float, width: int = 30) -> str:
@@ -25,32 +26,32 @@ class Command(BaseCommand):
         codes: list[str] = [code.lstrip("!") for code in options["codes"]]
         if not codes and not options["failed"]:
             raise CommandError("name tape codes or pass --failed")
-        tapes = Tape.objects.visible()
         if options["failed"]:
-            failed = TapeFederation.objects.filter(state=FederationState.FAILED)
-            selected = list(tapes.filter(pk__in=failed.values("tape_id")).order_by("pk"))
+            selected = list(tapes_federation_failed())
         else:
-            selected = list(tapes.filter(code__in=codes))
+            selected = list(tapes_by_codes(codes=codes))
             missing = sorted(set(codes) - {tape.code for tape in selected})
             if missing:
                 raise CommandError(f"no such tape: {', '.join(missing)}")
         failures = 0
         total = len(selected)
         for index, tape in enumerate(selected, start=1):
-            label = f"{index}/{total} !{tape.code}"
-            if tape_federation_start(tape=tape) is None:
+            label = f"{index}/{total} !{tape.code} {_bar(index / total)}"
+            outcome = tape_federate_now(tape=tape)
+            if outcome.state == "skipped":
                 self.stdout.write(f"{label} skipped: not ready, or the owner has no linked account")
                 failures += 1
                 continue
-            outcome = tape_federate(tape_id=tape.pk)
-            fed = TapeFederation.objects.get(tape=tape)
+            tape.refresh_from_db()
             if outcome.state == FederationState.DONE:
-                self.stdout.write(f"{label} {_bar(index / total)} done {tape.at.get('uri', '')}")
-                tape.refresh_from_db(fields=["at"])
-            else:
-                failures += 1
-                self.stdout.write(
-                    f"{label} {_bar(index / total)} {fed.state}: {fed.code} {fed.message}"
-                )
+                already = " (already federated)" if outcome.code == "already_federated" else ""
+                self.stdout.write(f"{label} done{already} {tape.at.get('uri', '')}")
+                continue
+            failures += 1
+            summary = tape_federation_summary(tape)
+            retry = f"; retried in {outcome.retry_in:.0f} s" if outcome.retry_in else ""
+            self.stdout.write(
+                f"{label} {summary['state']}: {summary['code']} {summary['message'] or ''}{retry}"
+            )
         if failures:
             raise CommandError(f"{failures} of {total} tape(s) did not federate")

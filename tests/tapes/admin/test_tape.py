@@ -9,6 +9,7 @@ from typing import Any
 import django_rq
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -17,6 +18,7 @@ from audit.selectors import audit_entries_for
 from federation.models import FederationState, TapeFederation
 from tapes import queueing
 from tapes.models import Tape, TapeStatus
+from tapes.storage import storage_for
 from tests.accounts.factories import UserFactory
 from tests.tapes.factories import ReadyTapeFactory
 
@@ -111,10 +113,13 @@ def test_nobody_edits_or_deletes_a_tape_in_the_admin(client: Any, django_user_mo
 
 
 def test_bulk_nuke_asks_why_then_nukes_and_audits(
-    client: Any, moderator: Any, user: Any, api: Any
+    client: Any, moderator: Any, user: Any, api: Any, local_storage: Any
 ) -> None:
     chosen = [ReadyTapeFactory.create(user=user), ReadyTapeFactory.create()]
     spared = ReadyTapeFactory.create()
+    for tape in [*chosen, spared]:
+        storage_for(tape.bucket).save(tape.mp4_key, ContentFile(b"mp4"))
+        assert api.get(f"/api/tapes/{tape.code}/media/mp4").status_code == 200
     client.force_login(moderator)
     selected = {"action": "nuke", "_selected_action": [t.pk for t in chosen]}
     asked = client.post(LIST, selected)
@@ -135,7 +140,9 @@ def test_bulk_nuke_asks_why_then_nukes_and_audits(
         assert (entry.actor, entry.action, entry.reason) == (moderator, "tape_nuke", "spam ring")
         assert api.get(f"/api/tapes/{tape.code}").status_code == 404
         assert client.get(f"/t/{tape.code}").status_code == 404  # the tape page
+        assert api.get(f"/api/tapes/{tape.code}/media/mp4").status_code == 404  # its files
     assert api.get(f"/api/tapes/{spared.code}").status_code == 200
+    assert api.get(f"/api/tapes/{spared.code}/media/mp4").status_code == 200
     assert client.get(f"/t/{spared.code}").status_code == 200
 
 
@@ -218,12 +225,46 @@ def test_detail_shows_video_failure_record_and_metadata(client: Any, moderator: 
     failed = ReadyTapeFactory.create(failed=True)
     client.force_login(moderator)
     page = client.get(change_url(tape)).content.decode()
-    assert f'<video controls preload="metadata" src="/media/{tape.bucket}/{tape.mp4_key}"' in page
+    media = f"/admin/tapes/tape/{tape.pk}/media/mp4/"
+    assert f'<video controls preload="metadata" src="{media}"' in page
     assert "at://did:plc:abc/computer.aesthetic.tape/3k2" in page
     assert "&quot;frames&quot;: 12" in page
     assert "no actions yet" in page
     failing = client.get(change_url(failed)).content.decode()
     assert "archive_not_zip: The file is not a ZIP archive." in failing
+
+
+def test_staff_open_every_file_of_a_nuked_tape_that_the_public_no_longer_can(
+    client: Any, moderator: Any, local_storage: Any
+) -> None:
+    tape = ReadyTapeFactory.create(nuke=0, gif_key="t.gif")
+    files = {
+        "zip": tape.zip_key,
+        "mp4": tape.mp4_key,
+        "thumbnail": tape.thumbnail_key,
+        "preview": tape.preview_key,
+        "gif": tape.gif_key,
+    }
+    for name, key in files.items():
+        storage_for(tape.bucket).save(key, ContentFile(f"{name} bytes".encode()))
+    client.force_login(moderator)
+    page = client.get(change_url(tape)).content.decode()
+    for name in files:
+        url = f"/admin/tapes/tape/{tape.pk}/media/{name}/"
+        assert f'href="{url}"' in page, name
+        got = client.get(url)
+        assert got.status_code == 200, name
+        assert b"".join(got.streaming_content) == f"{name} bytes".encode()
+        assert client.get(f"/api/tapes/{tape.code}/media/{name}").status_code == 404
+    assert f'src="/admin/tapes/tape/{tape.pk}/media/thumbnail/"' in page
+    assert client.get(f"/admin/tapes/tape/{tape.pk}/media/nothing/").status_code == 404
+
+    # Not for the public, nor for signed-in people who are not staff.
+    url = f"/admin/tapes/tape/{tape.pk}/media/mp4/"
+    client.logout()
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory.create())
+    assert client.get(url).status_code == 302
 
 
 # --- the list: filters, search, and a bounded number of queries ----------------------------------
