@@ -118,12 +118,18 @@ export class FramePlayer {
     this.position = 0;
   }
 
-  /** Show the first frame (for a paused start, e.g. with reduced motion). */
-  async showFirst() {
-    if (!this.frames.length) return;
-    this.keepNear(0);
-    await this.decoded.get(0);
-    this.draw(0);
+  /** Show the first frame (for a paused start, e.g. with reduced motion). Resolves true once
+   * it is on the canvas; a decode that fails (a busy or memory-starved browser) is tried again
+   * a few times before giving up with false. */
+  async showFirst(tries = 3) {
+    if (!this.frames.length) return false;
+    for (let attempt = 0; attempt < tries; attempt += 1) {
+      this.keepNear(0);
+      await this.decoded.get(0);
+      if (this.draw(0)) return true;
+      this.decoded.delete(0);
+    }
+    return false;
   }
 
   release() {

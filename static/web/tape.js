@@ -12,9 +12,13 @@ const article = $("tape");
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 const POLL_MS = 1000;
 
+const VIDEO_RETRIES = 3;
+const VIDEO_RETRY_MS = 3000;
+
 let player = null;
 let video = $("tape-video");
 let pollTimer = 0;
+let videoFailures = 0;
 
 function failureWords(code) {
   if (!code) return "";
@@ -85,13 +89,14 @@ async function playFromZip() {
         duration: Number(entry.duration) || 16.7,
       }));
     if (!frames.length) throw new Error("no frames");
-    if (video) return; // the MP4 arrived first
+    if (video && !video.hidden) return; // the MP4 arrived first
     player = new FramePlayer(canvas);
     player.load(frames);
     // "playing" means a picture is on screen: the first frame is decoded and drawn before the
     // page says so, whether or not it then moves.
-    await player.showFirst();
-    if (video || !player) return; // the MP4 took over while the first frame decoded
+    const shown = await player.showFirst();
+    if ((video && !video.hidden) || !player) return; // the MP4 took over meanwhile
+    if (!shown) throw new Error("the first frame could not be decoded");
     if (reducedMotion.matches) {
       setPlaying(false);
     } else {
@@ -102,11 +107,40 @@ async function playFromZip() {
     article.dataset.zipFrames = String(frames.length);
   } catch (error) {
     article.dataset.zipPlayback = "failed";
+    article.dataset.zipError = String(error && error.message ? error.message : error);
+    console.error("playing the recording:", error);
     $("status-note").textContent = "The recording cannot be played here yet.";
   }
 }
 
 // --- the video --------------------------------------------------------------------------------
+
+function watchForFailure(element) {
+  element.addEventListener(
+    "error",
+    () => {
+      // The video did not load (a network hiccup, a link that expired): play the recording
+      // instead, and ask the API for fresh links a little later.
+      if (video !== element) return;
+      const shown = !element.hidden;
+      element.remove();
+      video = null;
+      videoFailures += 1;
+      article.dataset.videoError = String(videoFailures);
+      if (shown && !$("tape-frames")) {
+        const canvas = document.createElement("canvas");
+        canvas.id = "tape-frames";
+        canvas.className = "pixels";
+        $("screen").append(canvas);
+      }
+      if (!player) playFromZip();
+      if (videoFailures <= VIDEO_RETRIES && !pollTimer) {
+        pollTimer = window.setTimeout(poll, VIDEO_RETRY_MS * videoFailures);
+      }
+    },
+    { once: true },
+  );
+}
 
 function showVideo(media) {
   if (video || !media.mp4) return;
@@ -135,6 +169,7 @@ function showVideo(media) {
     },
     { once: true },
   );
+  watchForFailure(element);
   element.hidden = true;
   $("screen").append(element);
   element.src = media.mp4;
@@ -223,6 +258,7 @@ $("copy-link").addEventListener("click", async () => {
 if ($("retry-encode")) $("retry-encode").addEventListener("click", retryEncode);
 
 if (video) {
+  watchForFailure(video);
   setUpVideo(video);
 } else {
   setPlaying(false);

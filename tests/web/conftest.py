@@ -38,6 +38,36 @@ def canvas_ink(page: Any, selector: str) -> int:
     )
 
 
+_INK = """([selector, minimum]) => {
+    const c = document.querySelector(selector);
+    if (!c) return false;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
+    }
+    return n > minimum;
+}"""
+
+
+def wait_for_ink(page: Any, selector: str, minimum: int, *, timeout_ms: int = 10_000) -> None:
+    """Wait until a canvas shows more than ``minimum`` inked pixels; on a timeout, fail with
+    what the page said about its playback (so a blank canvas is told from a missing one)."""
+    try:
+        page.wait_for_function(_INK, arg=[selector, minimum], timeout=timeout_ms)
+    except Exception as exc:
+        state = page.evaluate(
+            """(selector) => {
+                const tape = document.getElementById('tape');
+                return {present: !!document.querySelector(selector),
+                        video: !!document.getElementById('tape-video'),
+                        data: tape ? {...tape.dataset} : null};
+            }""",
+            selector,
+        )
+        raise AssertionError(f"{selector} never showed ink: {state}") from exc
+
+
 def scribble(page: Any, seconds: float, *, start: float = 0.2) -> None:
     """Draw zig-zags across the recorder's canvas for about ``seconds``."""
     box = page.locator("#paper").bounding_box()

@@ -11,7 +11,7 @@ from tapes.models import TapeStatus
 from tests.support.browser import save_screenshot
 from tests.support.synth import make_tape as make_synth_tape
 from tests.support.worker import tapes_worker, worker_log
-from tests.web.conftest import canvas_ink, sign_in
+from tests.web.conftest import canvas_ink, sign_in, wait_for_ink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -200,3 +200,21 @@ def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
     page.goto(f"{live_server.url}/t/{other.code}")
     assert "damaged or not a tape" in page.locator("#failure").inner_text()
     assert page.get_by_role("button", name="Try again").count() == 0
+
+
+def test_a_video_that_will_not_load_falls_back_to_the_recording(
+    page: Any, live_server: Any, make_tape: Any, tmp_path: Path
+) -> None:
+    # Ready, but its MP4 is not in storage (make_tape names it without storing it): the media
+    # endpoint answers 404 and the page must not be left blank.
+    synth = make_synth_tape(tmp_path / "t.zip", frames=20, width=64, height=48, scale=1, seed=7)
+    tape = make_tape(media=True, zip_content=synth.path.read_bytes(), width=64, height=48)
+    page.goto(f"{live_server.url}/t/{tape.code}")
+    page.locator("#tape[data-zip-playback=playing]").wait_for(timeout=20_000)
+    assert page.locator("#tape").get_attribute("data-video-error") == "1"
+    assert page.locator("#tape-video").count() == 0
+    wait_for_ink(page, "#tape-frames", 0)
+    # It asks the API for fresh links and tries the video again, a bounded number of times.
+    page.wait_for_function(
+        "() => Number(document.getElementById('tape').dataset.videoError) >= 2", timeout=20_000
+    )

@@ -21,7 +21,7 @@ from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.support.browser import save_screenshot
 from tests.support.worker import tapes_worker, worker_log
-from tests.web.conftest import canvas_ink, record_take, scribble, sign_in
+from tests.web.conftest import canvas_ink, record_take, scribble, sign_in, wait_for_ink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +86,7 @@ def test_draw_record_post_and_watch(
     assert article.get_attribute("data-zip-frames") == str(take["frames"])
     assert page.locator("#processing").is_visible()
     assert page.locator("#status-words").inner_text() == "In line to become a video"
-    assert canvas_ink(page, "#tape-frames") > 50
+    wait_for_ink(page, "#tape-frames", 50)
     save_screenshot(page, "tape-processing")
 
     # A worker comes along; the page notices by itself and swaps in the MP4.

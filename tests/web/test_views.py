@@ -56,6 +56,10 @@ def test_a_ready_tape_unfurls(client: Any, make_tape: Any, user: Any) -> None:
     assert meta(html, "og:image") == f"{base}/api/tapes/{tape.code}/media/thumbnail"
     assert meta(html, "og:video") == f"{base}/api/tapes/{tape.code}/media/mp4"
     assert meta(html, "og:video:type") == "video/mp4"
+    assert (meta(html, "og:video:width"), meta(html, "og:video:height")) == (
+        str(tape.width),
+        str(tape.height),
+    )
     assert meta(html, "twitter:card") == "summary_large_image"
     assert meta(html, "twitter:image") == meta(html, "og:image")
     assert "Ada Lovelace" in (meta(html, "og:description") or "")
