@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
@@ -15,6 +16,7 @@ from federation.xrpc import XrpcError
 from tapesite.errors import TapesiteError
 
 
+@sensitive_post_parameters("app_password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def atproto_page(request: HttpRequest) -> HttpResponse:

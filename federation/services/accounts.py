@@ -7,11 +7,18 @@ from secrets import token_urlsafe
 
 from django.conf import settings
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from federation import identity, secrets
 from federation.models import AccountState, AtprotoAccount
-from federation.services.sessions import decrypt, encrypt, session_store
+from federation.services.sessions import (
+    MAIN_PASSWORD_SCOPE,
+    decrypt,
+    encrypt,
+    jwt_scope,
+    session_store,
+)
 from federation.xrpc import Xrpc, XrpcError
 from tapesite.errors import TapesiteError
 
@@ -40,6 +47,7 @@ def pds_error(exc: XrpcError) -> TapesiteError:
     return TapesiteError(exc.code, exc.message, status=status, details=details)
 
 
+@sensitive_variables("app_password", "session")
 def atproto_account_link(*, user: User, identifier: str, app_password: str) -> AtprotoAccount:
     """Link (or relink) ``user`` to the account behind a handle or DID, with an app password.
 
@@ -61,6 +69,14 @@ def atproto_account_link(*, user: User, identifier: str, app_password: str) -> A
         raise pds_error(exc) from exc
     if session.get("did") != found.did:
         raise TapesiteError("atproto_handle_mismatch", "The PDS signed in a different account.")
+    if jwt_scope(str(session.get("accessJwt", ""))) == MAIN_PASSWORD_SCOPE:
+        # Signed in, but with the account's own password: the site keeps app passwords only,
+        # which the user can revoke without changing their password.
+        raise TapesiteError(
+            "atproto_main_password",
+            "That is the account's main password. Create an app password on your PDS "
+            "(on Bluesky: Settings, Privacy and security, App passwords) and use it instead.",
+        )
     with transaction.atomic():
         account = AtprotoAccount.objects.select_for_update().filter(user=user).first()
         if account is None:

@@ -55,14 +55,32 @@ def decrypt(value: str) -> str:
     return secrets.decrypt(value, _keys())
 
 
-def jwt_expiry(token: str) -> float:
-    """The ``exp`` claim (unverified: the PDS verifies; we only decide when to renew)."""
+#: The scope of a session made with an account's own password (app passwords get
+#: ``com.atproto.appPass`` or ``com.atproto.appPassPrivileged``).
+MAIN_PASSWORD_SCOPE = "com.atproto.access"
+
+
+def _jwt_claims(token: str) -> dict[str, object]:
+    # Unverified: the PDS verifies its tokens; the site only reads when to renew and the scope.
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
-    except (IndexError, ValueError, KeyError, TypeError):
+    except (IndexError, ValueError, TypeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def jwt_expiry(token: str) -> float:
+    """The ``exp`` claim, or 0 when there is none."""
+    try:
+        return float(_jwt_claims(token)["exp"])  # type: ignore[arg-type]
+    except (KeyError, ValueError, TypeError):
         return 0.0
+
+
+def jwt_scope(token: str) -> str:
+    """The ``scope`` claim ('' when there is none: other PDS implementations may not say)."""
+    return str(_jwt_claims(token).get("scope", ""))
 
 
 def _stored(account: AtprotoAccount) -> PdsSession | None:

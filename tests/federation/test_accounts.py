@@ -105,6 +105,22 @@ def test_link_errors_have_stable_codes(
     assert not AtprotoAccount.objects.filter(user=user).exists()
 
 
+def test_the_main_password_is_refused_for_an_app_password(
+    api: Any, user: Any, atproto_settings: Pds
+) -> None:
+    remote = atproto_settings.create_account()
+    api.force_login(user)
+    response = link_via_api(api, remote.handle, remote.password)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "atproto_main_password"
+    assert "app password" in error["message"]
+    assert remote.password not in response.content.decode()
+    assert not AtprotoAccount.objects.filter(user=user).exists()
+    # The app password of the same account links.
+    assert link_via_api(api, remote.handle, remote.app_password).status_code == 200
+
+
 def test_the_api_needs_a_signed_in_user(api: Any) -> None:
     assert api.get("/api/me/atproto").json()["error"]["code"] == "not_authenticated"
     assert api.put("/api/me/atproto", {}, format="json").status_code == 401

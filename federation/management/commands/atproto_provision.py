@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "Create accounts on the site's own PDS (ATPROTO_PDS_URL) for users with no linked "
         "account, using ATPROTO_PDS_ADMIN_PASSWORD (an invite per account) or "
-        "ATPROTO_PDS_INVITE_CODE."
+        "ATPROTO_PDS_INVITE_CODE (one code for every account: with --all, make it with a "
+        "useCount of at least the number of users)."
     )
 
     def add_arguments(self, parser: Any) -> None:
