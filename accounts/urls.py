@@ -12,4 +12,9 @@ urlpatterns = [
     path("me", views.me, name="me"),
     path("me/username", views.username_change, name="username"),
     path("me/tapes/<str:code>/retry", views.tape_retry, name="tape-retry"),
+    path(
+        "me/tapes/<str:code>/federation/retry",
+        views.tape_federation_retry,
+        name="tape-federation-retry",
+    ),
 ]

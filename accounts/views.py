@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import requests
 from authlib.common.errors import AuthlibBaseError
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -30,6 +31,8 @@ from joserfc.errors import JoseError
 
 from accounts import auth0, selectors, services
 from accounts.models import User
+from federation.selectors import atproto_account_get, tape_federation_summary
+from federation.services import tape_federation_retry as federation_retry
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -211,13 +214,23 @@ def _tape_page(code: str) -> str:
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    page = Paginator(selectors.user_tapes(user=user), 50).get_page(request.GET.get("page"))
+    tapes = selectors.user_tapes(user=user).select_related("federation")
+    page = Paginator(tapes, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/me.html",
         {
             "page": page,
-            "tapes": [(tape, _tape_page(tape.code)) for tape in page.object_list],
+            "tapes": [
+                {
+                    "tape": tape,
+                    "url": _tape_page(tape.code),
+                    "federation": tape_federation_summary(tape),
+                }
+                for tape in page.object_list
+            ],
+            "atproto": atproto_account_get(user=user),
+            "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
             "username_form": UsernameForm(initial={"username": user.username}),
             "signed_in_with": request.session.get(_SIGNED_IN_WITH, "local"),
         },
@@ -239,6 +252,23 @@ def username_change(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Your username is now {user.username}.")
     else:
         messages.error(request, "Type a username.")
+    return redirect("accounts:me")
+
+
+@login_required
+@require_POST
+def tape_federation_retry(request: HttpRequest, code: str) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    tape = selectors.user_tape(user=user, code=code)
+    if tape is None:
+        raise Http404("No such tape of yours")
+    try:
+        federation_retry(tape=tape, actor=user)
+    except TapesiteError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"!{tape.code} is on its way to your PDS again.")
     return redirect("accounts:me")
 
 

@@ -1,5 +1,6 @@
 """/me and the site's own accounts (no Auth0): the user's tapes with failures and a retry, the
-AT Protocol placeholder, username changes, sign-up and sign-in forms behind the same buttons."""
+linked AT Protocol account and failed federations with a retry, username changes, sign-up and
+sign-in forms behind the same buttons."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from federation.models import FederationState, TapeFederation
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE_QUEUE
 from tapes.services.status import tape_status_set
 from tapesite.errors import TapesiteError
+from tests.accounts.factories import UserFactory
+from tests.federation.factories import AtprotoAccountFactory, TapeFederationFactory
+from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +74,7 @@ def test_me_lists_the_users_tapes_with_failures_and_a_retry(
     assert 'data-code="validation_no_frames"' in html and "The archive has no frames." in html
     assert f"/me/tapes/{broken.code}/retry" in html
     assert f"/me/tapes/{ok.code}/retry" not in html
-    assert 'id="atproto"' in html and "/api/me/atproto" in html
+    assert 'id="atproto" data-linked="false"' in html and 'href="/me/atproto/"' in html
 
     queue = django_rq.get_queue(ENCODE_QUEUE)
     queue.empty()
@@ -177,3 +182,35 @@ def test_sign_up_refuses_weak_passwords_and_taken_names(no_auth0: None, user: Us
 def test_local_sign_out_goes_back_only_to_our_paths(no_auth0: None, browser: Client) -> None:
     response = browser.post("/accounts/logout/", {"next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_me_shows_the_linked_account_and_resends_a_failed_federation(
+    browser: Client, user: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    AtprotoAccountFactory.create(user=user, handle="ada.test", did="did:plc:ada")
+    sent = ReadyTapeFactory.create(
+        user=user, at={"uri": "at://did:plc:ada/computer.aesthetic.tape/3k", "rkey": "3k"}
+    )
+    TapeFederationFactory.create(tape=sent, state=FederationState.DONE)
+    stuck = ReadyTapeFactory.create(user=user)
+    TapeFederationFactory.create(
+        tape=stuck, state=FederationState.FAILED, code="pds_blob_too_large", message="Too big."
+    )
+    html = browser.get("/me").content.decode()
+    assert 'data-linked="true"' in html and "@ada.test" in html and "did:plc:ada" in html
+    assert 'href="https://pdsls.dev/at://did:plc:ada/computer.aesthetic.tape/3k"' in html
+    assert 'data-code="pds_blob_too_large"' in html and "Too big." in html
+    assert f"/me/tapes/{stuck.code}/federation/retry" in html
+    assert f"/me/tapes/{sent.code}/federation/retry" not in html
+
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(f"/me/tapes/{stuck.code}/federation/retry")
+    assert response.status_code == 302
+    fed = TapeFederation.objects.get(tape=stuck)
+    assert (fed.state, fed.code) == (FederationState.PENDING, "")
+    assert f"tape-federate-{stuck.pk}" in queue.job_ids
+    # Someone else's tape is not theirs to resend.
+    theirs = ReadyTapeFactory.create(user=UserFactory.create())
+    assert browser.post(f"/me/tapes/{theirs.code}/federation/retry").status_code == 404
