@@ -17,7 +17,7 @@ from tapes import codes
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.moderation import staff_permission_check
-from tapes.services.status import TapeState, owner_id
+from tapes.services.status import TapeState, owner_id, tape_log_change
 from tapes.services.uploads import tape_upload_find, tape_upload_take
 from tapes.storage import storage_for, zip_key
 from tapesite.errors import TapesiteError
@@ -94,6 +94,8 @@ def tape_create(
         if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
             raise _slug_taken(slug)
         known = TapeState(code=tape.code, status=TapeStatus.UPLOADED, since=now)
+        # Logged before the enqueue's own line ("uploaded -> queued"), both after commit.
+        tape_log_change(tape=tape, from_state="new", to_state=TapeStatus.UPLOADED, since=None)
 
         def enqueue() -> None:
             if tape_enqueue_encode(tape_id=tape.pk, known=known):
@@ -133,6 +135,9 @@ def tape_nuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
         tape.nuked_at = timezone.now()
         tape.save(update_fields=["nuked", "nuked_at", "updated_at"])
         audit_record(actor=actor, action=AuditAction.TAPE_NUKE, target=tape, reason=reason)
+        tape_log_change(
+            tape=tape, from_state=locked.status, to_state="nuked", since=locked.status_changed_at
+        )
         tape_federation_on_nuke(tape=tape)
     else:
         tape.nuked, tape.nuked_at = True, locked.nuked_at
@@ -162,6 +167,9 @@ def tape_unnuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
             target=tape,
             reason=reason,
             details={"nuked_at": locked.nuked_at.isoformat() if locked.nuked_at else None},
+        )
+        tape_log_change(
+            tape=tape, from_state="nuked", to_state=locked.status, since=locked.nuked_at
         )
         # Public again: it federates again, under a fresh rkey.
         tape_federation_on_unnuke(tape=tape)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from tapes.models import Tape
+from tapes.services.status import tape_log_change
 from tapes.storage import storage_for
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def _purge_one(tape_id: int, *, cutoff_reason: str, dry_run: bool) -> PurgedTape
                 reason=cutoff_reason,
                 details={"removed": done.removed, "missing": done.missing, "bytes": done.bytes},
             )
+            tape_log_change(tape=tape, from_state="nuked", to_state="purged", since=tape.nuked_at)
         return done
 
 

@@ -135,3 +135,35 @@ def test_a_row_that_moved_on_is_judged_by_its_real_status(lines: Any, committed:
     tape.refresh_from_db()
     assert tape.status == TapeStatus.PROCESSING
     assert lines() == []  # nothing changed, nothing logged
+
+
+def test_posting_nuking_restoring_and_purging_are_logged_too(
+    lines: Any, committed: Any, moderator: Any, local_storage: Any, clean_queue: None
+) -> None:
+    from tapes.services import tape_create, tape_nuke, tape_unnuke, tapes_purge
+    from tests.conftest import tiny_zip
+    from tests.tapes.factories import UPLOAD_TOKEN, TapeUploadFactory
+
+    upload = TapeUploadFactory.create(content=tiny_zip())
+    with committed():
+        tape = tape_create(user=None, slug=upload.slug, upload_token=UPLOAD_TOKEN)
+    assert [(line["from"], line["to"]) for line in lines()] == [
+        ("new", "uploaded"),
+        ("uploaded", "queued"),
+    ]
+    assert {line["code"] for line in lines()} == {tape.code}
+    with committed():
+        tape_nuke(tape=tape, actor=moderator, reason="spam")
+    with committed():
+        tape_unnuke(tape=tape, actor=moderator, reason="appeal")
+    with committed():
+        tape_nuke(tape=tape, actor=moderator, reason="spam again")
+    with committed():
+        tapes_purge(older_than=timedelta(0))
+    assert [(line["from"], line["to"]) for line in lines()[2:]] == [
+        ("queued", "nuked"),
+        ("nuked", "queued"),
+        ("queued", "nuked"),
+        ("nuked", "purged"),
+    ]
+    assert all(line["event"] == "tape_status" for line in lines())
