@@ -135,6 +135,29 @@ def test_deleting_a_user_whose_slug_a_guest_also_has(user: Any) -> None:
     assert Tape.objects.filter(pk=guest_tape.pk).exists()
 
 
+def test_deleting_users_in_the_admin_removes_their_files_too(
+    user: Any, other_user: Any, client: Any, django_user_model: Any
+) -> None:
+    admin = django_user_model.objects.create_superuser(username="root", password="pw")
+    client.force_login(admin)
+    mine, theirs = _posted(user=user), _posted(user=other_user)
+    guest = _posted()
+    files = storage_for(mine.bucket)
+    # One from the user's own page, the other with the list's bulk action.
+    done = client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+    assert done.status_code == 302
+    done = client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [other_user.pk], "post": "yes"},
+    )
+    assert done.status_code == 302
+    for tape in (mine, theirs):
+        assert not Tape.objects.filter(pk=tape.pk).exists()
+        assert not files.exists(tape.zip_key)
+    assert not django_user_model.objects.filter(pk__in=[user.pk, other_user.pk]).exists()
+    assert storage_for(guest.bucket).exists(guest.zip_key)
+
+
 def test_deleting_a_user_directly_cascades(user: Any) -> None:
     guest_tape = _posted(piece="same")
     users_tape = _posted(user=user, piece="same")
