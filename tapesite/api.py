@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -168,7 +169,9 @@ def _storable_text(text: str) -> bool:
 
 
 def _json_error(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    # Django's own error views, outside DRF: the same body as the exception handler's.
+    error = TapesiteError(code, message, status=status)
+    return JsonResponse({"error": error.as_dict()}, status=error.status)
 
 
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -179,25 +182,19 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 def not_found_handler(request: HttpRequest, exception: Exception) -> Any:
     if request.path.startswith("/api/"):
         return api_not_found(request)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 def bad_request_handler(request: HttpRequest, exception: Exception) -> Any:
     if request.path.startswith("/api/"):
         return _json_error("bad_request", "The request could not be read.", 400)
-    from django.views.defaults import bad_request
-
-    return bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 def server_error_handler(request: HttpRequest) -> Any:
     if request.path.startswith("/api/"):
         return _json_error("server_error", "Something went wrong on our side; try again.", 500)
-    from django.views.defaults import server_error
-
-    return server_error(request)
+    return defaults.server_error(request)
 
 
 __all__ = [

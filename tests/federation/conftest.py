@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +16,7 @@ from django.core.files.base import ContentFile
 
 from federation.models import AtprotoAccount
 from federation.services import atproto_account_link
+from federation.services.sessions import decrypt, encrypt
 from tapes.models import Tape, TapeStatus
 from tapes.storage import bucket_for, sibling_key, storage_for, zip_key
 from tests.support.encoded import Encoded, encode_synthetic
@@ -88,3 +92,15 @@ def link(atproto_settings: Pds) -> Callable[..., tuple[AtprotoAccount, Account]]
         return account, remote
 
     return make
+
+
+def expire_access_token(account: AtprotoAccount) -> None:
+    """Make the stored access token look expired to the site (as it would be hours later); the
+    refresh token is left as it is."""
+    session = json.loads(decrypt(account.session))
+    head, payload, sig = session["accessJwt"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) - 10
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    session["accessJwt"] = f"{head}.{forged}.{sig}"
+    AtprotoAccount.objects.filter(pk=account.pk).update(session=encrypt(json.dumps(session)))

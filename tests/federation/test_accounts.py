@@ -19,8 +19,7 @@ from federation.models import AtprotoAccount
 from federation.services import account_session, tape_federate, tape_federation_start
 from federation.services.sessions import decrypt
 from tapes.models import Tape
-from tests.federation.conftest import COLLECTION
-from tests.federation.test_records import _expire_access_token
+from tests.federation.conftest import COLLECTION, expire_access_token
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +171,7 @@ def test_an_expired_access_token_is_refreshed_and_the_rotated_session_saved(
 ) -> None:
     account, remote = link(user)
     old_refresh = json.loads(decrypt(account.session))["refreshJwt"]
-    _expire_access_token(account)
+    expire_access_token(account)
     session = account_session(account_id=account.pk)
     account.refresh_from_db()
     assert (account.logins, account.refreshes) == (1, 1)
@@ -192,7 +191,7 @@ def test_concurrent_renewals_spend_the_refresh_token_once(
     user: Any, link: Callable[..., Any], pds: Pds
 ) -> None:
     account, _remote = link(user)
-    _expire_access_token(account)
+    expire_access_token(account)
     results: list[str] = []
     errors: list[BaseException] = []
 

@@ -20,8 +20,7 @@ from federation.services import tape_federation_start
 from federation.services.sessions import decrypt
 from tapes.models import Tape, TapeStatus
 from tapes.storage import storage_for
-from tests.federation.conftest import COLLECTION
-from tests.federation.test_records import _expire_access_token
+from tests.federation.conftest import COLLECTION, expire_access_token
 from tests.support.pds import Pds
 from tests.support.synth import make_tape
 
@@ -129,7 +128,7 @@ def test_two_workers_sharing_an_account_keep_its_session_working(
     AtprotoAccount.objects.filter(pk=account.pk).update(logins=0)
     account.refresh_from_db()
     # Both workers find an expired access token and want to spend the single-use refresh token.
-    _expire_access_token(account)
+    expire_access_token(account)
     tapes = [ready_tape(user) for _ in range(12)]
     enqueue_all(tapes, django_capture_on_commit_callbacks)
     workers = [start_worker(settings, local_storage) for _ in range(2)]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -25,10 +22,9 @@ from federation.services import (
     tapes_federation_reconcile,
 )
 from federation.services.records import tape_lexicon
-from federation.services.sessions import decrypt, encrypt
 from tapes.models import Tape, TapeStatus
 from tapes.services import tape_nuke, tape_unnuke
-from tests.federation.conftest import COLLECTION
+from tests.federation.conftest import COLLECTION, expire_access_token
 from tests.federation.test_lexicon import reference
 from tests.support.encoded import Encoded
 from tests.support.pds import Pds
@@ -268,18 +264,6 @@ def test_rate_limited_login_is_pds_rate_limited_and_waits_for_the_reset(
     assert outcome.retry_in is not None and outcome.retry_in > 5
 
 
-def _expire_access_token(account: AtprotoAccount) -> None:
-    """Make the stored access token look expired to the site (as it would be hours later); the
-    refresh token is left as it is."""
-    session = json.loads(decrypt(account.session))
-    head, payload, sig = session["accessJwt"].split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["exp"] = int(time.time()) - 10
-    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    session["accessJwt"] = f"{head}.{forged}.{sig}"
-    AtprotoAccount.objects.filter(pk=account.pk).update(session=encrypt(json.dumps(session)))
-
-
 def test_a_revoked_app_password_is_pds_auth_failed_and_relinking_recovers(
     user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds, api: Any
 ) -> None:
@@ -288,7 +272,7 @@ def test_a_revoked_app_password_is_pds_auth_failed_and_relinking_recovers(
     assert federate(first).state == FederationState.DONE
     pds.revoke_app_password(remote)
     account.refresh_from_db()
-    _expire_access_token(account)
+    expire_access_token(account)
 
     second = ready_tape(user)
     outcome = federate(second)

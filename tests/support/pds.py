@@ -23,7 +23,7 @@ from typing import IO, Any
 import pytest
 import requests
 
-from tests.support.services import _startup_lock, free_port
+from tests.support.services import free_port, startup_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_VERSION = "22.23.3"
@@ -93,7 +93,7 @@ class Pds:
             self.port = free_port()
         args = [f"--{name}={value}" for name, value in self.options.items()]
         self._log = (self.workdir / "pds.log").open("a")
-        with _startup_lock():
+        with startup_lock():
             self.proc = subprocess.Popen(
                 [
                     node_binary(),
@@ -219,7 +219,7 @@ class Pds:
 def start_plc(workdir: Path) -> tuple[subprocess.Popen[str], str]:
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "plc.log").open("a")
-    with _startup_lock():
+    with startup_lock():
         proc = subprocess.Popen(
             [
                 node_binary(),

@@ -48,7 +48,7 @@ def _s3_answers(port: int) -> bool:
     return True
 
 
-def _wait(
+def wait_until(
     predicate: Callable[[], bool],
     timeout: float,
     what: str,
@@ -88,7 +88,7 @@ def _free_port_block(size: int) -> int:
 
 
 @contextmanager
-def _startup_lock() -> Iterator[None]:
+def startup_lock() -> Iterator[None]:
     # Two suites (say, in two worktrees) picking port blocks at the same moment could pick
     # overlapping ones; starting one server at a time per machine rules that out.
     with open(Path(tempfile.gettempdir()) / "tapesite-service-start.lock", "w") as handle:
@@ -135,7 +135,7 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         "admin.port",
         "admin.port.grpc",
     ]
-    with _startup_lock():
+    with startup_lock():
         base = _free_port_block(len(names))
         ports = {name: base + i for i, name in enumerate(names)}
         proc = subprocess.Popen(
@@ -158,8 +158,8 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         try:
             # The S3 port opens before the gateway serves (and once it did not stay open): ready
             # is an HTTP answer, twice in a row.
-            _wait(lambda: _s3_answers(ports["s3.port"]), 60, "SeaweedFS S3", proc)
-            _wait(lambda: _s3_answers(ports["s3.port"]), 10, "SeaweedFS S3", proc)
+            wait_until(lambda: _s3_answers(ports["s3.port"]), 60, "SeaweedFS S3", proc)
+            wait_until(lambda: _s3_answers(ports["s3.port"]), 10, "SeaweedFS S3", proc)
         except BaseException:
             proc.kill()
             log.close()
@@ -220,7 +220,7 @@ class RedisServer:
             except redis.ConnectionError:
                 return False
 
-        _wait(ready, 10, "redis-server", self.proc)
+        wait_until(ready, 10, "redis-server", self.proc)
 
     def stop(self) -> None:
         if self.proc is not None:

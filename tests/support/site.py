@@ -24,7 +24,7 @@ import psutil
 import requests
 from cryptography.fernet import Fernet
 
-from tests.support.services import S3Server, _wait, free_port
+from tests.support.services import S3Server, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +135,7 @@ class Gunicorn:
             except requests.RequestException:
                 return False
 
-        _wait(answers, 60, f"gunicorn (log: {self.log_path})", self.proc)
+        wait_until(answers, 60, f"gunicorn (log: {self.log_path})", self.proc)
 
     def stop(self) -> None:
         if self.proc is not None:

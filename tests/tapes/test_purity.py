@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-PURE = ["tapes.archive", "tapes.encoder", "tapes.timing", "tapes.codes"]
+PURE = ["tapes.archive", "tapes.encoder", "tapes.timing", "tapes.codes", "federation.lexicon"]
 
 
 @pytest.mark.parametrize("module", PURE)
