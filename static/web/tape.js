@@ -116,30 +116,29 @@ async function playFromZip() {
 // --- the video --------------------------------------------------------------------------------
 
 function watchForFailure(element) {
-  element.addEventListener(
-    "error",
-    () => {
-      // The video did not load (a network hiccup, a link that expired): play the recording
-      // instead, and ask the API for fresh links a little later.
-      if (video !== element) return;
-      const shown = !element.hidden;
-      element.remove();
-      video = null;
-      videoFailures += 1;
-      article.dataset.videoError = String(videoFailures);
-      if (shown && !$("tape-frames")) {
-        const canvas = document.createElement("canvas");
-        canvas.id = "tape-frames";
-        canvas.className = "pixels";
-        $("screen").append(canvas);
-      }
-      if (!player) playFromZip();
-      if (videoFailures <= VIDEO_RETRIES && !pollTimer) {
-        pollTimer = window.setTimeout(poll, VIDEO_RETRY_MS * videoFailures);
-      }
-    },
-    { once: true },
-  );
+  const failed = () => {
+    // The video did not load (a network hiccup, a link that expired): play the recording
+    // instead, and ask the API for fresh links a little later.
+    if (video !== element) return;
+    const shown = !element.hidden;
+    element.remove();
+    video = null;
+    videoFailures += 1;
+    article.dataset.videoError = String(videoFailures);
+    if (shown && !$("tape-frames")) {
+      const canvas = document.createElement("canvas");
+      canvas.id = "tape-frames";
+      canvas.className = "pixels";
+      $("screen").append(canvas);
+    }
+    if (!player) playFromZip();
+    if (videoFailures <= VIDEO_RETRIES && !pollTimer) {
+      pollTimer = window.setTimeout(poll, VIDEO_RETRY_MS * videoFailures);
+    }
+  };
+  element.addEventListener("error", failed, { once: true });
+  // A server-rendered video may have failed before this module ran: its error event is gone.
+  if (element.error || element.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) failed();
 }
 
 function showVideo(media) {

@@ -21,6 +21,7 @@ from tapes.models import Tape, TapeStatus
 from tapes.storage import bucket_for, sibling_key, storage_for, zip_key
 from tests.support.encoded import Encoded, encode_synthetic
 from tests.support.pds import Account, Pds
+from tests.tapes.factories import ReadyTapeFactory
 
 COLLECTION = "computer.aesthetic.tape"
 
@@ -54,7 +55,7 @@ def ready_tape(encoded: Encoded, local_storage: Path) -> Callable[..., Tape]:
         thumb_key = sibling_key(key, "-thumb.webp")
         storage.save(mp4_key, ContentFile(body))
         storage.save(thumb_key, ContentFile(encoded.thumbnail))
-        return Tape.objects.create(
+        return ReadyTapeFactory.create(
             code=f"f{n}x",
             slug=slug,
             user=user,
@@ -73,6 +74,9 @@ def ready_tape(encoded: Encoded, local_storage: Path) -> Callable[..., Tape]:
             mp4_bytes=len(body),
             thumbnail_key=thumb_key,
             thumbnail_bytes=len(encoded.thumbnail),
+            preview_key="",
+            preview_bytes=None,
+            scale=1,
         )
 
     return make

@@ -18,6 +18,7 @@ from PIL import Image
 
 from tapes.models import Tape, TapeStatus
 from tapes.storage import storage_for
+from tests.tapes.factories import TapeFactory
 
 _serial = itertools.count()
 
@@ -76,6 +77,6 @@ def make_tape(local_storage: Path) -> Any:
                 f"{stem}-preview.webp", ContentFile(_webp((30, 160, 220), frames=4))
             )
             defaults.setdefault("mp4_key", f"{stem}.mp4")
-        return Tape.objects.create(**defaults)
+        return TapeFactory.create(**defaults)
 
     return make
