@@ -33,6 +33,7 @@ from accounts import auth0, selectors, services
 from accounts.models import User
 from federation.selectors import atproto_account_get, tape_federation_summary
 from federation.services import tape_federation_retry as federation_retry
+from tapes.models import Tape
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -255,14 +256,20 @@ def username_change(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:me")
 
 
-@login_required
-@require_POST
-def tape_federation_retry(request: HttpRequest, code: str) -> HttpResponse:
+def _own_tape(request: HttpRequest, code: str) -> tuple[User, Tape]:
+    """The signed-in user and their tape ``code`` (404 for anyone else's)."""
     user = request.user
-    assert isinstance(user, User)
+    assert isinstance(user, User)  # login_required
     tape = selectors.user_tape(user=user, code=code)
     if tape is None:
         raise Http404("No such tape of yours")
+    return user, tape
+
+
+@login_required
+@require_POST
+def tape_federation_retry(request: HttpRequest, code: str) -> HttpResponse:
+    user, tape = _own_tape(request, code)
     try:
         federation_retry(tape=tape, actor=user)
     except TapesiteError as exc:
@@ -275,11 +282,7 @@ def tape_federation_retry(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def tape_retry(request: HttpRequest, code: str) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    tape = selectors.user_tape(user=user, code=code)
-    if tape is None:
-        raise Http404("No such tape of yours")
+    user, tape = _own_tape(request, code)
     try:
         queued = services.owner_tape_retry(tape=tape, actor=user)
     except TapesiteError as exc:
