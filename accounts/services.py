@@ -160,8 +160,8 @@ def owner_tape_retry(*, tape: Tape, actor: User) -> bool:
 def user_delete(*, user: User) -> int:
     """Delete a person: their tapes with every stored file and upload slot first (records on
     their own PDS are theirs and stay), then the row, which cascades the rest (the linked
-    AT Protocol account, claims). Storage down: nothing of theirs is deleted, try again.
-    Returns how many tapes went."""
+    AT Protocol account, claims). Storage down: it stops before any row goes, and can simply
+    run again. Returns how many tapes went."""
     removed = tape_services.tapes_delete_for_user(user=user)
     user.delete()
     return removed

@@ -348,7 +348,8 @@ def _rerun_if_superseded(fed: TapeFederation, planned_stale: frozenset[str]) -> 
     tape_id = fed.tape_id
     transaction.on_commit(lambda: queueing.enqueue_federate(tape_id, delay_seconds=1))
     logger.info("tape %s changed while federating; running again", tape_id)
-    return Outcome(FederationState.PENDING, "superseded", retry_in=1.0)
+    # Scheduled here, not through retry_in: the job and tapes_federate would schedule it twice.
+    return Outcome(FederationState.PENDING, "superseded")
 
 
 def _superseded(
