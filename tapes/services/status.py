@@ -74,8 +74,8 @@ def _log_after_commit(
     tape_id: int,
     code: str,
     old_status: str,
-    status: TapeStatus,
-    since: datetime,
+    status: str,
+    since: datetime | None,
     now: datetime,
     fields: dict[str, Any],
 ) -> None:
@@ -108,16 +108,4 @@ def tape_mark_failed(*, tape_id: int, code: str, message: str, detail: str = "")
 def tape_log_change(*, tape: Tape, from_state: str, to_state: str, since: datetime | None) -> None:
     """The JSON log line of a change outside the status pipeline (posted, nuked, restored,
     purged), with the same fields as a status change, written once the transaction commits."""
-    job_id = current_job_id()
-    tape_id, code, now = tape.pk, tape.code, timezone.now()
-    transaction.on_commit(
-        lambda: log_transition(
-            tape_id=tape_id,
-            code=code,
-            from_status=from_state,
-            to_status=to_state,
-            since=since,
-            at=now,
-            job_id=job_id,
-        )
-    )
+    _log_after_commit(tape.pk, tape.code, from_state, to_state, since, timezone.now(), {})
