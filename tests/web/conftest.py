@@ -20,41 +20,35 @@ def sign_in(page: Any, live_server: Any, user: Any) -> None:
     )
 
 
-def canvas_ink(page: Any, selector: str) -> int:
-    """How many pixels of a canvas differ from its top-left pixel (0 for a blank canvas)."""
-    return int(
-        page.evaluate(
-            """(selector) => {
-                const c = document.querySelector(selector);
-                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                let n = 0;
-                for (let i = 0; i < d.length; i += 4) {
-                    if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
-                }
-                return n;
-            }""",
-            selector,
-        )
-    )
-
-
-_INK = """([selector, minimum]) => {
+# How many pixels of the canvas ``selector`` differ from its top-left pixel (-1: no canvas).
+_COUNT_INK = """(selector) => {
     const c = document.querySelector(selector);
-    if (!c) return false;
+    if (!c) return -1;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 0; i < d.length; i += 4) {
         if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
     }
-    return n > minimum;
+    return n;
 }"""
+
+
+def canvas_ink(page: Any, selector: str) -> int:
+    """How many pixels of a canvas differ from its top-left pixel (0 for a blank canvas)."""
+    count = int(page.evaluate(_COUNT_INK, selector))
+    assert count >= 0, f"no canvas {selector} on the page"
+    return count
 
 
 def wait_for_ink(page: Any, selector: str, minimum: int, *, timeout_ms: int = 10_000) -> None:
     """Wait until a canvas shows more than ``minimum`` inked pixels; on a timeout, fail with
     what the page said about its playback (so a blank canvas is told from a missing one)."""
     try:
-        page.wait_for_function(_INK, arg=[selector, minimum], timeout=timeout_ms)
+        page.wait_for_function(
+            f"([selector, minimum]) => ({_COUNT_INK})(selector) > minimum",
+            arg=[selector, minimum],
+            timeout=timeout_ms,
+        )
     except Exception as exc:
         state = page.evaluate(
             """(selector) => {
