@@ -102,6 +102,14 @@ def clean_queue() -> Iterator[None]:
 
 
 @pytest.fixture
+def unthrottled(settings: Any) -> None:
+    """No rate limit in the way of a test that sends many requests from one client."""
+    rest = settings.REST_FRAMEWORK
+    rates = {scope: "100000/min" for scope in rest["DEFAULT_THROTTLE_RATES"]}
+    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture
 def private_redis(settings: Any, tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis server of the test's own, which it may stop and start."""
     server = RedisServer(tmp_path)

@@ -54,12 +54,9 @@ CHECKS = [
 
 
 @pytest.fixture(autouse=True)
-def _in_process_app(settings: Any, db: None) -> Iterator[None]:
+def _in_process_app(unthrottled: None, db: None) -> Iterator[None]:
     """No rate limits, and the test's database connection survives each request (the WSGI
     handler closes connections when a request ends; Django's test client does the same)."""
-    rest = settings.REST_FRAMEWORK
-    rates = {scope: "100000/min" for scope in rest["DEFAULT_THROTTLE_RATES"]}
-    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": rates}
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield
