@@ -6,7 +6,7 @@ import time
 
 from federation import queueing
 from federation.models import TapeFederation
-from federation.services.records import tape_federate
+from federation.services.federate import tape_federate
 from ops import metrics
 
 

@@ -5,9 +5,8 @@ from federation.services.accounts import (
     atproto_account_unlink,
     atproto_keys_rotate,
 )
-from federation.services.records import (
-    atproto_records_delete_all,
-    tape_federate,
+from federation.services.federate import atproto_records_delete_all, tape_federate
+from federation.services.lifecycle import (
     tape_federate_now,
     tape_federation_on_nuke,
     tape_federation_on_unnuke,

@@ -100,7 +100,7 @@ def atproto_account_link(*, user: User, identifier: str, app_password: str) -> A
 @transaction.atomic
 def atproto_account_unlink(*, user: User) -> bool:
     """Forget the account and its credentials. Records on the PDS stay (see
-    federation.services.records.atproto_records_delete_all to remove them first)."""
+    federation.services.federate.atproto_records_delete_all to remove them first)."""
     deleted, _ = AtprotoAccount.objects.filter(user=user).delete()
     return bool(deleted)
 

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from federation.services.records import tape_federation_start
+from federation.services.lifecycle import tape_federation_start
 from ops import metrics
 from tapes import queueing
 from tapes.models import Tape, TapeStatus

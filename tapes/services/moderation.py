@@ -8,7 +8,7 @@ from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
 from federation.models import FederationState, TapeFederation
-from federation.services.records import tape_federation_retry
+from federation.services.lifecycle import tape_federation_retry
 from tapes import queueing
 from tapes.models import Tape
 from tapes.services.encoding import tape_enqueue_encode, tape_reencode_reset

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
-from federation.services.records import tape_federation_on_nuke, tape_federation_on_unnuke
+from federation.services.lifecycle import tape_federation_on_nuke, tape_federation_on_unnuke
 from tapes import codes
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode

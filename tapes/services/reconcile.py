@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from federation.services.records import tapes_federation_reconcile
+from federation.services.lifecycle import tapes_federation_reconcile
 from tapes import queueing
 from tapes.models import Tape, TapeStatus
 from tapes.services.encoding import tape_enqueue_encode

@@ -14,7 +14,7 @@ from audit.selectors import audit_entries_for
 from federation import queueing
 from federation.jobs import federate_tape
 from federation.models import FederationState, TapeFederation
-from federation.services.records import tape_federation_start
+from federation.services.lifecycle import tape_federation_start
 from tapes.models import Tape
 from tests.support.pds import Pds
 
