@@ -1,4 +1,5 @@
-"""Fixtures for federation: linked users on the real PDS, and ready tapes with real MP4s."""
+"""Fixtures for federation: linked users on the real PDS, and ready tapes with real MP4s; and
+the helpers the federation tests share."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 
-from federation.models import AtprotoAccount
-from federation.services import atproto_account_link
+from federation.models import AtprotoAccount, TapeFederation
+from federation.services import atproto_account_link, tape_federate, tape_federation_start
 from federation.services.sessions import decrypt, encrypt
 from tapes.models import Tape, TapeStatus
 from tapes.storage import bucket_for, sibling_key, storage_for, zip_key
@@ -108,3 +109,12 @@ def expire_access_token(account: AtprotoAccount) -> None:
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     session["accessJwt"] = f"{head}.{forged}.{sig}"
     AtprotoAccount.objects.filter(pk=account.pk).update(session=encrypt(json.dumps(session)))
+
+
+def federate(tape: Tape) -> Any:
+    tape_federation_start(tape=tape)
+    return tape_federate(tape_id=tape.pk)
+
+
+def fed_of(tape: Tape) -> TapeFederation:
+    return TapeFederation.objects.get(tape=tape)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from federation.lexicon import Lexicon, LexiconError, RecordInvalid
-from tests.support.pds import ROOT, node_binary
+from tests.support.lexicon import LEXICON_PATH, NSID, reference
 
-LEXICON_PATH = ROOT / "lexicons/computer/aesthetic/tape.json"
-NSID = "computer.aesthetic.tape"
 CID = "bafkreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
 
 
@@ -106,20 +103,6 @@ BLOB_RULES: list[tuple[str, dict[str, Any]]] = [
     ("video over 10 MiB", changed(video=blob(size=10485761))),
     ("thumbnail not an image", changed(thumbnail=blob("video/mp4", 10))),
 ]
-
-
-def reference(records: list[Any]) -> list[dict[str, Any]]:
-    """Run records through node/lexicon-validate.mjs (npm @atproto/lexicon)."""
-    lines = "".join(json.dumps({"nsid": NSID, "record": r}) + "\n" for r in records)
-    done = subprocess.run(
-        [node_binary(), str(ROOT / "node/lexicon-validate.mjs"), str(LEXICON_PATH)],
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 def ours(record: Any, *, check_blobs: bool = False) -> bool:

@@ -1,82 +1,27 @@
-"""The federate service against the real reference PDS, read back with plain XRPC calls."""
+"""The federate job's work (federation/services/federate.py) against the real reference PDS,
+read back with plain XRPC calls: crashes and nukes mid-write, and the PDS's errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import django_rq
 import pytest
 import requests
-from django.core.management import call_command
-from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
 from federation import xrpc
 from federation.jobs import federate_tape
-from federation.models import AccountState, AtprotoAccount, FederationState, TapeFederation
-from federation.services import (
-    tape_federate,
-    tape_federation_start,
-    tapes_federation_reconcile,
-)
-from federation.services.records import tape_lexicon
-from tapes.models import Tape, TapeStatus
-from tapes.services import tape_nuke, tape_unnuke
-from tests.federation.conftest import COLLECTION, expire_access_token
-from tests.federation.test_lexicon import reference
+from federation.models import AccountState, AtprotoAccount, FederationState
+from federation.services import tape_federate
+from tapes.models import Tape
+from tapes.services import tape_nuke
+from tests.federation.conftest import COLLECTION, expire_access_token, fed_of, federate
 from tests.support.encoded import Encoded
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
-
-
-def federate(tape: Tape) -> Any:
-    tape_federation_start(tape=tape)
-    return tape_federate(tape_id=tape.pk)
-
-
-def fed_of(tape: Tape) -> TapeFederation:
-    return TapeFederation.objects.get(tape=tape)
-
-
-def test_a_ready_tape_becomes_a_valid_record_with_our_mp4(
-    user: Any, link: Any, ready_tape: Callable[..., Tape], encoded: Encoded, pds: Pds, api: Any
-) -> None:
-    _account, remote = link(user)
-    tape = ready_tape(user)
-    outcome = federate(tape)
-    assert outcome.state == FederationState.DONE
-    tape.refresh_from_db()
-    at = tape.at
-    assert at["uri"] == f"at://{remote.did}/{COLLECTION}/{at['rkey']}"
-
-    got = pds.get_record(remote.did, COLLECTION, at["rkey"])
-    assert got.status_code == 200, got.text
-    body = got.json()
-    assert (body["uri"], body["cid"]) == (at["uri"], at["cid"])
-    record = body["value"]
-    assert record["code"] == tape.code and record["slug"] == tape.slug
-    assert record["ref"] == str(tape.pk)
-    assert record["video"]["mimeType"] == "video/mp4"
-    assert record["aspectRatio"] == {"width": encoded.width, "height": encoded.height}
-    assert record["thumbnail"]["mimeType"] == "image/webp"
-
-    video = pds.get_blob(remote.did, record["video"]["ref"]["$link"])
-    assert video.status_code == 200
-    assert video.content == encoded.mp4
-    thumb = pds.get_blob(remote.did, record["thumbnail"]["ref"]["$link"])
-    assert thumb.content == encoded.thumbnail
-
-    # What the PDS holds validates against the lexicon: the reference validator and ours.
-    assert reference([record]) == [{"valid": True, "error": None}]
-    tape_lexicon().validate_record(record)
-
-    api.force_login(user)
-    shown = api.get(f"/api/tapes/{tape.code}").json()
-    assert shown["at"] == {"uri": at["uri"], "rkey": at["rkey"], "cid": at["cid"]}
-    assert shown["federation"] == {"state": "done", "code": None, "message": None}
 
 
 def test_a_crash_between_create_record_and_saving_at_leaves_one_record(
@@ -146,36 +91,6 @@ def test_a_nuke_while_the_record_is_being_written_leaves_no_record(
     assert pds.list_records(remote.did, COLLECTION) == []
     fed = fed_of(tape)
     assert (fed.state, fed.stale_rkeys, fed.rkey) == (FederationState.NONE, [], "")
-
-
-def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
-    user: Any,
-    moderator: Any,
-    link: Any,
-    ready_tape: Callable[..., Tape],
-    pds: Pds,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    _account, remote = link(user)
-    tape = ready_tape(user)
-    federate(tape)
-    tape.refresh_from_db()
-    first = tape.at["rkey"]
-
-    with django_capture_on_commit_callbacks(execute=True):
-        tape_nuke(tape=tape, actor=user, reason="mine")
-    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
-    assert pds.list_records(remote.did, COLLECTION) == []
-    assert pds.get_record(remote.did, COLLECTION, first).status_code == 400
-
-    with django_capture_on_commit_callbacks(execute=True):
-        tape_unnuke(tape=tape, actor=moderator, reason="appeal")
-    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
-    records = pds.list_records(remote.did, COLLECTION)
-    assert len(records) == 1
-    tape.refresh_from_db()
-    assert tape.at["rkey"] != first
-    assert records[0]["uri"] == tape.at["uri"]
 
 
 def test_nuke_while_the_pds_is_down_completes_once_it_is_back(
@@ -312,59 +227,3 @@ def test_an_invalid_record_is_refused_before_any_write(
     assert (outcome.state, outcome.code) == (FederationState.FAILED, "record_invalid")
     assert "Record/code" in fed_of(tape).message
     assert pds.list_records(remote.did, COLLECTION) == []
-
-
-def test_guests_and_unlinked_users_are_not_federated(
-    user: Any, ready_tape: Callable[..., Tape]
-) -> None:
-    assert tape_federation_start(tape=ready_tape(None)) is None
-    assert tape_federation_start(tape=ready_tape(user)) is None
-    assert not TapeFederation.objects.exists()
-
-
-def test_reconcile_starts_unstarted_and_requeues_stuck_federations(
-    user: Any, link: Any, ready_tape: Callable[..., Tape], django_capture_on_commit_callbacks: Any
-) -> None:
-    link(user)
-    unstarted = ready_tape(user)
-    stuck = ready_tape(user)
-    tape_federation_start(tape=stuck)
-    TapeFederation.objects.filter(tape=stuck).update(updated_at=timezone.now() - timedelta(hours=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        report = tapes_federation_reconcile()
-    assert report.started == [unstarted.pk]
-    assert report.requeued == [stuck.pk]
-    queued = django_rq.get_queue("default").job_ids
-    assert f"tape-federate-{unstarted.pk}" in queued
-    assert f"tape-federate-{stuck.pk}" in queued
-    # Nothing to do the second time round.
-    again = tapes_federation_reconcile()
-    assert (again.started, again.requeued) == ([], [])
-
-
-def test_tapes_federate_command_retries_failed_ones_with_progress(
-    user: Any, link: Any, ready_tape: Callable[..., Tape], pds: Pds, capsys: Any
-) -> None:
-    _account, remote = link(user)
-    tapes = [ready_tape(user) for _ in range(2)]
-    for tape in tapes:
-        tape_federation_start(tape=tape)
-        TapeFederation.objects.filter(tape=tape).update(
-            state=FederationState.FAILED, code="pds_unreachable", message="was down"
-        )
-    call_command("tapes_federate", "--failed")
-    out = capsys.readouterr().out
-    assert "2/2" in out and "done" in out
-    assert TapeFederation.objects.filter(state=FederationState.DONE).count() == 2
-    assert len(pds.list_records(remote.did, COLLECTION)) == 2
-    for tape in tapes:
-        tape.refresh_from_db()
-        assert tape.at["uri"].startswith(f"at://{remote.did}/")
-        assert tape.at["uri"] in out
-    assert Tape.objects.filter(status=TapeStatus.READY).count() == 2
-
-    # Naming a tape that is already federated is not a failure, and writes nothing more.
-    call_command("tapes_federate", tapes[0].code)
-    again = capsys.readouterr().out
-    assert "done (already federated)" in again and tapes[0].at["uri"] in again
-    assert len(pds.list_records(remote.did, COLLECTION)) == 2

@@ -1,26 +1,34 @@
-"""Moderation in the admin reaches the PDS: a nuke deletes the tape's record, an un-nuke
-brings one back, a retry re-runs a failed federation; the federate job is timed in /metrics."""
+"""When a tape federates (federation/services/lifecycle.py), against the real reference PDS:
+started for a linked owner's ready tape (a claimed guest tape too), withdrawn by a nuke and
+started afresh by an un-nuke (through the services and the admin, the federate job timed in
+/metrics), retried from the admin, and found again by reconcile."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import django_rq
 import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from accounts.claims import claim_token_issue, tapes_claim
 from audit.selectors import audit_entries_for
 from federation import queueing
 from federation.jobs import federate_tape
 from federation.models import FederationState, TapeFederation
-from federation.services.lifecycle import tape_federation_start
+from federation.services import tape_federate, tape_federation_start, tapes_federation_reconcile
 from tapes.models import Tape
+from tapes.services import tape_nuke, tape_unnuke
+from tapes.storage import storage_for
+from tests.federation.conftest import COLLECTION, federate
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
 
-COLLECTION = "computer.aesthetic.tape"
 LIST = "/admin/tapes/tape/"
 TOKEN = "scrape-me-" + "y" * 20
 
@@ -50,6 +58,69 @@ def federate_count(client: Any, operation: str, outcome: str) -> float:
             ):
                 return float(sample.value)
     return 0.0
+
+
+def test_guests_and_unlinked_users_are_not_federated(
+    user: Any, ready_tape: Callable[..., Tape]
+) -> None:
+    assert tape_federation_start(tape=ready_tape(None)) is None
+    assert tape_federation_start(tape=ready_tape(user)) is None
+    assert not TapeFederation.objects.exists()
+
+
+def test_a_claimed_guest_tape_federates_to_its_new_owners_pds(
+    ready_tape: Callable[..., Tape],
+    link: Callable[..., Any],
+    user: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    tape = ready_tape(None)
+    storage_for(tape.bucket).save(tape.zip_key, ContentFile(b"the guest's zip"))
+    token = claim_token_issue(tape=tape)
+    assert not TapeFederation.objects.filter(tape=tape).exists()  # guests never federate
+    _account, remote = link(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = tapes_claim(user=user, tokens=[token])
+
+    assert [outcome.code for outcome in outcomes] == [tape.code]
+    fed = TapeFederation.objects.get(tape=tape)
+    assert fed.state == FederationState.PENDING
+    tape_federate(tape_id=tape.pk)
+    fed.refresh_from_db()
+    tape.refresh_from_db()
+    assert fed.state == FederationState.DONE, (fed.code, fed.message)
+    assert tape.at["uri"].startswith(f"at://{remote.did}/")
+
+
+def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
+    user: Any,
+    moderator: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    federate(tape)
+    tape.refresh_from_db()
+    first = tape.at["rkey"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tape_nuke(tape=tape, actor=user, reason="mine")
+    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
+    assert pds.list_records(remote.did, COLLECTION) == []
+    assert pds.get_record(remote.did, COLLECTION, first).status_code == 400
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tape_unnuke(tape=tape, actor=moderator, reason="appeal")
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+    records = pds.list_records(remote.did, COLLECTION)
+    assert len(records) == 1
+    tape.refresh_from_db()
+    assert tape.at["rkey"] != first
+    assert records[0]["uri"] == tape.at["uri"]
 
 
 def test_admin_nuke_deletes_the_record_on_the_pds_and_unnuke_restores_one(
@@ -144,3 +215,23 @@ def test_retry_federation_is_refused_for_a_guest_tape_and_staff_without_permissi
     client.force_login(staff)
     page = client.get(f"{LIST}{guest.pk}/moderate/retry_federation/")
     assert page.status_code == 403
+
+
+def test_reconcile_starts_unstarted_and_requeues_stuck_federations(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], django_capture_on_commit_callbacks: Any
+) -> None:
+    link(user)
+    unstarted = ready_tape(user)
+    stuck = ready_tape(user)
+    tape_federation_start(tape=stuck)
+    TapeFederation.objects.filter(tape=stuck).update(updated_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        report = tapes_federation_reconcile()
+    assert report.started == [unstarted.pk]
+    assert report.requeued == [stuck.pk]
+    queued = django_rq.get_queue("default").job_ids
+    assert f"tape-federate-{unstarted.pk}" in queued
+    assert f"tape-federate-{stuck.pk}" in queued
+    # Nothing to do the second time round.
+    again = tapes_federation_reconcile()
+    assert (again.started, again.requeued) == ([], [])

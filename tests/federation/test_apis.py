@@ -1,0 +1,151 @@
+"""Linking an AT Protocol account through the API (federation/apis.py), against the real PDS:
+resolution, stable error codes, no secrets shown, encryption at rest, and unlinking."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from federation.models import AtprotoAccount
+from federation.services import tape_federate, tape_federation_start
+from federation.services.sessions import decrypt
+from tapes.models import Tape
+from tests.federation.conftest import COLLECTION
+from tests.support.pds import Pds
+
+pytestmark = pytest.mark.django_db
+
+
+def link_via_api(api: Any, identifier: str, app_password: str) -> Any:
+    return api.put(
+        "/api/me/atproto",
+        {"identifier": identifier, "app_password": app_password},
+        format="json",
+    )
+
+
+def test_link_by_handle_resolves_through_the_local_plc_and_never_returns_secrets(
+    api: Any, user: Any, atproto_settings: Pds, caplog: Any
+) -> None:
+    remote = atproto_settings.create_account()
+    api.force_login(user)
+    caplog.set_level(logging.DEBUG)
+    response = link_via_api(api, "@" + remote.handle.upper(), remote.app_password)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["did"] == remote.did
+    assert body["handle"] == remote.handle
+    assert body["pds_url"] == atproto_settings.url
+    assert body["state"] == "linked" and body["error"] is None
+    shown = api.get("/api/me/atproto")
+    assert shown.json() == body
+    for text in (response.content.decode(), shown.content.decode(), caplog.text):
+        assert remote.app_password not in text
+        assert "Jwt" not in text
+
+    # Encrypted at rest: neither the app password nor the tokens appear in the row.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT app_password, session FROM federation_atprotoaccount WHERE did = %s",
+            [remote.did],
+        )
+        stored_password, stored_session = cursor.fetchone()
+    assert remote.app_password not in stored_password
+    assert "eyJ" not in stored_session  # no JWT in the clear
+    account = AtprotoAccount.objects.get(user=user)
+    assert decrypt(account.app_password) == remote.app_password
+    assert set(json.loads(decrypt(account.session))) == {"accessJwt", "refreshJwt"}
+
+
+def test_link_by_did_and_relink_replaces_the_account(
+    api: Any, user: Any, atproto_settings: Pds
+) -> None:
+    first = atproto_settings.create_account()
+    second = atproto_settings.create_account()
+    api.force_login(user)
+    assert link_via_api(api, first.did, first.app_password).status_code == 200
+    relinked = link_via_api(api, second.did, second.app_password)
+    assert relinked.json()["did"] == second.did
+    assert AtprotoAccount.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("identifier", "password", "code", "status"),
+    [
+        ("nobody-here.test", "x", "atproto_handle_not_found", 400),
+        ("not a handle", "x", "atproto_identifier_invalid", 400),
+        ("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "x", "atproto_did_not_found", 400),
+        (None, "wrong-app-password", "pds_auth_failed", 400),
+    ],
+)
+def test_link_errors_have_stable_codes(
+    api: Any,
+    user: Any,
+    atproto_settings: Pds,
+    identifier: str | None,
+    password: str,
+    code: str,
+    status: int,
+) -> None:
+    remote = atproto_settings.create_account()
+    api.force_login(user)
+    response = link_via_api(api, identifier or remote.handle, password)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert not AtprotoAccount.objects.filter(user=user).exists()
+
+
+def test_the_main_password_is_refused_for_an_app_password(
+    api: Any, user: Any, atproto_settings: Pds
+) -> None:
+    remote = atproto_settings.create_account()
+    api.force_login(user)
+    response = link_via_api(api, remote.handle, remote.password)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "atproto_main_password"
+    assert "app password" in error["message"]
+    assert remote.password not in response.content.decode()
+    assert not AtprotoAccount.objects.filter(user=user).exists()
+    # The app password of the same account links.
+    assert link_via_api(api, remote.handle, remote.app_password).status_code == 200
+
+
+def test_the_api_needs_a_signed_in_user(api: Any) -> None:
+    assert api.get("/api/me/atproto").json()["error"]["code"] == "not_authenticated"
+    assert api.put("/api/me/atproto", {}, format="json").status_code == 401
+
+
+def test_unlink_keeps_records_unless_asked_to_delete_them(
+    api: Any,
+    user: Any,
+    other_user: Any,
+    link: Callable[..., Any],
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+) -> None:
+    api.force_login(user)
+    _, remote = link(user)
+    tape = ready_tape(user)
+    tape_federation_start(tape=tape)
+    tape_federate(tape_id=tape.pk)
+    assert api.delete("/api/me/atproto").status_code == 204
+    assert not AtprotoAccount.objects.filter(user=user).exists()
+    assert len(pds.list_records(remote.did, COLLECTION)) == 1
+    assert api.get("/api/me/atproto").status_code == 404
+
+    api.force_login(other_user)
+    _, other_remote = link(other_user)
+    other_tape = ready_tape(other_user)
+    tape_federation_start(tape=other_tape)
+    tape_federate(tape_id=other_tape.pk)
+    assert len(pds.list_records(other_remote.did, COLLECTION)) == 1
+    assert api.delete("/api/me/atproto?delete_records=1").status_code == 204
+    assert pds.list_records(other_remote.did, COLLECTION) == []
+    other_tape.refresh_from_db()
+    assert other_tape.at == {}

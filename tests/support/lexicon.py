@@ -1,0 +1,27 @@
+"""The reference lexicon validator (node/lexicon-validate.mjs, npm @atproto/lexicon), to check
+records against the lexicon our own validator reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from tests.support.pds import ROOT, node_binary
+
+LEXICON_PATH = ROOT / "lexicons/computer/aesthetic/tape.json"
+NSID = "computer.aesthetic.tape"
+
+
+def reference(records: list[Any]) -> list[dict[str, Any]]:
+    """Run records through node/lexicon-validate.mjs (npm @atproto/lexicon)."""
+    lines = "".join(json.dumps({"nsid": NSID, "record": r}) + "\n" for r in records)
+    done = subprocess.run(
+        [node_binary(), str(ROOT / "node/lexicon-validate.mjs"), str(LEXICON_PATH)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
