@@ -1,5 +1,5 @@
 """Writes about people: users made and refreshed from Auth0's claims, local sign-up, username
-changes, and an owner's retry of a failed tape."""
+changes, and deleting a person."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import usernames
+from accounts import events, usernames
 from accounts.models import User
-from tapes import services as tape_services
-from tapes.models import Tape, TapeStatus
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -145,23 +143,11 @@ def user_sign_up(*, username: str, password: str, email: str = "") -> User:
     return user
 
 
-def owner_tape_retry(*, tape: Tape, actor: User) -> bool:
-    """Encode a failed tape again, at its owner's request. True if it is back on the queue
-    (False: the queue is down, and the reconcile step will enqueue it)."""
-    if tape.user_id != actor.pk:
-        raise TapesiteError("forbidden", "Only the tape's owner can retry it.", status=403)
-    if tape.status != TapeStatus.FAILED:
-        raise TapesiteError(
-            "tape_not_failed", "Only a tape whose encoding failed can be retried.", status=409
-        )
-    return tape_services.tape_reencode_enqueue(tape=tape)
-
-
-def user_delete(*, user: User) -> int:
-    """Delete a person: their tapes with every stored file and upload slot first (records on
-    their own PDS are theirs and stay), then the row, which cascades the rest (the linked
-    AT Protocol account, claims). Storage down: it stops before any row goes, and can simply
-    run again. Returns how many tapes went."""
-    removed = tape_services.tapes_delete_for_user(user=user)
+def user_delete(*, user: User) -> None:
+    """Delete a person. The apps that keep things of theirs act first (``user_deleting``: the
+    tapes app deletes their tapes with every stored file and upload slot; records on their own
+    PDS are theirs and stay), then the row goes, which cascades the rest (the linked AT Protocol
+    account, claims). Storage down: a receiver raises before any row goes, and this can simply
+    run again."""
+    events.user_deleting.send(sender=User, user=user)
     user.delete()
-    return removed

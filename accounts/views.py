@@ -1,5 +1,8 @@
 """Account pages: sign-in (Auth0 or the site's own), its callback, sign-out, sign-up, and /me.
 
+/me is an edge, like the APIs and the other pages: it composes what the tapes and federation apps
+know of the person's tapes. Nothing below the pages imports this module.
+
 The same sign-in and sign-up buttons work either way: with Auth0 configured they go to Auth0
 (authorization code + PKCE, state and nonce checked by authlib), otherwise to Django's forms.
 """
@@ -29,11 +32,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from joserfc.errors import JoseError
 
-from accounts import auth0, selectors, services
+from accounts import auth0, services
 from accounts.models import User
-from federation.selectors import atproto_account_get, tape_federation_summary
+from federation.selectors import atproto_account_get, tape_at_record, tape_federation_summary
 from federation.services import tape_federation_retry as federation_retry
-from tapes.models import Tape
+from tapes import selectors as tape_selectors
+from tapes.models import Tape, TapeStatus
+from tapes.services import tape_reencode
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -215,7 +220,7 @@ def _tape_page(code: str) -> str:
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    tapes = selectors.user_tapes(user=user).select_related("federation")
+    tapes = tape_selectors.tape_list_of_owner(user=user).select_related("federation")
     page = Paginator(tapes, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -227,6 +232,7 @@ def me(request: HttpRequest) -> HttpResponse:
                     "tape": tape,
                     "url": _tape_page(tape.code),
                     "federation": tape_federation_summary(tape),
+                    "at": tape_at_record(tape),
                 }
                 for tape in page.object_list
             ],
@@ -260,7 +266,7 @@ def _own_tape(request: HttpRequest, code: str) -> tuple[User, Tape]:
     """The signed-in user and their tape ``code`` (404 for anyone else's)."""
     user = request.user
     assert isinstance(user, User)  # login_required
-    tape = selectors.user_tape(user=user, code=code)
+    tape = tape_selectors.tape_get_of_owner(user=user, code=code)
     if tape is None:
         raise Http404("No such tape of yours")
     return user, tape
@@ -284,10 +290,12 @@ def tape_federation_retry(request: HttpRequest, code: str) -> HttpResponse:
 def tape_retry(request: HttpRequest, code: str) -> HttpResponse:
     user, tape = _own_tape(request, code)
     try:
-        queued = services.owner_tape_retry(tape=tape, actor=user)
+        tape = tape_reencode(tape=tape, actor=user)
     except TapesiteError as exc:
         messages.error(request, exc.message)
     else:
+        # Still "uploaded": the queue was down, and the reconcile step enqueues it later.
+        queued = tape.status != TapeStatus.UPLOADED
         messages.success(
             request,
             f"!{tape.code} is queued again."

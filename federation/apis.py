@@ -15,7 +15,7 @@ from federation.models import AtprotoAccount
 from federation.services.accounts import pds_error
 from federation.services.sessions import AccountAuthFailed
 from federation.xrpc import XrpcError
-from tapes.models import Tape
+from tapes.selectors import tape_get
 from tapesite.errors import TapesiteError
 
 
@@ -125,7 +125,7 @@ class TapeFederationRetryApi(APIView):
     @extend_schema(request=None, responses={202: Output}, summary="Retry a tape's federation")
     def post(self, request: Request, code: str) -> Response:
         user = _user(request)
-        tape = Tape.objects.visible().filter(code=code).first()
+        tape = tape_get(code=code)
         if tape is None:
             raise TapesiteError("not_found", f"No tape has the code {code!r}.", status=404)
         services.tape_federation_retry(tape=tape, actor=user)

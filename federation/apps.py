@@ -6,3 +6,9 @@ class FederationConfig(AppConfig):
 
     name = "federation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The tapes app sends its events without knowing who listens (docs/architecture.md).
+        from federation import reactions
+
+        reactions.connect()

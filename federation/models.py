@@ -56,7 +56,8 @@ class TapeFederation(models.Model):
     Kept apart from the tape's encode status: a failed sync never hides a ready video. ``rkey`` is
     chosen and saved before createRecord, so a retry after a crash finds the record it already
     wrote. ``stale_rkeys`` are records of this tape that must go (nuked, or replaced on un-nuke);
-    they are deleted before anything else, until the PDS confirms.
+    they are deleted before anything else, until the PDS confirms. ``uri`` and ``cid`` are set
+    once the PDS holds the record: with ``rkey`` they are the tape's ``at`` in the API.
     """
 
     tape = models.OneToOneField("tapes.Tape", on_delete=models.CASCADE, related_name="federation")
@@ -70,6 +71,8 @@ class TapeFederation(models.Model):
     did = models.CharField(max_length=2048, blank=True)
     pds_url = models.URLField(max_length=2048, blank=True)
     rkey = models.CharField(max_length=64, blank=True)
+    uri = models.CharField(max_length=4096, blank=True)
+    cid = models.CharField(max_length=128, blank=True)
     stale_rkeys = models.JSONField(default=list, blank=True)
     video_cid = models.CharField(max_length=128, blank=True)
     attempts = models.PositiveIntegerField(default=0)

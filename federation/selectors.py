@@ -16,12 +16,25 @@ def atproto_account_get(*, user: Any) -> AtprotoAccount | None:
     return AtprotoAccount.objects.filter(user=user).first()
 
 
-def tape_federation_summary(tape: Any) -> dict[str, str | None]:
-    """``{state, code, message}`` for the tape API (``none`` when never federated)."""
+def tape_federation(tape: Tape) -> TapeFederation | None:
+    """The tape's federation row (joined in when the query selected it), or None."""
     try:
-        fed: TapeFederation | None = tape.federation
+        return tape.federation
     except TapeFederation.DoesNotExist:
-        fed = None
+        return None
+
+
+def tape_at_record(tape: Tape) -> dict[str, str] | None:
+    """``{rkey, uri, cid}`` of the tape's record once its PDS holds it (the original's ``at``)."""
+    fed = tape_federation(tape)
+    if fed is None or not fed.uri:
+        return None
+    return {"uri": fed.uri, "rkey": fed.rkey, "cid": fed.cid}
+
+
+def tape_federation_summary(tape: Tape) -> dict[str, str | None]:
+    """``{state, code, message}`` for the tape API (``none`` when never federated)."""
+    fed = tape_federation(tape)
     if fed is None:
         return {"state": FederationState.NONE.value, "code": None, "message": None}
     return {"state": fed.state, "code": fed.code or None, "message": fed.message or None}

@@ -16,14 +16,17 @@ from typing import Any
 
 import requests
 
+from federation.errors import FederationFailure
+
 USER_AGENT = "tapesite-federation/1"
 
 # Errors a PDS answers with when the access token should be renewed rather than given up on.
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 
 
-class XrpcError(Exception):
-    """``code`` is the site's stable code; ``error`` the PDS's XRPC error name."""
+class XrpcError(FederationFailure):
+    """A call to a PDS that failed: ``code`` is the site's stable code, ``error`` the PDS's
+    XRPC error name, ``status`` its HTTP status (None when it could not be reached)."""
 
     def __init__(
         self,
@@ -35,14 +38,9 @@ class XrpcError(Exception):
         retryable: bool = False,
         reset_at: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, retryable=retryable, reset_at=reset_at)
         self.status = status
         self.error = error
-        self.retryable = retryable
-        # For 429: when the PDS's window resets (epoch seconds).
-        self.reset_at = reset_at
 
     @property
     def token_expired(self) -> bool:

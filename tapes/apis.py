@@ -23,9 +23,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts import claims
 from accounts.models import User
+from accounts.permissions import SignedIn, signed_in_user
 from tapes import presenters, selectors, services
+from tapes.files import tape_file_keys
 from tapes.media import media_response
 from tapes.permissions import TapeOwnerOrStaffCanDelete, TapeOwnerOrStaffCanRetry
 from tapes.storage import upload_too_large
@@ -225,7 +226,11 @@ class TapeCollectionApi(APIView):
         filters.is_valid(raise_exception=True)
         paginator = TapeCursorPagination()
         page = paginator.paginate_queryset(
-            selectors.tape_list(owner=filters.validated_data.get("owner")), request, view=self
+            presenters.tapes_for_output(
+                selectors.tape_list(owner=filters.validated_data.get("owner"))
+            ),
+            request,
+            view=self,
         )
         items = [presenters.tape_public(tape, request=request) for tape in page or []]
         return paginator.get_paginated_response(TapeOutput(items, many=True).data)
@@ -247,7 +252,7 @@ class TapeCollectionApi(APIView):
             "url": presenters.tape_url(tape, request=request),
         }
         if tape.user_id is None:
-            out["claim_token"] = claims.claim_token_issue(tape=tape)
+            out["claim_token"] = services.claim_token_issue(tape=tape)
         return Response(self.CreateOutput(out).data, status=status.HTTP_201_CREATED)
 
 
@@ -261,7 +266,7 @@ class TapeDetailApi(APIView):
 
     @extend_schema(responses={200: TapeOutput}, summary="A tape by its code")
     def get(self, request: Request, code: str) -> Response:
-        tape = selectors.tape_get(code=code)
+        tape = presenters.tapes_for_output(selectors.tapes_with_code(code=code)).first()
         if tape is None:
             raise _not_found(code)
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
@@ -287,7 +292,7 @@ class TapeRetryApi(APIView):
         if tape is None:
             raise _not_found(code)
         self.check_object_permissions(request, tape)
-        tape = services.tape_retry(tape=tape, actor=cast(User, request.user))
+        tape = services.tape_reencode(tape=tape, actor=cast(User, request.user))
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
 
 
@@ -307,7 +312,7 @@ class TapeMediaApi(APIView):
     )
     def get(self, request: Request, code: str, name: str) -> HttpResponseBase:
         tape = selectors.tape_get(code=code)
-        key = presenters.media_keys(tape).get(name) if tape is not None else None
+        key = tape_file_keys(tape).get(name) if tape is not None else None
         if tape is None or not key:
             raise TapesiteError("not_found", "No such file for a public tape.", status=404)
         seconds = int(settings.TAPES_MEDIA_URL_SECONDS)
@@ -315,3 +320,47 @@ class TapeMediaApi(APIView):
         response = media_response(bucket=tape.bucket, key=key, name=name, expires=seconds)
         response["Cache-Control"] = cache_control
         return response
+
+
+class TapeClaimApi(APIView):
+    permission_classes = [SignedIn]
+    throttle_scope = "tape_claim"
+
+    class Input(serializers.Serializer):
+        tokens = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            min_length=1,
+            max_length=services.MAX_TOKENS_PER_CLAIM,
+        )
+
+    class ResultOutput(serializers.Serializer):
+        index = serializers.IntegerField()
+        claimed = serializers.BooleanField()
+        code = serializers.CharField(allow_null=True)
+        error = serializers.DictField(allow_null=True)
+
+    class Output(serializers.Serializer):
+        claimed = serializers.ListField(child=serializers.CharField())
+        results = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(request=Input, responses={200: Output}, summary="Claim tapes posted as a guest")
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcomes = services.tapes_claim(
+            user=signed_in_user(request), tokens=data.validated_data["tokens"]
+        )
+        results = [
+            {
+                "index": o.index,
+                "claimed": o.claimed,
+                "code": o.code,
+                "error": o.error.as_dict() if o.error is not None else None,
+            }
+            for o in outcomes
+        ]
+        out = {
+            "claimed": [o.code for o in outcomes if o.claimed and o.code],
+            "results": self.ResultOutput(results, many=True).data,
+        }
+        return Response(self.Output(out).data)

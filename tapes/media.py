@@ -7,16 +7,9 @@ from __future__ import annotations
 from django.http import FileResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
+from tapes.files import BY_NAME
 from tapes.storage import media_redirect_url, storage_for
 from tapesite.errors import TapesiteError
-
-MEDIA_TYPES = {
-    "zip": "application/zip",
-    "mp4": "video/mp4",
-    "thumbnail": "image/webp",
-    "preview": "image/webp",
-    "gif": "image/gif",
-}
 
 
 def media_response(*, bucket: str, key: str, name: str, expires: int) -> HttpResponseBase:
@@ -27,4 +20,5 @@ def media_response(*, bucket: str, key: str, name: str, expires: int) -> HttpRes
         handle = storage_for(bucket).open(key, "rb")
     except FileNotFoundError as exc:
         raise TapesiteError("not_found", "The file is not in storage.", status=404) from exc
-    return FileResponse(handle, content_type=MEDIA_TYPES.get(name))
+    file = BY_NAME.get(name)
+    return FileResponse(handle, content_type=file.media_type if file is not None else None)

@@ -22,8 +22,9 @@ class Tape(models.Model):
     """A posted tape.
 
     The first block keeps the original ``tapes`` collection's field names (code, slug, user, when,
-    bucket, nuked, at) so a tape reads the same as there; the rest is what a pipeline needs to be
-    observable and retryable.
+    bucket, nuked) so a tape reads the same as there; the rest is what a pipeline needs to be
+    observable and retryable. The original's ``at`` ({rkey, uri, cid} of the AT Protocol record)
+    is the federation app's (``TapeFederation``); the API still shows it as ``at``.
     """
 
     code = models.CharField(max_length=16, unique=True)
@@ -43,8 +44,6 @@ class Tape(models.Model):
     nuked_at = models.DateTimeField(null=True, blank=True)
     # When tapes_purge deleted the stored files of this nuked tape; the row stays for the record.
     files_purged_at = models.DateTimeField(null=True, blank=True)
-    # {rkey, uri, cid} once federated; empty until then.
-    at = models.JSONField(default=dict, blank=True)
 
     status = models.CharField(
         max_length=16, choices=TapeStatus.choices, default=TapeStatus.UPLOADED, db_index=True
@@ -158,3 +157,23 @@ class TapeUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket}/{self.key}"
+
+
+class GuestClaim(models.Model):
+    """The claim on a guest's tape: the browser that posted it holds the token, we keep only its
+    SHA-256. Claiming makes the tape the claimer's; a claimed row stays as the record of it."""
+
+    tape = models.OneToOneField(Tape, on_delete=models.CASCADE, related_name="guest_claim")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="guest_claims",
+    )
+
+    def __str__(self) -> str:
+        return f"claim on tape {self.tape_id}" + (" (claimed)" if self.claimed_at else "")

@@ -1,15 +1,14 @@
-"""Who may do what to a tape, as DRF permission classes: the views stay HTTP only."""
+"""The API's door to ``tapes.policy``, as DRF permission classes: the views stay HTTP only."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from accounts.models import User
-from tapes import services
 from tapes.models import Tape
+from tapes.policy import TapeAction, tape_permission_check
 from tapesite.errors import TapesiteError
 
 
@@ -24,12 +23,13 @@ class TapeOwnerOrStaffCanDelete(BasePermission):
 
     def has_object_permission(self, request: Request, view: Any, obj: Tape) -> bool:
         if request.method not in SAFE_METHODS:
-            services.tape_nuke_check(tape=obj, actor=cast(User, request.user))
+            tape_permission_check(actor=request.user, tape=obj, action=TapeAction.DELETE)
         return True
 
 
 class TapeOwnerOrStaffCanRetry(BasePermission):
-    """Retrying a failed tape's video takes a signed-in owner of the tape, or staff."""
+    """Retrying a failed tape's video takes its signed-in owner, or staff with
+    ``tapes.change_tape`` (audited by the service)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.user.is_authenticated:
@@ -37,5 +37,5 @@ class TapeOwnerOrStaffCanRetry(BasePermission):
         raise TapesiteError("not_authenticated", "Sign in to retry a tape.", status=401)
 
     def has_object_permission(self, request: Request, view: Any, obj: Tape) -> bool:
-        services.tape_retry_check(tape=obj, actor=cast(User, request.user))
+        tape_permission_check(actor=request.user, tape=obj, action=TapeAction.RETRY_ENCODE)
         return True

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.models import User
 from tapes.models import Tape, TapeStatus
 
 
 def tape_list(*, owner: str | None = None) -> QuerySet[Tape]:
-    tapes = Tape.objects.visible().select_related("user", "federation")
+    tapes = Tape.objects.visible().select_related("user")
     if owner is not None:
         tapes = tapes.filter(user__username=owner)
     return tapes.order_by("-when", "-id")
 
 
-def tape_get(*, code: str) -> Tape | None:
+def tapes_with_code(*, code: str) -> QuerySet[Tape]:
     # Exact, case-sensitive match: "aBc" and "abc" are different tapes.
-    return Tape.objects.visible().select_related("user", "federation").filter(code=code).first()
+    return Tape.objects.visible().select_related("user").filter(code=code)
+
+
+def tape_get(*, code: str) -> Tape | None:
+    return tapes_with_code(code=code).first()
+
+
+def tape_list_of_owner(*, user: User) -> QuerySet[Tape]:
+    """The user's own tapes, newest first, in every state (failed ones included: the owner sees
+    why and may retry); nuked ones are gone for everybody."""
+    return Tape.objects.visible().filter(user=user).order_by("-when", "-id")
+
+
+def tape_get_of_owner(*, user: User, code: str) -> Tape | None:
+    return tape_list_of_owner(user=user).filter(code=code).first()
 
 
 def tapes_by_codes(*, codes: list[str]) -> QuerySet[Tape]:

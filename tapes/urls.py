@@ -5,6 +5,8 @@ from tapes import apis
 app_name = "tapes"
 
 urlpatterns = [
+    # Before "tapes/<code>", which would otherwise take "claim" for a code.
+    path("tapes/claim", apis.TapeClaimApi.as_view(), name="claim"),
     path("tapes/uploads", apis.TapeUploadStartApi.as_view(), name="upload-start"),
     path("tapes/uploads/local", apis.LocalUploadApi.as_view(), name="upload-local"),
     path("tapes", apis.TapeCollectionApi.as_view(), name="collection"),

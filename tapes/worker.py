@@ -11,7 +11,6 @@ from django import db
 from django.conf import settings
 from rq.worker import Worker
 
-from tapes.queueing import ENCODE_QUEUE
 from tapes.services import tape_workdirs_clean, tapes_reconcile
 
 logger = logging.getLogger(__name__)
@@ -36,8 +35,8 @@ class TapesWorker(Worker):
 
 
 def run_worker(*, name: str | None = None, burst: bool = False) -> None:
-    """Work the encode queue first, then the default one (federation), with RQ's scheduler."""
-    queues = [django_rq.get_queue(ENCODE_QUEUE), django_rq.get_queue("default")]
+    """Work the queues of TAPES_WORKER_QUEUES in their order, with RQ's scheduler."""
+    queues = [django_rq.get_queue(name) for name in settings.TAPES_WORKER_QUEUES]
     worker = TapesWorker(queues, connection=queues[0].connection, name=name)
     clean_workdirs()  # what a worker killed on this machine left behind
     run_reconcile_once(worker.connection, int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
@@ -57,13 +56,7 @@ def run_reconcile_once(connection: Any, interval: int) -> None:
         return
     try:
         report = tapes_reconcile()
-        if (
-            report.enqueued
-            or report.requeued
-            or report.gave_up
-            or report.federation_started
-            or report.federation_requeued
-        ):
+        if report.moved:
             logger.info("reconcile: %s", report)
     except Exception:
         logger.exception("reconcile failed; the next tick tries again")

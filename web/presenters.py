@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from federation.selectors import tape_at_record
 from tapes.models import Tape
 from tapes.presenters import tape_media
 from web.words import STATUS_WORDS, tape_failure_words
@@ -68,7 +69,7 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "failure_code": tape.failure_code,
         "failure_words": tape_failure_words(tape.failure_code),
         "is_owner": bool(is_owner),
-        "at": tape.at or None,
+        "at": tape_at_record(tape),
         "api_url": reverse("tapes:detail", kwargs={"code": tape.code}),
     }
 

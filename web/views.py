@@ -12,6 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from tapes import selectors
+from tapes.presenters import tapes_for_output
 from web import presenters
 from web.codes import code_from_input
 from web.pagination import CursorInvalid, page_of
@@ -70,7 +71,7 @@ def recorder(request: HttpRequest) -> HttpResponse:
 @require_GET
 @ensure_csrf_cookie
 def tape(request: HttpRequest, code: str) -> HttpResponse:
-    found = selectors.tape_get(code=code)
+    found = tapes_for_output(selectors.tapes_with_code(code=code)).first()
     if found is None:
         return not_found(request, code=code)
     page = presenters.tape_page(found, request)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from federation import queueing
+from federation.errors import CODES, FederationFailure
 from federation.lexicon import RecordInvalid
 from federation.models import AtprotoAccount, FederationState, TapeFederation
 from federation.services.records import (
@@ -43,7 +44,7 @@ def _read(tape: Tape, key: str) -> bytes:
         with storage_for(tape.bucket).open(key, "rb") as handle:
             return bytes(handle.read())
     except Exception as exc:  # storage down: transient
-        raise XrpcError(
+        raise FederationFailure(
             "storage_unavailable", f"Could not read {key}: {exc}", retryable=True
         ) from exc
 
@@ -150,7 +151,7 @@ def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -
     return {"rkey": fed.rkey, "uri": created["uri"], "cid": created["cid"]}
 
 
-def _retry_delay(fed: TapeFederation, exc: XrpcError) -> float:
+def _retry_delay(fed: TapeFederation, exc: FederationFailure) -> float:
     if exc.code == "pds_rate_limited" and exc.reset_at is not None:
         return max(exc.reset_at - timezone.now().timestamp(), 1.0)
     intervals = list(settings.ATPROTO_RETRY_INTERVALS)
@@ -171,7 +172,7 @@ def tape_federate(*, tape_id: int) -> Outcome:
                 fed.pk,
                 state=FederationState.FAILED,
                 code="atproto_not_linked",
-                message="The owner has no linked AT Protocol account.",
+                message=CODES["atproto_not_linked"],
             )
             return Outcome(FederationState.FAILED, "atproto_not_linked")
         # Unlinked before the delete went through: the records stay (as unlinking promises).
@@ -180,28 +181,24 @@ def tape_federate(*, tape_id: int) -> Outcome:
     try:
         at = with_session(account_id=account.pk, action=lambda s: _sync(fed, tape, resumed, s))
     except AccountAuthFailed as exc:
-        error = XrpcError("pds_auth_failed", exc.error.message)
-        return _failed(fed, error, retry=False, planned_stale=planned_stale)
+        error = FederationFailure("pds_auth_failed", exc.error.message)
+        return _failed(fed, error, planned_stale=planned_stale)
     except RecordInvalid as exc:
-        error = XrpcError("record_invalid", exc.message)
-        return _failed(fed, error, retry=False, planned_stale=planned_stale)
-    except XrpcError as exc:
-        return _failed(fed, exc, retry=exc.retryable, planned_stale=planned_stale)
+        return _failed(
+            fed, FederationFailure("record_invalid", exc.message), planned_stale=planned_stale
+        )
+    except FederationFailure as exc:
+        return _failed(fed, exc, planned_stale=planned_stale)
     with transaction.atomic():
         rerun = _rerun_if_superseded(fed, planned_stale)
         if rerun is not None:
             return rerun
+        done = {"code": "", "message": "", "attempts": 0, "not_before": None}
         if fed.wanted:
-            Tape.objects.filter(pk=tape.pk).update(at=at, updated_at=timezone.now())
-            _update(
-                fed.pk, state=FederationState.DONE, code="", message="", attempts=0, not_before=None
-            )
+            _update(fed.pk, state=FederationState.DONE, uri=at["uri"], cid=at["cid"], **done)
             logger.info("tape %s federated as %s", tape.pk, at["uri"])
             return Outcome(FederationState.DONE)
-        Tape.objects.filter(pk=tape.pk).update(at={}, updated_at=timezone.now())
-        _update(
-            fed.pk, state=FederationState.NONE, code="", message="", attempts=0, not_before=None
-        )
+        _update(fed.pk, state=FederationState.NONE, uri="", cid="", **done)
         return Outcome(FederationState.NONE)
 
 
@@ -239,14 +236,14 @@ def _superseded(
 
 @transaction.atomic
 def _failed(
-    fed: TapeFederation, exc: XrpcError, *, retry: bool, planned_stale: frozenset[str]
+    fed: TapeFederation, exc: FederationFailure, *, planned_stale: frozenset[str]
 ) -> Outcome:
     rerun = _rerun_if_superseded(fed, planned_stale)
     if rerun is not None:
         return rerun
     message = exc.message[:2000]
     # Deletes are retried until done; creates give up after the configured attempts.
-    keep_trying = retry and (
+    keep_trying = exc.retryable and (
         not fed.wanted or fed.attempts < int(settings.ATPROTO_FEDERATE_MAX_ATTEMPTS)
     )
     if keep_trying:
@@ -275,8 +272,15 @@ def atproto_records_delete_all(*, account: AtprotoAccount) -> int:
             for rkey in [*fed.stale_rkeys, *([fed.rkey] if fed.rkey else [])]:
                 session.xrpc.delete_record(session.did, COLLECTION, rkey, session.access_jwt)
                 count += 1
-            _update(fed.pk, state=FederationState.NONE, rkey="", stale_rkeys=[], wanted=False)
-            Tape.objects.filter(pk=fed.tape_id).update(at={}, updated_at=timezone.now())
+            _update(
+                fed.pk,
+                state=FederationState.NONE,
+                rkey="",
+                uri="",
+                cid="",
+                stale_rkeys=[],
+                wanted=False,
+            )
         return count
 
     return with_session(account_id=account.pk, action=delete)

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
 from federation import queueing
 from federation.models import AtprotoAccount, FederationState, TapeFederation
 from federation.services.federate import Outcome, tape_federate
 from tapes.models import Tape, TapeStatus
+from tapes.policy import TapeAction, tape_permission_check
 from tapesite.errors import TapesiteError
 
 
@@ -49,26 +52,38 @@ def tape_federation_start(*, tape: Tape) -> TapeFederation | None:
     return fed
 
 
-def tape_federation_retry(*, tape: Tape, actor: Any) -> TapeFederation:
-    """The user's (or staff's) retry of a failed federation."""
-    if not (actor.is_staff or tape.user_id == actor.pk):
-        raise TapesiteError("forbidden", "Only the tape's owner or staff can retry it.", status=403)
+def tape_federation_retry(*, tape: Tape, actor: User, reason: str = "") -> TapeFederation:
+    """Put a tape's record back in the queue (a failed sync, or one re-done): its owner, or
+    staff with ``tapes.change_tape`` (recorded in the audit log with ``reason``)."""
+    grant = tape_permission_check(actor=actor, tape=tape, action=TapeAction.RETRY_FEDERATION)
     if tape.status != TapeStatus.READY or tape.nuked:
         raise TapesiteError(
             "federation_not_possible", "Only a ready tape can be federated.", status=409
         )
-    fed = tape_federation_start(tape=tape)
-    if fed is None:
-        raise TapesiteError(
-            "atproto_not_linked",
-            "Link an AT Protocol account first (PUT /api/me/atproto).",
-            status=409,
-        )
+    with transaction.atomic():
+        before = TapeFederation.objects.filter(tape=tape).values_list("state", "code").first()
+        fed = tape_federation_start(tape=tape)
+        if fed is None:
+            raise TapesiteError(
+                "atproto_not_linked",
+                "Link an AT Protocol account first (PUT /api/me/atproto).",
+                status=409,
+            )
+        if grant.moderated:
+            state, code = before or (FederationState.NONE.value, "")
+            audit_record(
+                actor=actor,
+                action=AuditAction.TAPE_RETRY_FEDERATION,
+                target=tape,
+                reason=reason,
+                details={"state": state, "code": code},
+            )
     return fed
 
 
 def tape_federation_on_nuke(*, tape: Tape) -> None:
-    """Called inside tape_nuke's transaction: the record goes, retried until the PDS confirms."""
+    """Inside tape_nuke's transaction (``tape_nuked``): the record goes, retried until the PDS
+    confirms."""
     fed = TapeFederation.objects.select_for_update().filter(tape=tape).first()
     if fed is None:
         return
@@ -76,6 +91,7 @@ def tape_federation_on_nuke(*, tape: Tape) -> None:
     if fed.rkey:
         fed.stale_rkeys = [*fed.stale_rkeys, fed.rkey]
         fed.rkey = ""
+    fed.uri = fed.cid = ""
     fed.state = FederationState.PENDING if fed.stale_rkeys else FederationState.NONE
     fed.code = fed.message = ""
     fed.attempts = 0
@@ -87,14 +103,14 @@ def tape_federation_on_nuke(*, tape: Tape) -> None:
 
 
 def tape_federation_on_unnuke(*, tape: Tape) -> None:
-    """Called inside tape_unnuke's transaction: federate again, under a fresh rkey."""
+    """Inside tape_unnuke's transaction (``tape_unnuked``): public again, it federates again,
+    under a fresh rkey."""
     fed = TapeFederation.objects.select_for_update().filter(tape=tape).first()
-    if fed is not None and fed.rkey:
-        fed.stale_rkeys = [*fed.stale_rkeys, fed.rkey]
-        fed.rkey = ""
+    if fed is not None and (fed.rkey or fed.uri):
+        if fed.rkey:
+            fed.stale_rkeys = [*fed.stale_rkeys, fed.rkey]
+        fed.rkey = fed.uri = fed.cid = ""
         fed.save()
-    Tape.objects.filter(pk=tape.pk).update(at={})
-    tape.at = {}
     if federation_wanted(tape):
         tape_federation_start(tape=tape)
 

@@ -1,5 +1,6 @@
 """The admin's moderation actions: each asks for a reason on an intermediate page, then calls
-the tapes service, which checks the permission again and writes the audit entry."""
+the service (the tapes app's, or federation's for its record), which checks the permission again
+through ``tapes.policy`` and writes the audit entry. The admin is an edge: it may compose apps."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import User
+from federation.services import tape_federation_retry
 from tapes import services
 from tapes.models import Tape
 from tapesite.errors import TapesiteError
@@ -54,14 +56,14 @@ MODERATIONS: dict[str, Moderation] = {
             "Retry encode",
             "queued for encoding",
             "retry",
-            services.tape_retry_encode,
+            services.tape_reencode,
         ),
         Moderation(
             "retry_federation",
             "Retry federation",
             "queued for federation",
             "retry",
-            services.tape_retry_federation,
+            tape_federation_retry,
         ),
     )
 }

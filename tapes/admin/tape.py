@@ -15,7 +15,8 @@ from django.utils.safestring import SafeString
 
 from accounts.models import User
 from audit.selectors import audit_entries_for
-from federation.models import FederationState, TapeFederation
+from federation.models import FederationState
+from federation.selectors import tape_at_record, tape_federation
 from federation.services.records import COLLECTION
 from tapes.admin.filters import FederationFilter, KindFilter
 from tapes.admin.moderation import (
@@ -23,17 +24,11 @@ from tapes.admin.moderation import (
     ModerationViews,
 )
 from tapes.admin.pagination import EstimatedCountPaginator
+from tapes.files import TAPE_FILES, tape_file_keys
 from tapes.media import media_response
 from tapes.models import Tape
-from tapes.presenters import media_keys
+from tapes.policy import TapeAction, staff_may
 from tapesite.errors import TapesiteError
-
-
-def _federation(tape: Tape) -> TapeFederation | None:
-    try:
-        return tape.federation
-    except TapeFederation.DoesNotExist:
-        return None
 
 
 def _media_url(tape: Tape, name: str) -> str:
@@ -120,12 +115,10 @@ class TapeAdmin(ModerationViews):
         return False  # nuking is the only deletion, and it is soft
 
     def has_nuke_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm("tapes.nuke_tape"))
+        return staff_may(actor=request.user, action=TapeAction.DELETE)
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm("tapes.change_tape"))
+        return staff_may(actor=request.user, action=TapeAction.RETRY_ENCODE)
 
     # --- list ------------------------------------------------------------------------------------
 
@@ -163,7 +156,7 @@ class TapeAdmin(ModerationViews):
 
     @admin.display(description="federation", ordering="federation__state")
     def federation_state(self, tape: Tape) -> str:
-        fed = _federation(tape)
+        fed = tape_federation(tape)
         if fed is None:
             return FederationState.NONE.value
         return f"{fed.state} ({fed.code})" if fed.code else fed.state
@@ -193,15 +186,10 @@ class TapeAdmin(ModerationViews):
     @admin.display(description="stored files")
     def media_files(self, tape: Tape) -> SafeString:
         rows = [
-            (name, key, size if size is not None else "?")
-            for name, key, size in (
-                ("zip", tape.zip_key, tape.zip_bytes),
-                ("mp4", tape.mp4_key, tape.mp4_bytes),
-                ("thumbnail", tape.thumbnail_key, tape.thumbnail_bytes),
-                ("preview", tape.preview_key, tape.preview_bytes),
-                ("gif", tape.gif_key, tape.gif_bytes),
-            )
-            if key
+            (file.name, key, size if size is not None else "?")
+            for file in TAPE_FILES
+            if (key := getattr(tape, file.key_field))
+            for size in [getattr(tape, file.bytes_field)]
         ]
         return format_html(
             "<table>{}</table><p>bucket {}</p>",
@@ -215,8 +203,8 @@ class TapeAdmin(ModerationViews):
 
     @admin.display(description="AT Protocol record")
     def at_record(self, tape: Tape) -> SafeString | str:
-        at = tape.at or {}
-        fed = _federation(tape)
+        at: dict[str, str] = tape_at_record(tape) or {}
+        fed = tape_federation(tape)
         did = fed.did if fed is not None else ""
         rkey = str(at.get("rkey") or (fed.rkey if fed is not None else ""))
         uri = str(at.get("uri") or (f"at://{did}/{COLLECTION}/{rkey}" if did and rkey else ""))
@@ -298,7 +286,7 @@ class TapeAdmin(ModerationViews):
         if not self.has_view_permission(request):
             return HttpResponse("You may not do this.", status=403)
         tape = get_object_or_404(Tape, pk=object_id)
-        key = media_keys(tape).get(name)
+        key = tape_file_keys(tape).get(name)
         if not key:
             raise Http404("No such file for this tape.")
         try:

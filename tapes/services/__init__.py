@@ -1,38 +1,38 @@
 """Writes: every change to a tape goes through here, by concern.
 
 - ``uploads``: upload slots (start, local receive, find, sweep)
-- ``posting``: a slot becomes a tape with a short code; soft delete
-- ``encoding``: the queue hand-off, the encode job's work, operators' re-encode
-- ``reconcile``: recovery of tapes that stopped moving
+- ``posting``: a slot becomes a tape with a short code; nuke and un-nuke; a user's tapes deleted
+- ``encoding``: the queue hand-off and the encode job's work; ``reencode``: encoding again
+- ``claims``: guests' claim tokens, and claiming their tapes
+- ``reconcile``: recovery of tapes that stopped moving, and the reconcilers apps register
 - ``relocate``: a claimed guest tape's files move to its owner's bucket
-- ``moderation``: moderators' checks and retries; ``purge``: deleting nuked tapes' files
+- ``purge``: deleting nuked tapes' files
 - ``status``: the single status update every concern uses
+
+Who may do what is ``tapes.policy``'s; what other apps hear of it, ``tapes.events``.
 """
 
+from tapes.services.claims import (
+    MAX_TOKENS_PER_CLAIM,
+    ClaimOutcome,
+    claim_token_issue,
+    tapes_claim,
+)
 from tapes.services.encoding import (
     RetryLater,
     tape_encode,
     tape_enqueue_encode,
-    tape_reencode_enqueue,
-    tape_reencode_reset,
-    tape_retry,
-    tape_retry_check,
     tape_workdirs_clean,
-)
-from tapes.services.moderation import (
-    staff_permission_check,
-    tape_retry_encode,
-    tape_retry_federation,
 )
 from tapes.services.posting import (
     tape_create,
     tape_nuke,
-    tape_nuke_check,
     tape_unnuke,
     tapes_delete_for_user,
 )
 from tapes.services.purge import PurgeReport, tapes_purge
-from tapes.services.reconcile import ReconcileReport, tapes_reconcile
+from tapes.services.reconcile import ReconcileReport, reconciler_register, tapes_reconcile
+from tapes.services.reencode import tape_reencode
 from tapes.services.relocate import tape_relocate, tapes_relocation_pending
 from tapes.services.uploads import (
     UploadTicket,
@@ -44,23 +44,20 @@ from tapes.services.uploads import (
 )
 
 __all__ = [
+    "MAX_TOKENS_PER_CLAIM",
+    "ClaimOutcome",
     "PurgeReport",
     "ReconcileReport",
     "RetryLater",
     "UploadTicket",
-    "staff_permission_check",
+    "claim_token_issue",
+    "reconciler_register",
     "tape_create",
     "tape_encode",
     "tape_enqueue_encode",
     "tape_nuke",
-    "tape_nuke_check",
-    "tape_reencode_enqueue",
-    "tape_reencode_reset",
+    "tape_reencode",
     "tape_relocate",
-    "tape_retry",
-    "tape_retry_check",
-    "tape_retry_encode",
-    "tape_retry_federation",
     "tape_unnuke",
     "tape_upload_find",
     "tape_upload_start",
@@ -68,6 +65,7 @@ __all__ = [
     "tape_upload_take",
     "tape_uploads_sweep",
     "tape_workdirs_clean",
+    "tapes_claim",
     "tapes_delete_for_user",
     "tapes_purge",
     "tapes_reconcile",

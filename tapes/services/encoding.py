@@ -1,4 +1,4 @@
-"""Encoding: handing a tape to the queue, the encode job's work, and operators' re-encode."""
+"""Encoding: handing a tape to the queue and the encode job's work (re-encoding: ``reencode``)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
-from federation.services.lifecycle import tape_federation_start
 from ops import metrics
-from tapes import queueing
+from tapes import events
+from tapes.files import OUTPUT_FILES
 from tapes.models import Tape, TapeStatus
+from tapes.queueing import ENCODE
 from tapes.services.relocate import tape_relocate
 from tapes.services.status import TapeState, tape_mark_failed, tape_status_set
 from tapes.storage import bucket_for, sibling_key, storage_for
+from tapesite import queueing
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def tape_enqueue_encode(*, tape_id: int, known: TapeState | None = None) -> bool
     ``uploaded`` and the reconcile step enqueues it later. ``known``: the row as the caller just
     wrote it, which saves the status change its lock."""
     try:
-        queueing.enqueue_encode(tape_id)
+        queueing.enqueue(ENCODE, tape_id)
     except queueing.QueueUnavailable as exc:
         logger.warning(
             "encode queue unavailable for tape %s, reconcile will retry: %s", tape_id, exc
@@ -172,20 +172,19 @@ def _encode_files(
             updated_at=timezone.now(),
         )
         outputs = {
-            "mp4": (workdir / "tape.mp4", sibling_key(tape.zip_key, ".mp4")),
-            "thumbnail": (workdir / "thumb.webp", sibling_key(tape.zip_key, "-thumb.webp")),
-            "preview": (workdir / "preview.webp", sibling_key(tape.zip_key, "-preview.webp")),
-            "gif": (workdir / "tape.gif", sibling_key(tape.zip_key, ".gif")),
+            file: (workdir / f"out{file.suffix}", sibling_key(tape.zip_key, file.suffix))
+            for file in OUTPUT_FILES
         }
+        paths = {file.name: path for file, (path, _) in outputs.items()}
         encoder.render_tape(
             lambda: archive.iter_frames(zip_path, info),
             info.durations_ms,
             info.width,
             info.height,
-            mp4_path=outputs["mp4"][0],
-            thumbnail_path=outputs["thumbnail"][0],
-            preview_path=outputs["preview"][0],
-            gif_path=outputs["gif"][0],
+            mp4_path=paths["mp4"],
+            thumbnail_path=paths["thumbnail"],
+            preview_path=paths["preview"],
+            gif_path=paths["gif"],
             settings=encoder.EncodeSettings(**settings.TAPES_ENCODER),
             progress=_progress_writer(tape.pk, on_progress),
         )
@@ -196,9 +195,9 @@ def _encode_files(
             exc.code, exc.message, details=exc.details, status=422, retryable=exc.retryable
         ) from exc
     fields: dict[str, Any] = {}
-    for name, (path, key) in outputs.items():
-        fields[f"{name}_bytes"] = _store(tape, key, path)
-        fields[f"{name}_key"] = key
+    for file, (path, key) in outputs.items():
+        fields[file.bytes_field] = _store(tape, key, path)
+        fields[file.key_field] = key
     return fields
 
 
@@ -249,8 +248,7 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
     metrics.observe_encode(seconds=time.monotonic() - started, outcome="ready")
     _relocate_if_claimed(tape)
     tape.refresh_from_db()
-    # A linked owner's tape becomes a record on their PDS; its own state, its own job.
-    tape_federation_start(tape=tape)
+    events.send_after_commit(events.tape_ready, tape=tape)
     return tape
 
 
@@ -281,63 +279,5 @@ def _encode_failed(tape: Tape, exc: TapesiteError, *, started: float) -> Tape:
         raise RetryLater(f"{exc.code}: {exc.message}") from exc
     tape_mark_failed(tape_id=tape.pk, code=exc.code, message=exc.message, detail=detail)
     _relocate_if_claimed(tape)
-    tape.refresh_from_db()
-    return tape
-
-
-def tape_reencode_reset(*, tape: Tape) -> Tape:
-    """Make a tape eligible for encoding again (operators' re-encode), keeping its files."""
-    tape_status_set(
-        tape_id=tape.pk,
-        status=TapeStatus.UPLOADED,
-        progress=0,
-        attempts=0,
-        failure_code="",
-        failure_message="",
-    )
-    tape.refresh_from_db()
-    return tape
-
-
-def tape_reencode_enqueue(*, tape: Tape) -> bool:
-    """Reset a tape for encoding and hand it to the queue (``queued``). False when the queue is
-    down: the tape then stays ``uploaded`` and the reconcile step enqueues it later."""
-    tape_reencode_reset(tape=tape)
-    queued = tape_enqueue_encode(tape_id=tape.pk)
-    tape.refresh_from_db()
-    return queued
-
-
-def tape_retry_check(*, tape: Tape, actor: User) -> None:
-    """Refuse unless ``actor`` may retry ``tape``: its owner, or staff (a guest tape: staff)."""
-    if not (actor.is_staff or (tape.user_id is not None and tape.user_id == actor.pk)):
-        raise TapesiteError("forbidden", "Only the tape's owner or staff can retry it.", status=403)
-
-
-def tape_retry(*, tape: Tape, actor: User) -> Tape:
-    """The owner's "try again" on a tape whose video failed: encode it afresh from its kept ZIP,
-    with a fresh count of attempts. Only a failed tape moves (a second click, or a retry racing
-    the worker, changes nothing); the job is enqueued after commit."""
-    tape_retry_check(tape=tape, actor=actor)
-    with transaction.atomic():
-        moved = tape_status_set(
-            tape_id=tape.pk,
-            status=TapeStatus.UPLOADED,
-            only_from=TapeStatus.FAILED,
-            progress=0,
-            attempts=0,
-            failure_code="",
-            failure_message="",
-        )
-        if not moved:
-            tape.refresh_from_db(fields=["status"])
-            raise TapesiteError(
-                "tape_not_failed",
-                "Only a tape whose video failed can be retried.",
-                status=409,
-                details={"status": tape.status},
-            )
-        tape_id = tape.pk
-        transaction.on_commit(lambda: tape_enqueue_encode(tape_id=tape_id))
     tape.refresh_from_db()
     return tape

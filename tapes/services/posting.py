@@ -12,11 +12,11 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
-from federation.services.lifecycle import tape_federation_on_nuke, tape_federation_on_unnuke
-from tapes import codes
+from tapes import codes, events
+from tapes.files import tape_stored_files
 from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.policy import TapeAction, tape_permission_check
 from tapes.services.encoding import tape_enqueue_encode
-from tapes.services.moderation import staff_permission_check
 from tapes.services.status import TapeState, owner_id, tape_log_change
 from tapes.services.uploads import tape_upload_find, tape_upload_take
 from tapes.storage import storage_for, zip_key
@@ -106,28 +106,14 @@ def tape_create(
     return tape
 
 
-def tape_nuke_check(*, tape: Tape, actor: User) -> None:
-    """Refuse unless ``actor`` may delete ``tape``: its signed-in owner, or a moderator (staff
-    with the ``tapes.nuke_tape`` permission). Staff without it cannot nuke other people's tapes."""
-    if actor.is_authenticated and tape.user_id is not None and tape.user_id == actor.pk:
-        return
-    if actor.is_authenticated and actor.is_staff and actor.has_perm("tapes.nuke_tape"):
-        return
-    raise TapesiteError(
-        "forbidden",
-        "Only the tape's owner or a moderator (staff with the nuke permission) can delete it.",
-        status=403,
-    )
-
-
 @transaction.atomic
 def tape_nuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
     """Soft-delete: the tape disappears from every public read, and its media stop being served
     (the media endpoint checks; S3 links it handed out expire within a minute). Nothing is
     erased, so tape_unnuke brings everything back. Recorded in the audit log with ``reason``,
-    in the same transaction. Its AT Protocol record is deleted after commit (retried until
-    the PDS confirms)."""
-    tape_nuke_check(tape=tape, actor=actor)
+    in the same transaction, which also sends ``tape_nuked`` to the apps that react (federation
+    deletes the AT Protocol record). Its owner or a moderator (staff with ``tapes.nuke_tape``)."""
+    tape_permission_check(actor=actor, tape=tape, action=TapeAction.DELETE)
     # The row lock makes concurrent nukes record one entry, and waits out a running purge.
     locked = Tape.objects.select_for_update().get(pk=tape.pk)
     if not locked.nuked:
@@ -138,7 +124,7 @@ def tape_nuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
         tape_log_change(
             tape=tape, from_state=locked.status, to_state="nuked", since=locked.status_changed_at
         )
-        tape_federation_on_nuke(tape=tape)
+        events.tape_nuked.send(sender=Tape, tape=tape)
     else:
         tape.nuked, tape.nuked_at = True, locked.nuked_at
     return tape
@@ -148,7 +134,7 @@ def tape_nuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
 def tape_unnuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
     """Undo a nuke: moderators only (an owner cannot restore what a moderator removed).
     Refused once tapes_purge has deleted the tape's files."""
-    staff_permission_check(actor=actor, permission="tapes.nuke_tape", doing="restore a tape")
+    tape_permission_check(actor=actor, tape=tape, action=TapeAction.UNNUKE)
     locked = Tape.objects.select_for_update().get(pk=tape.pk)
     if locked.files_purged_at is not None:
         raise TapesiteError(
@@ -171,8 +157,7 @@ def tape_unnuke(*, tape: Tape, actor: User, reason: str = "") -> Tape:
         tape_log_change(
             tape=tape, from_state="nuked", to_state=locked.status, since=locked.nuked_at
         )
-        # Public again: it federates again, under a fresh rkey.
-        tape_federation_on_unnuke(tape=tape)
+        events.tape_unnuked.send(sender=Tape, tape=tape)
     return tape
 
 
@@ -184,9 +169,8 @@ def tapes_delete_for_user(*, user: User) -> int:
     keys_by_bucket: dict[str, set[str]] = {}
     tapes = list(Tape.objects.filter(user=user))
     for tape in tapes:
-        # Every stored file of a tape is a *_key field (zip, mp4, thumbnail, preview, ...).
-        keys = {getattr(tape, f.name) for f in Tape._meta.get_fields() if f.name.endswith("_key")}
-        keys_by_bucket.setdefault(tape.bucket, set()).update(k for k in keys if k)
+        keys = {key for _, key in tape_stored_files(tape)}
+        keys_by_bucket.setdefault(tape.bucket, set()).update(keys)
     for upload in TapeUpload.objects.filter(user=user):
         keys_by_bucket.setdefault(upload.bucket, set()).add(upload.key)
     for bucket, keys in keys_by_bucket.items():
@@ -194,6 +178,7 @@ def tapes_delete_for_user(*, user: User) -> int:
         for key in sorted(keys):
             storage.delete(key)  # raises while storage is down: nothing is deleted half-way
     with transaction.atomic():
+        events.tapes_deleting.send(sender=Tape, tape_ids=[tape.pk for tape in tapes])
         TapeUpload.objects.filter(user=user).delete()
         Tape.objects.filter(user=user).delete()
     return len(tapes)

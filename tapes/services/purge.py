@@ -11,15 +11,12 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from tapes.files import tape_stored_files
 from tapes.models import Tape
 from tapes.services.status import tape_log_change
 from tapes.storage import storage_for
 
 logger = logging.getLogger(__name__)
-
-# Every stored file a tape may have, by the field naming its key (gif_key: once the encoder
-# makes GIFs; a field the model lacks is skipped).
-FILE_FIELDS = ("zip_key", "mp4_key", "thumbnail_key", "preview_key", "gif_key")
 
 
 @dataclass
@@ -46,12 +43,6 @@ class PurgeReport:
         return sum(tape.bytes for tape in self.purged)
 
 
-def tape_keys(tape: Tape) -> list[tuple[str, str]]:
-    """(field, key) of each stored file the tape names."""
-    keys = [(name, getattr(tape, name, "")) for name in FILE_FIELDS]
-    return [(name, key) for name, key in keys if key]
-
-
 def _purge_one(tape_id: int, *, cutoff_reason: str, dry_run: bool) -> PurgedTape | None:
     with transaction.atomic():
         # Locked so an un-nuke cannot slip in between the check and the deletes.
@@ -65,11 +56,11 @@ def _purge_one(tape_id: int, *, cutoff_reason: str, dry_run: bool) -> PurgedTape
         assert tape.nuked_at is not None
         done = PurgedTape(code=tape.code, nuked_at=tape.nuked_at.isoformat())
         storage = storage_for(tape.bucket)
-        for name, key in tape_keys(tape):
+        for file, key in tape_stored_files(tape):
             if not storage.exists(key):
                 done.missing.append(key)
                 continue
-            done.bytes += getattr(tape, name.replace("_key", "_bytes"), None) or 0
+            done.bytes += getattr(tape, file.bytes_field) or 0
             if not dry_run:
                 storage.delete(key)
             done.removed.append(key)
@@ -89,7 +80,7 @@ def _purge_one(tape_id: int, *, cutoff_reason: str, dry_run: bool) -> PurgedTape
 
 
 def tapes_purge(*, older_than: timedelta, dry_run: bool = False) -> PurgeReport:
-    """Delete the stored files (ZIP, MP4, thumbnail, preview) of every tape nuked more than
+    """Delete the stored files (``tapes.files``) of every tape nuked more than
     ``older_than`` ago, mark it purged and record it in the audit log. Rows stay. A storage
     error leaves that tape untouched for the next run; the others go on."""
     if older_than < timedelta(0):

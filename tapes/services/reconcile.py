@@ -1,21 +1,37 @@
-"""Reconcile: put every tape that should be moving back on the queue, and sweep abandoned
-upload slots. Run by the worker's maintenance tick and by ``manage.py tapes_reconcile``."""
+"""Reconcile: put every tape that should be moving back on the queue, sweep abandoned upload
+slots, then run the reconcilers other apps registered (federation's finds records that never
+started or got stuck). Run by the worker's maintenance tick and by ``manage.py tapes_reconcile``."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from federation.services.lifecycle import tapes_federation_reconcile
-from tapes import queueing
 from tapes.models import Tape, TapeStatus
+from tapes.queueing import ENCODE
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.relocate import tape_relocate, tapes_relocation_pending
 from tapes.services.status import tape_mark_failed, tape_status_set
 from tapes.services.uploads import tape_uploads_sweep
+from tapesite import queueing
+
+logger = logging.getLogger(__name__)
+
+# A reconciler catches up on what an app's reactions to tape events missed (a lost job, a reaction
+# that failed after commit) and says what it moved: {"started": [tape ids], ...}.
+Reconciler = Callable[[], dict[str, list[int]]]
+_reconcilers: dict[str, Reconciler] = {}
+
+
+def reconciler_register(name: str, reconciler: Reconciler) -> None:
+    """Run ``reconciler`` on every reconcile, after the tapes' own; apps register theirs in
+    ``AppConfig.ready()``. Registering a name again replaces it."""
+    _reconcilers[name] = reconciler
 
 
 @dataclass
@@ -26,9 +42,13 @@ class ReconcileReport:
     abandoned_uploads: int = 0
     relocated: list[int] = field(default_factory=list)
     queue_down: bool = False
-    # Ready tapes whose AT Protocol federation never started or got stuck (federation app).
-    federation_started: list[int] = field(default_factory=list)
-    federation_requeued: list[int] = field(default_factory=list)
+    # What each registered reconciler moved, by its name: {"federation": {"started": [...]}}.
+    others: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+    @property
+    def moved(self) -> bool:
+        mine = self.enqueued or self.requeued or self.gave_up
+        return bool(mine or any(any(ids.values()) for ids in self.others.values()))
 
 
 def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
@@ -60,7 +80,7 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
     quiet_since = now - timedelta(seconds=int(settings.TAPES_STUCK_AFTER_SECONDS))
     for tape_id, attempts, updated_at in moving.values_list("id", "attempts", "updated_at"):
         try:
-            state = queueing.encode_job_state(tape_id)
+            state = queueing.job_state(ENCODE, tape_id)
         except queueing.QueueUnavailable:
             report.queue_down = True
             return report
@@ -79,7 +99,9 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
             report.queue_down = True
             return report
         report.requeued.append(tape_id)
-    federation = tapes_federation_reconcile()
-    report.federation_started = federation.started
-    report.federation_requeued = federation.requeued
+    for name, reconciler in _reconcilers.items():
+        try:
+            report.others[name] = reconciler()
+        except Exception:  # one app's failure must not stop the others; the next tick retries
+            logger.exception("the %s reconciler failed", name)
     return report

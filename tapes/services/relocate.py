@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tapes.files import tape_stored_files
 from tapes.models import Tape, TapeStatus
 from tapes.storage import bucket_for, s3_client, storage_for, zip_key
 from tapesite.errors import TapesiteError
@@ -26,12 +27,6 @@ from tapesite.errors import TapesiteError
 logger = logging.getLogger(__name__)
 
 AT_REST = (TapeStatus.READY, TapeStatus.FAILED)
-
-
-def _key_fields() -> list[str]:
-    # Every stored file of a tape is a *_key field (zip, mp4, thumbnail, preview, and any added
-    # later), so a new kind of output moves with the rest without touching this module.
-    return [f.name for f in Tape._meta.get_fields() if f.name.endswith("_key")]
 
 
 def _moved_key(old: str, *, old_zip: str, new_zip: str) -> str:
@@ -126,13 +121,10 @@ def _relocate(tape_id: int) -> bool:
             return False
         src, dst = storage_for(tape.bucket), storage_for(target)
         changes: dict[str, Any] = {"bucket": target}
-        for field in _key_fields():
-            key = getattr(tape, field)
-            if not key:
-                continue
+        for file, key in tape_stored_files(tape):
             new_key = _moved_key(key, old_zip=tape.zip_key, new_zip=new_zip)
             _copy_verified(src, key, dst, new_key)
-            changes[field] = new_key
+            changes[file.key_field] = new_key
             old_keys.append(key)
         old_bucket = tape.bucket
         Tape.objects.filter(pk=tape_id).update(**changes, updated_at=timezone.now())

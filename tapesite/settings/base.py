@@ -263,6 +263,8 @@ TAPES_CODE_MAX_LENGTH = 10
 TAPES_STUCK_AFTER_SECONDS = env.int("TAPES_STUCK_AFTER_SECONDS", default=900)
 TAPES_WORKER_HEARTBEAT_GRACE_SECONDS = env.int("TAPES_WORKER_HEARTBEAT_GRACE_SECONDS", default=120)
 TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", default=60)
+# The queues `manage.py tapes_worker` works, first first: encoding before federation ("default").
+TAPES_WORKER_QUEUES = env.list("TAPES_WORKER_QUEUES", default=["encode", "default"])
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
 # Back-off between transient encode failures (storage down, worker killed), in seconds.
 TAPES_RETRY_INTERVALS = env.list("TAPES_RETRY_INTERVALS", cast=int, default=[15, 60, 180, 600])

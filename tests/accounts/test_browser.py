@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 
-from accounts import claims
 from accounts.models import User
 from tapes import services
+from tapes import services as claims
 from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.conftest import tiny_zip

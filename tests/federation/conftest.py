@@ -16,6 +16,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from federation.models import AtprotoAccount, TapeFederation
+from federation.selectors import tape_at_record
 from federation.services import atproto_account_link, tape_federate, tape_federation_start
 from federation.services.sessions import decrypt, encrypt
 from tapes.models import Tape, TapeStatus
@@ -118,3 +119,8 @@ def federate(tape: Tape) -> Any:
 
 def fed_of(tape: Tape) -> TapeFederation:
     return TapeFederation.objects.get(tape=tape)
+
+
+def at_of(tape: Tape) -> dict[str, str]:
+    """The tape's ``at`` ({rkey, uri, cid}) as the API shows it now; {} until its PDS holds it."""
+    return tape_at_record(Tape.objects.select_related("federation").get(pk=tape.pk)) or {}

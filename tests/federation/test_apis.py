@@ -15,7 +15,7 @@ from federation.models import AtprotoAccount
 from federation.services import tape_federate, tape_federation_start
 from federation.services.sessions import decrypt
 from tapes.models import Tape
-from tests.federation.conftest import COLLECTION
+from tests.federation.conftest import COLLECTION, at_of
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -148,4 +148,4 @@ def test_unlink_keeps_records_unless_asked_to_delete_them(
     assert api.delete("/api/me/atproto?delete_records=1").status_code == 204
     assert pds.list_records(other_remote.did, COLLECTION) == []
     other_tape.refresh_from_db()
-    assert other_tape.at == {}
+    assert at_of(other_tape) == {}

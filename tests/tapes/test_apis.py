@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from tapes.codes import parse_slug
 from tapes.models import Tape, TapeStatus, TapeUpload
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_post_creates_a_queued_tape_with_a_short_code(post_tape: Any, settings: 
     assert tape.metadata == {"fps": 60}
     assert tape.piece == "line"
     assert tape.zip_bytes and tape.zip_bytes > 0
-    assert encode_job_id(tape.pk) in django_rq.get_queue(ENCODE_QUEUE).job_ids
+    assert ENCODE.job_id(tape.pk) in django_rq.get_queue(ENCODE.queue).job_ids
 
 
 def test_post_with_a_malformed_slug(api: Any) -> None:
@@ -428,7 +428,7 @@ def test_retry_api(
     assert body["failure"] is None
     failed.refresh_from_db()
     assert failed.status == TapeStatus.QUEUED
-    assert django_rq.get_queue(ENCODE_QUEUE).fetch_job(encode_job_id(failed.pk)) is not None
+    assert django_rq.get_queue(ENCODE.queue).fetch_job(ENCODE.job_id(failed.pk)) is not None
     again = api.post(url)  # a second click changes nothing
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "tape_not_failed"

@@ -24,7 +24,7 @@ from rq.registry import ScheduledJobRegistry
 
 from tapes import services
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapes.storage import storage_for
 from tests.support import synth
 from tests.tapes.factories import TapeUploadFactory, post
@@ -137,8 +137,8 @@ def test_a_transient_failure_is_visible_and_retried(
     assert tape.failure_code == "zip_missing"
     assert tape.attempts == 1
     assert api.get(f"/api/tapes/{tape.code}").json()["failure"]["code"] == "zip_missing"
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    assert encode_job_id(tape.pk) in ScheduledJobRegistry(queue=queue).get_job_ids()
+    queue = django_rq.get_queue(ENCODE.queue)
+    assert ENCODE.job_id(tape.pk) in ScheduledJobRegistry(queue=queue).get_job_ids()
 
     storage.save(tape.zip_key, ContentFile(tape_bytes))
     time.sleep(1.5)  # let the back-off pass; the scheduler then moves the retry onto the queue
@@ -174,7 +174,7 @@ def test_running_the_job_twice_duplicates_nothing(tape_bytes: bytes, run_worker:
     # a duplicate delivery of the same job is a no-op for a ready tape...
     assert services.tape_encode(tape_id=tape.pk).status == TapeStatus.READY  # type: ignore[union-attr]
     # ...and a forced re-encode rewrites the same keys
-    services.tape_reencode_reset(tape=tape)
+    services.tape_reencode(tape=tape, actor=None, enqueue=False)
     services.tape_encode(tape_id=tape.pk)
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY
@@ -187,7 +187,7 @@ def test_reconcile_requeues_a_tape_whose_worker_died(
     tape_bytes: bytes, settings: Any, run_worker: Any
 ) -> None:
     tape = post_zip(tape_bytes)
-    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue = django_rq.get_queue(ENCODE.queue)
     queue.empty()  # the job vanished with its worker
     stale = timezone.now() - timedelta(seconds=settings.TAPES_STUCK_AFTER_SECONDS + 5)
     Tape.objects.filter(pk=tape.pk).update(
@@ -195,7 +195,7 @@ def test_reconcile_requeues_a_tape_whose_worker_died(
     )
     report = services.tapes_reconcile()
     assert report.requeued == [tape.pk]
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     run_worker()
     tape.refresh_from_db()
     assert tape.status == TapeStatus.READY

@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 
 from tapes import services
 from tapes.models import Tape, TapeStatus, TapeUpload
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapes.services.encoding import WORKDIR_PREFIX
 from tapes.storage import storage_for
 from tests.conftest import tiny_zip
@@ -41,14 +41,14 @@ def test_a_tape_whose_job_vanished_is_requeued_at_once(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         tape = _posted()
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    queue = django_rq.get_queue(ENCODE.queue)
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     Tape.objects.filter(pk=tape.pk).update(status=status)
     queue.connection.flushdb()  # Redis restarted without its data
     settings.TAPES_STUCK_AFTER_SECONDS = 900
     report = services.tapes_reconcile()
     assert report.requeued == [tape.pk]
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     tape.refresh_from_db()
     assert tape.status == TapeStatus.QUEUED
 
@@ -58,7 +58,7 @@ def test_a_tape_with_a_live_job_is_left_alone(django_capture_on_commit_callbacks
         tape = _posted()
     report = services.tapes_reconcile()
     assert report.requeued == [] and report.enqueued == []
-    assert django_rq.get_queue(ENCODE_QUEUE).job_ids == [encode_job_id(tape.pk)]
+    assert django_rq.get_queue(ENCODE.queue).job_ids == [ENCODE.job_id(tape.pk)]
 
 
 def test_a_job_that_says_queued_but_sits_in_no_queue_is_requeued_once_quiet(
@@ -67,8 +67,8 @@ def test_a_job_that_says_queued_but_sits_in_no_queue_is_requeued_once_quiet(
     # What a worker killed between popping the job id and marking the job started leaves.
     with django_capture_on_commit_callbacks(execute=True):
         tape = _posted()
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    job_id = encode_job_id(tape.pk)
+    queue = django_rq.get_queue(ENCODE.queue)
+    job_id = ENCODE.job_id(tape.pk)
     queue.connection.lrem(queue.key, 0, job_id)
     assert queue.fetch_job(job_id) is not None and queue.job_ids == []
     settings.TAPES_STUCK_AFTER_SECONDS = 900

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapes.worker import TapesWorker, run_reconcile_once
 from tests.conftest import tiny_zip
 from tests.tapes.factories import TapeUploadFactory, post
@@ -23,15 +23,15 @@ def test_the_worker_maintenance_tick_reconciles(private_redis: Any) -> None:
     tape = post(slot)
     Tape.objects.filter(pk=tape.pk).update(status_changed_at=timezone.now() - timedelta(minutes=1))
     private_redis.start()
-    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue = django_rq.get_queue(ENCODE.queue)
     run_reconcile_once(queue.connection, 60)
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     tape.refresh_from_db()
     assert tape.status == TapeStatus.QUEUED
 
 
 def test_an_idle_worker_wakes_up_for_the_reconcile_interval(settings: Any) -> None:
     settings.TAPES_RECONCILE_INTERVAL_SECONDS = 60
-    worker = TapesWorker([django_rq.get_queue(ENCODE_QUEUE)])
+    worker = TapesWorker([django_rq.get_queue(ENCODE.queue)])
     assert worker.maintenance_interval == 60
     assert worker.dequeue_timeout <= 60

@@ -5,7 +5,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from federation.models import FederationState
-from federation.selectors import tape_federation_summary, tapes_federation_failed
+from federation.selectors import (
+    tape_at_record,
+    tape_federation_summary,
+    tapes_federation_failed,
+)
 from federation.services import tape_federate_now
 from tapes.selectors import tapes_by_codes
 
@@ -42,10 +46,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label} skipped: not ready, or the owner has no linked account")
                 failures += 1
                 continue
-            tape.refresh_from_db()
+            tape = tapes_by_codes(codes=[tape.code]).select_related("federation").get()
             if outcome.state == FederationState.DONE:
                 already = " (already federated)" if outcome.code == "already_federated" else ""
-                self.stdout.write(f"{label} done{already} {tape.at.get('uri', '')}")
+                uri = (tape_at_record(tape) or {}).get("uri", "")
+                self.stdout.write(f"{label} done{already} {uri}")
                 continue
             failures += 1
             summary = tape_federation_summary(tape)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tapes import selectors, services
 from tapes.models import Tape, TapeStatus
+from tapesite.errors import TapesiteError
 
 
 def _bar(done: float, width: int = 30) -> str:
@@ -34,15 +35,21 @@ class Command(BaseCommand):
             raise CommandError(f"no such tape: {', '.join(missing)}")
         failures = 0
         for index, tape in enumerate(selected, start=1):
+            try:
+                # Enqueued here rather than after commit: the command says if the queue is down.
+                services.tape_reencode(tape=tape, actor=None, enqueue=False)
+            except TapesiteError as exc:  # nuked, or being encoded right now
+                self.stdout.write(f"{index}/{len(selected)} !{tape.code} refused: {exc.message}")
+                failures += 1
+                continue
             if options["enqueue"]:
-                if not services.tape_reencode_enqueue(tape=tape):
+                if not services.tape_enqueue_encode(tape_id=tape.pk):
                     raise CommandError(
                         f"queue unreachable: !{tape.code} stays uploaded and the reconcile step "
                         "enqueues it when the queue is back"
                     )
                 self.stdout.write(f"{index}/{len(selected)} !{tape.code} queued")
                 continue
-            services.tape_reencode_reset(tape=tape)
             result = self._encode(tape, index, len(selected))
             failures += result.status != TapeStatus.READY
         if failures:

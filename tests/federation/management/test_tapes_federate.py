@@ -11,7 +11,7 @@ from django.core.management import call_command
 from federation.models import FederationState, TapeFederation
 from federation.services import tape_federation_start
 from tapes.models import Tape, TapeStatus
-from tests.federation.conftest import COLLECTION
+from tests.federation.conftest import COLLECTION, at_of
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +34,12 @@ def test_tapes_federate_command_retries_failed_ones_with_progress(
     assert len(pds.list_records(remote.did, COLLECTION)) == 2
     for tape in tapes:
         tape.refresh_from_db()
-        assert tape.at["uri"].startswith(f"at://{remote.did}/")
-        assert tape.at["uri"] in out
+        assert at_of(tape)["uri"].startswith(f"at://{remote.did}/")
+        assert at_of(tape)["uri"] in out
     assert Tape.objects.filter(status=TapeStatus.READY).count() == 2
 
     # Naming a tape that is already federated is not a failure, and writes nothing more.
     call_command("tapes_federate", tapes[0].code)
     again = capsys.readouterr().out
-    assert "done (already federated)" in again and tapes[0].at["uri"] in again
+    assert "done (already federated)" in again and at_of(tapes[0])["uri"] in again
     assert len(pds.list_records(remote.did, COLLECTION)) == 2

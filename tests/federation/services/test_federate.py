@@ -17,7 +17,7 @@ from federation.models import AccountState, AtprotoAccount, FederationState
 from federation.services import tape_federate
 from tapes.models import Tape
 from tapes.services import tape_nuke
-from tests.federation.conftest import COLLECTION, expire_access_token, fed_of, federate
+from tests.federation.conftest import COLLECTION, at_of, expire_access_token, fed_of, federate
 from tests.support.encoded import Encoded
 from tests.support.pds import Pds
 
@@ -41,7 +41,7 @@ def test_a_crash_between_create_record_and_saving_at_leaves_one_record(
     rkey = fed_of(tape).rkey
     assert rkey, "the rkey is saved before createRecord"
     tape.refresh_from_db()
-    assert tape.at == {}
+    assert at_of(tape) == {}
     assert len(pds.list_records(remote.did, COLLECTION)) == 1
 
     monkeypatch.setattr(xrpc.Xrpc, "create_record", real_create)
@@ -49,8 +49,8 @@ def test_a_crash_between_create_record_and_saving_at_leaves_one_record(
     records = pds.list_records(remote.did, COLLECTION)
     assert len(records) == 1
     tape.refresh_from_db()
-    assert tape.at["rkey"] == rkey
-    assert records[0]["uri"] == tape.at["uri"]
+    assert at_of(tape)["rkey"] == rkey
+    assert records[0]["uri"] == at_of(tape)["uri"]
 
 
 @pytest.mark.parametrize("delete_runs_first", [False, True], ids=["delete-after", "delete-before"])
@@ -85,7 +85,7 @@ def test_a_nuke_while_the_record_is_being_written_leaves_no_record(
     # The writing run saw the nuke: it neither claims the record nor leaves it behind.
     assert (outcome.state, outcome.code) == (FederationState.PENDING, "superseded")
     tape.refresh_from_db()
-    assert tape.at == {}
+    assert at_of(tape) == {}
     assert fed_of(tape).stale_rkeys, "the record it wrote is listed for deletion"
     assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
     assert pds.list_records(remote.did, COLLECTION) == []

@@ -11,20 +11,20 @@ from typing import Any
 
 import django_rq
 import pytest
+from accounts.claims import claim_token_issue, tapes_claim
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.claims import claim_token_issue, tapes_claim
 from audit.selectors import audit_entries_for
-from federation import queueing
 from federation.jobs import federate_tape
 from federation.models import FederationState, TapeFederation
+from federation.queueing import FEDERATE
 from federation.services import tape_federate, tape_federation_start, tapes_federation_reconcile
 from tapes.models import Tape
 from tapes.services import tape_nuke, tape_unnuke
 from tapes.storage import storage_for
-from tests.federation.conftest import COLLECTION, federate
+from tests.federation.conftest import COLLECTION, at_of, federate
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_a_claimed_guest_tape_federates_to_its_new_owners_pds(
     fed.refresh_from_db()
     tape.refresh_from_db()
     assert fed.state == FederationState.DONE, (fed.code, fed.message)
-    assert tape.at["uri"].startswith(f"at://{remote.did}/")
+    assert at_of(tape)["uri"].startswith(f"at://{remote.did}/")
 
 
 def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
@@ -105,7 +105,7 @@ def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
     tape = ready_tape(user)
     federate(tape)
     tape.refresh_from_db()
-    first = tape.at["rkey"]
+    first = at_of(tape)["rkey"]
 
     with django_capture_on_commit_callbacks(execute=True):
         tape_nuke(tape=tape, actor=user, reason="mine")
@@ -119,8 +119,8 @@ def test_nuke_removes_the_record_and_unnuke_brings_one_back_under_a_fresh_rkey(
     records = pds.list_records(remote.did, COLLECTION)
     assert len(records) == 1
     tape.refresh_from_db()
-    assert tape.at["rkey"] != first
-    assert records[0]["uri"] == tape.at["uri"]
+    assert at_of(tape)["rkey"] != first
+    assert records[0]["uri"] == at_of(tape)["uri"]
 
 
 def test_admin_nuke_deletes_the_record_on_the_pds_and_unnuke_restores_one(
@@ -143,8 +143,8 @@ def test_admin_nuke_deletes_the_record_on_the_pds_and_unnuke_restores_one(
     federate_tape(tape.pk)
     assert federate_count(client, "write", "done") == writes + 1
     tape.refresh_from_db()
-    first = tape.at["rkey"]
-    assert [r["uri"] for r in pds.list_records(remote.did, COLLECTION)] == [tape.at["uri"]]
+    first = at_of(tape)["rkey"]
+    assert [r["uri"] for r in pds.list_records(remote.did, COLLECTION)] == [at_of(tape)["uri"]]
 
     client.force_login(moderator)
     listed = client.get(LIST).content.decode()
@@ -168,9 +168,9 @@ def test_admin_nuke_deletes_the_record_on_the_pds_and_unnuke_restores_one(
     federate_tape(tape.pk)
     records = pds.list_records(remote.did, COLLECTION)
     tape.refresh_from_db()
-    assert len(records) == 1 and records[0]["uri"] == tape.at["uri"]
-    assert tape.at["rkey"] != first
-    got = pds.get_record(remote.did, COLLECTION, tape.at["rkey"])
+    assert len(records) == 1 and records[0]["uri"] == at_of(tape)["uri"]
+    assert at_of(tape)["rkey"] != first
+    got = pds.get_record(remote.did, COLLECTION, at_of(tape)["rkey"])
     assert got.status_code == 200 and got.json()["value"]["code"] == tape.code
 
 
@@ -192,8 +192,8 @@ def test_retry_federation_action_enqueues_the_federate_job(
     with django_capture_on_commit_callbacks(execute=True):
         done = act(client, "retry_federation", [tape], "PDS is back")
     assert b"1 queued for federation" in done.content
-    job_ids = django_rq.get_queue(queueing.QUEUE).job_ids
-    assert queueing.federate_job_id(tape.pk) in job_ids
+    job_ids = django_rq.get_queue(FEDERATE.queue).job_ids
+    assert FEDERATE.job_id(tape.pk) in job_ids
     assert TapeFederation.objects.get(tape=tape).state == FederationState.PENDING
     entry = audit_entries_for(target=tape).get()
     assert (entry.actor, entry.action, entry.reason) == (

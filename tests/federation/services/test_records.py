@@ -11,7 +11,7 @@ import pytest
 from federation.models import FederationState
 from federation.services.records import tape_lexicon
 from tapes.models import Tape
-from tests.federation.conftest import COLLECTION, federate
+from tests.federation.conftest import COLLECTION, at_of, federate
 from tests.support.encoded import Encoded
 from tests.support.lexicon import reference
 from tests.support.pds import Pds
@@ -27,7 +27,7 @@ def test_a_ready_tape_becomes_a_valid_record_with_our_mp4(
     outcome = federate(tape)
     assert outcome.state == FederationState.DONE
     tape.refresh_from_db()
-    at = tape.at
+    at = at_of(tape)
     assert at["uri"] == f"at://{remote.did}/{COLLECTION}/{at['rkey']}"
 
     got = pds.get_record(remote.did, COLLECTION, at["rkey"])

@@ -16,10 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
 from federation.models import FederationState, TapeFederation
-from tapes import queueing
 from tapes.models import Tape, TapeStatus
+from tapes.queueing import ENCODE
 from tapes.storage import storage_for
 from tests.accounts.factories import UserFactory
+from tests.federation.factories import TapeFederationFactory
 from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
@@ -193,8 +194,8 @@ def test_retry_encode_action_enqueues_the_encode_job(
                 "reason": "encoder upgraded",
             },
         )
-    queue = django_rq.get_queue(queueing.ENCODE_QUEUE)
-    assert sorted(queue.job_ids) == sorted(queueing.encode_job_id(t.pk) for t in failed)
+    queue = django_rq.get_queue(ENCODE.queue)
+    assert sorted(queue.job_ids) == sorted(ENCODE.job_id(t.pk) for t in failed)
     for tape in failed:
         tape.refresh_from_db()
         assert tape.status == TapeStatus.QUEUED and tape.failure_code == ""
@@ -219,8 +220,13 @@ def test_bulk_actions_are_capped(client: Any, moderator: Any) -> None:
 
 
 def test_detail_shows_video_failure_record_and_metadata(client: Any, moderator: Any) -> None:
-    tape = ReadyTapeFactory.create(
-        at={"uri": "at://did:plc:abc/computer.aesthetic.tape/3k2", "cid": "bafy"}
+    tape = ReadyTapeFactory.create()
+    TapeFederationFactory.create(
+        tape=tape,
+        state=FederationState.DONE,
+        rkey="3k2",
+        uri="at://did:plc:abc/computer.aesthetic.tape/3k2",
+        cid="bafy",
     )
     failed = ReadyTapeFactory.create(failed=True)
     client.force_login(moderator)
@@ -329,15 +335,15 @@ def test_federation_state_column_and_filter(client: Any, moderator: Any) -> None
 
 
 def test_detail_links_the_record_on_its_pds(client: Any, moderator: Any) -> None:
-    tape = ReadyTapeFactory.create(
-        at={"uri": "at://did:plc:abc/computer.aesthetic.tape/3k2", "cid": "bafy", "rkey": "3k2"}
-    )
-    TapeFederation.objects.create(
+    tape = ReadyTapeFactory.create()
+    TapeFederationFactory.create(
         tape=tape,
         state=FederationState.DONE,
         did="did:plc:abc",
         pds_url="http://127.0.0.1:2583/",
         rkey="3k2",
+        uri="at://did:plc:abc/computer.aesthetic.tape/3k2",
+        cid="bafy",
     )
     client.force_login(moderator)
     page = client.get(change_url(tape)).content.decode()

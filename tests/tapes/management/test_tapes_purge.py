@@ -11,8 +11,8 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
 from audit.selectors import audit_entries_for
+from tapes.files import tape_stored_files as tape_keys
 from tapes.models import Tape
-from tapes.services.purge import tape_keys
 from tapes.storage import storage_for
 from tests.tapes.factories import ReadyTapeFactory
 

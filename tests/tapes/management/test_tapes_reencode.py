@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from tapes import services
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapes.storage import storage_for
 from tests.support import synth
 from tests.tapes.factories import TapeUploadFactory, post
@@ -27,6 +27,7 @@ def failed_tape(tmp_path: Path) -> Tape:
     synth.make_tape(path, frames=6, width=32, height=24, scale=2, seed=3)
     tape = post(TapeUploadFactory.create(content=path.read_bytes()))
     Tape.objects.filter(pk=tape.pk).update(status=TapeStatus.FAILED, failure_code="zip_missing")
+    django_rq.get_queue(ENCODE.queue).empty()  # its encode job ran and failed: none is waiting
     return tape
 
 
@@ -38,13 +39,13 @@ def test_reencode_recovers_failed_tapes(failed_tape: Tape, capsys: Any) -> None:
 
 
 def test_reencode_can_hand_tapes_to_the_queue(failed_tape: Tape, capsys: Any) -> None:
-    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue = django_rq.get_queue(ENCODE.queue)
     queue.empty()
     call_command("tapes_reencode", "--enqueue", failed_tape.code)
     failed_tape.refresh_from_db()
     assert failed_tape.status == TapeStatus.QUEUED
     assert (failed_tape.failure_code, failed_tape.attempts) == ("", 0)
-    assert queue.job_ids == [encode_job_id(failed_tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(failed_tape.pk)]
     assert f"!{failed_tape.code} queued" in capsys.readouterr().out
 
 

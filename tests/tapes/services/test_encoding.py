@@ -11,7 +11,7 @@ import pytest
 
 from tapes import services
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapes.storage import storage_for
 from tests.support import synth
 from tests.tapes.factories import TapeUploadFactory, post
@@ -28,10 +28,10 @@ def tape_bytes(tmp_path: Path) -> bytes:
 
 def test_enqueue_marks_the_tape_queued_once(tape_bytes: bytes) -> None:
     tape = post(TapeUploadFactory.create(content=tape_bytes))  # posting enqueues after commit
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    queue = django_rq.get_queue(ENCODE.queue)
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     assert services.tape_enqueue_encode(tape_id=tape.pk) is True
-    assert queue.job_ids == [encode_job_id(tape.pk)]  # the live job is not doubled
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]  # the live job is not doubled
     assert Tape.objects.get(pk=tape.pk).status == TapeStatus.QUEUED
 
 
@@ -71,13 +71,13 @@ def test_an_invalid_archive_fails_at_once_with_the_readers_code() -> None:
     assert done.failure_message
 
 
-def test_reencode_enqueue_resets_and_queues_a_failed_tape(tape_bytes: bytes) -> None:
+def test_an_operators_reencode_resets_and_queues_a_failed_tape(tape_bytes: bytes) -> None:
     tape = post(TapeUploadFactory.create(content=tape_bytes))
-    queue = django_rq.get_queue(ENCODE_QUEUE)
+    queue = django_rq.get_queue(ENCODE.queue)
     queue.empty()
     Tape.objects.filter(pk=tape.pk).update(
         status=TapeStatus.FAILED, failure_code="zip_missing", attempts=3
     )
-    assert services.tape_reencode_enqueue(tape=tape) is True
+    tape = services.tape_reencode(tape=tape, actor=None)  # transactional: enqueued at commit
     assert (tape.status, tape.failure_code, tape.attempts) == (TapeStatus.QUEUED, "", 0)
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]

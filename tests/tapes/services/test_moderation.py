@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_rq
 import pytest
 from django.contrib.auth.models import Group, Permission
 
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
-from tapes import queueing, services
-from tapes.models import Tape, TapeStatus
+from tapes import services
+from tapes.models import Tape
 from tapesite.errors import TapesiteError
 from tests.tapes.factories import ReadyTapeFactory
 
@@ -88,41 +87,3 @@ def test_a_purged_tape_cannot_be_unnuked(moderator: Any) -> None:
         services.tape_unnuke(tape=tape, actor=moderator, reason="too late")
     assert (refused.value.code, refused.value.status) == ("tape_purged", 409)
     assert Tape.objects.get(pk=tape.pk).nuked
-
-
-def test_retry_encode_resets_and_enqueues_after_commit(
-    moderator: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    tape = ReadyTapeFactory.create(failed=True)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.tape_retry_encode(tape=tape, actor=moderator, reason="encoder fixed")
-    tape.refresh_from_db()
-    assert tape.status == TapeStatus.QUEUED
-    assert (tape.attempts, tape.failure_code) == (0, "")
-    job = django_rq.get_queue(queueing.ENCODE_QUEUE).fetch_job(queueing.encode_job_id(tape.pk))
-    assert job is not None and job.func_name == queueing.ENCODE_JOB and job.args == (tape.pk,)
-    entry = audit_entries_for(target=tape).get()
-    assert entry.action == "tape_retry_encode"
-    assert entry.details == {"status": "failed", "failure_code": "archive_not_zip"}
-
-
-def test_retry_encode_refuses_nuked_tapes_and_staff_without_permission(
-    moderator: Any, staff: Any
-) -> None:
-    with pytest.raises(TapesiteError) as nuked:
-        services.tape_retry_encode(
-            tape=ReadyTapeFactory.create(failed=True, nuke=1), actor=moderator
-        )
-    assert nuked.value.code == "tape_nuked"
-    with pytest.raises(TapesiteError) as forbidden:
-        services.tape_retry_encode(tape=ReadyTapeFactory.create(failed=True), actor=staff)
-    assert forbidden.value.code == "forbidden"
-    assert not django_rq.get_queue(queueing.ENCODE_QUEUE).count
-
-
-def test_retry_encode_refuses_a_tape_being_encoded(moderator: Any) -> None:
-    tape = ReadyTapeFactory.create(status=TapeStatus.QUEUED)
-    queueing.enqueue_encode(tape.pk)
-    with pytest.raises(TapesiteError) as running:
-        services.tape_retry_encode(tape=tape, actor=moderator)
-    assert running.value.code == "encode_running"

@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from tapes import services
 from tapes.models import Tape, TapeStatus, TapeUpload
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tapesite.errors import TapesiteError
 from tests.conftest import tiny_zip
 from tests.tapes.factories import UPLOAD_TOKEN, TapeFactory, TapeUploadFactory, post
@@ -110,7 +110,7 @@ def test_create_registers_the_slot_and_queues_after_commit(
     assert tape.zip_bytes == len(tiny_zip())
     assert slot.tape == tape
     assert tape.status == TapeStatus.QUEUED
-    assert django_rq.get_queue(ENCODE_QUEUE).job_ids == [encode_job_id(tape.pk)]
+    assert django_rq.get_queue(ENCODE.queue).job_ids == [ENCODE.job_id(tape.pk)]
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tapes import services
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE_QUEUE, encode_job_id
+from tapes.queueing import ENCODE
 from tests.conftest import tiny_zip
 from tests.tapes.factories import TapeUploadFactory, post
 
@@ -41,11 +41,11 @@ def test_posting_with_redis_down_keeps_the_tape_and_reconcile_enqueues_it(
     call_command("tapes_reconcile")
     tape.refresh_from_db()
     assert tape.status == TapeStatus.QUEUED
-    queue = django_rq.get_queue(ENCODE_QUEUE)
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    queue = django_rq.get_queue(ENCODE.queue)
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
     # running it again does not enqueue a second job for the same tape
     call_command("tapes_reconcile")
-    assert queue.job_ids == [encode_job_id(tape.pk)]
+    assert queue.job_ids == [ENCODE.job_id(tape.pk)]
 
 
 def test_reconcile_leaves_live_jobs_alone_and_gives_up_after_the_limit(settings: Any) -> None:
@@ -56,7 +56,7 @@ def test_reconcile_leaves_live_jobs_alone_and_gives_up_after_the_limit(settings:
     Tape.objects.filter(pk=tape.pk).update(updated_at=stale)
     assert services.tapes_reconcile().requeued == []
 
-    django_rq.get_queue(ENCODE_QUEUE).empty()
+    django_rq.get_queue(ENCODE.queue).empty()
     Tape.objects.filter(pk=tape.pk).update(
         status=TapeStatus.PROCESSING, attempts=settings.TAPES_MAX_ATTEMPTS, updated_at=stale
     )
@@ -69,7 +69,7 @@ def test_reconcile_leaves_live_jobs_alone_and_gives_up_after_the_limit(settings:
 def test_reconcile_waits_out_the_grace_and_skips_nuked_tapes() -> None:
     tape = post(TapeUploadFactory.create(content=tiny_zip()))
     nuked = post(TapeUploadFactory.create(content=tiny_zip()))
-    django_rq.get_queue(ENCODE_QUEUE).empty()
+    django_rq.get_queue(ENCODE.queue).empty()
     Tape.objects.update(status=TapeStatus.UPLOADED)
     Tape.objects.filter(pk=nuked.pk).update(nuked=True)
     assert services.tapes_reconcile(uploaded_grace_seconds=3600).enqueued == []

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import GuestClaim, User
-from federation.services import tape_federation_start
-from tapes import services as tape_services
-from tapes.models import Tape
+from accounts.models import User
+from tapes import events
+from tapes.models import GuestClaim, Tape
+from tapes.services.relocate import tape_relocate
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -108,15 +108,11 @@ def tapes_claim(*, user: User, tokens: list[str]) -> list[ClaimOutcome]:
         claimed.append(tape)
         outcomes.append(ClaimOutcome(index=index, code=tape.code))
     for tape in claimed:
-        tape_services.tape_relocate(tape_id=tape.pk)
-        claimed_tape_federate(tape=tape)
+        tape_relocate(tape_id=tape.pk)
+        tape.refresh_from_db()
+        # The apps that react (federation: a linked owner's ready tape gets its record; one still
+        # encoding gets it from tape_ready instead).
+        events.send_after_commit(events.tape_claimed, tape=tape, user=user)
     if claimed:
         logger.info("user %s claimed %d guest tapes", user.pk, len(claimed))
     return outcomes
-
-
-def claimed_tape_federate(*, tape: Tape) -> None:
-    """A claimed tape of a user with a linked AT Protocol account gets its record. A tape still
-    encoding is federated by the encode service when it becomes ready."""
-    tape.refresh_from_db()
-    tape_federation_start(tape=tape)

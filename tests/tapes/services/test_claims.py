@@ -13,9 +13,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import GuestClaim, User
+from accounts.models import User
 from tapes import services
-from tapes.models import Tape, TapeStatus
+from tapes.models import GuestClaim, Tape, TapeStatus
 from tapes.services.status import tape_status_set
 from tests.support import synth
 from tests.support.oidc import OidcProvider
@@ -78,7 +78,7 @@ def test_a_guest_post_returns_a_claim_token_and_only_its_hash_is_kept(post_tape:
     assert stored.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert stored.claimed_at is None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT token_sha256 FROM accounts_guestclaim")
+        cursor.execute("SELECT token_sha256 FROM tapes_guestclaim")
         assert all(token not in row[0] for row in cursor.fetchall())
 
 
