@@ -17,14 +17,9 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import redis
-from django.conf import settings
-from django.db.models import Case, Count, Value, When
-from django.utils import timezone
 from prometheus_client.core import (
-    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -133,58 +128,6 @@ class RedisEventCollector(Collector):
             yield _histogram_family(spec, raw)
 
 
-class DatabaseCollector(Collector):
-    """Totals the database knows exactly, counted at scrape time."""
-
-    def collect(self) -> Iterator[Metric]:
-        from tapes.models import Tape, TapeStatus
-
-        posted = CounterMetricFamily(
-            "tapesite_tapes_posted",
-            "Tapes ever posted. Rows are never deleted (a nuke is soft), so it only grows.",
-        )
-        tapes = GaugeMetricFamily(
-            "tapesite_tapes",
-            "Tapes now, by status, nuked and kind (guest or user: a claimed guest tape becomes "
-            "a user's).",
-            labels=["status", "nuked", "kind"],
-        )
-        kind = Case(When(user__isnull=True, then=Value("guest")), default=Value("user"))
-        rows = (
-            Tape.objects.annotate(kind=kind)
-            .values_list("status", "nuked", "kind")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        counts = {(str(s), "true" if nuked else "false", str(k)): n for s, nuked, k, n in rows}
-        for status in TapeStatus.values:
-            for nuked in ("false", "true"):
-                for owner in ("guest", "user"):
-                    labels = (status, nuked, owner)
-                    tapes.add_metric(list(labels), counts.get(labels, 0))
-        posted.add_metric([], sum(counts.values()))
-
-        stuck = GaugeMetricFamily(
-            "tapesite_tapes_stuck",
-            "Visible tapes that have not moved for TAPES_STUCK_AFTER_SECONDS: uploaded and never "
-            "queued, or queued/processing with no progress. The reconcile step requeues them.",
-            labels=["status"],
-        )
-        cutoff = timezone.now() - timedelta(seconds=int(settings.TAPES_STUCK_AFTER_SECONDS))
-        waiting = [TapeStatus.UPLOADED, TapeStatus.QUEUED, TapeStatus.PROCESSING]
-        stuck_rows = dict(
-            Tape.objects.filter(nuked=False, status__in=waiting, updated_at__lte=cutoff)
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for status in waiting:
-            stuck.add_metric([str(status)], stuck_rows.get(status, 0))
-        yield posted
-        yield tapes
-        yield stuck
-
-
 class QueueCollector(Collector):
     """Queue depth and workers, from django-rq's own collector (rq_jobs, rq_workers...)."""
 
@@ -220,16 +163,20 @@ class Guarded(Collector):
         yield up
 
 
+# Sources the apps add (the tapes app: its totals from the database), in their AppConfig.ready():
+# ops knows no app.
+_app_sources: dict[str, Collector] = {}
+
+
+def source_register(name: str, collector: Collector) -> None:
+    """Scrape ``collector`` too, guarded like the built-in sources; a name again replaces it."""
+    _app_sources[name] = collector
+
+
 def registry() -> CollectorRegistry:
     built = CollectorRegistry(auto_describe=False)
     built.register(
-        Guarded(
-            {
-                "database": DatabaseCollector(),
-                "events": RedisEventCollector(),
-                "queues": QueueCollector(),
-            }
-        )
+        Guarded({**_app_sources, "events": RedisEventCollector(), "queues": QueueCollector()})
     )
     return built
 

@@ -17,5 +17,8 @@ class TapesConfig(AppConfig):
         # Deleting a person (accounts) takes their tapes and files with them; accounts does not
         # know the tapes app, it announces the deletion.
         from accounts.events import user_deleting
+        from ops.metrics import source_register
+        from tapes.metrics import DatabaseCollector
 
         user_deleting.connect(_delete_users_tapes, dispatch_uid="tapes.delete_users_tapes")
+        source_register("database", DatabaseCollector())

@@ -1,7 +1,10 @@
 """The one exception type of the domain.
 
-Pure Python on purpose: the archive reader and the encoder raise it without importing Django, and a
-single DRF exception handler turns it into the API's error shape.
+Services raise it; a single DRF exception handler (``tapesite.api``) turns it into the API's error
+shape, and the pages show its message. The pure modules keep errors of their own, free of the
+site (``tapes.archive.ArchiveError``, ``tapes.encoder.EncodeError``,
+``federation.errors.FederationFailure``), and the services that call them translate. Pure Python,
+so anything may import it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from federation.selectors import tape_at_record
 from tapes.models import Tape
+from tapes.policy import TapeAction, tape_permission_check
 from tapes.presenters import tape_media
+from tapesite.errors import TapesiteError
 from web.words import STATUS_WORDS, tape_failure_words
 
 
@@ -53,8 +55,12 @@ def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
 
 def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     media = _media(tape, request)
-    user = request.user
-    is_owner = user.is_authenticated and (user.is_staff or tape.user_id == user.pk)
+    # The "Try again" button: whoever tapes.policy lets retry (its owner, or a moderator).
+    try:
+        tape_permission_check(actor=request.user, tape=tape, action=TapeAction.RETRY_ENCODE)
+        may_retry = True
+    except TapesiteError:
+        may_retry = False
     path = reverse("web:tape", kwargs={"code": tape.code})
     duration_ms = _claimed(tape, "duration_ms")
     return {
@@ -68,7 +74,7 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "progress": tape.progress,
         "failure_code": tape.failure_code,
         "failure_words": tape_failure_words(tape.failure_code),
-        "is_owner": bool(is_owner),
+        "may_retry": may_retry,
         "at": tape_at_record(tape),
         "api_url": reverse("tapes:detail", kwargs={"code": tape.code}),
     }
@@ -76,7 +82,7 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
 
 def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
     """What the tape page's script starts from (the rest it polls from the API)."""
-    keys = ("code", "status", "progress", "failure_code", "media", "is_owner", "api_url")
+    keys = ("code", "status", "progress", "failure_code", "media", "may_retry", "api_url")
     return {
         **{key: page[key] for key in keys},
         "duration_ms": page["duration_ms"],

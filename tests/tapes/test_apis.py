@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audit.selectors import audit_entries_for
 from tapes.codes import parse_slug
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.queueing import ENCODE
@@ -398,7 +399,7 @@ def test_status_values_are_the_documented_ones() -> None:
     assert [s.value for s in TapeStatus] == ["uploaded", "queued", "processing", "ready", "failed"]
 
 
-# --- POST /api/tapes/<code>/retry (the service: tests/tapes/services/test_retry.py) -------------
+# --- POST /api/tapes/<code>/retry (the service: tests/tapes/services/test_reencode.py) ----------
 
 
 @pytest.fixture
@@ -432,6 +433,30 @@ def test_retry_api(
     again = api.post(url)  # a second click changes nothing
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "tape_not_failed"
+
+
+def test_staff_retry_through_the_api_needs_the_permission_and_is_audited(
+    api: Any, failed: Tape, staff: Any, moderator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    url = f"/api/tapes/{failed.code}/retry"
+    api.force_authenticate(staff)  # staff, but without tapes.change_tape
+    refused = api.post(url)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert refused.json()["error"]["details"] == {"permission": "tapes.change_tape"}
+    failed.refresh_from_db()
+    assert failed.status == TapeStatus.FAILED
+    assert not audit_entries_for(target=failed).exists()
+
+    api.force_authenticate(moderator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url)
+    assert response.status_code == 200, response.content
+    failed.refresh_from_db()
+    assert failed.status == TapeStatus.QUEUED
+    entry = audit_entries_for(target=failed).get()
+    assert (entry.actor, entry.action) == (moderator, "tape_retry_encode")
+    assert entry.details == {"status": "failed", "failure_code": "encode_gave_up"}
 
 
 def test_retry_api_wants_the_csrf_token_of_a_session(failed: Tape, user: Any) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import django_rq
 import pytest
-from accounts.claims import claim_token_issue, tapes_claim
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,7 +21,7 @@ from federation.models import FederationState, TapeFederation
 from federation.queueing import FEDERATE
 from federation.services import tape_federate, tape_federation_start, tapes_federation_reconcile
 from tapes.models import Tape
-from tapes.services import tape_nuke, tape_unnuke
+from tapes.services import claim_token_issue, tape_nuke, tape_unnuke, tapes_claim
 from tapes.storage import storage_for
 from tests.federation.conftest import COLLECTION, at_of, federate
 from tests.support.pds import Pds
