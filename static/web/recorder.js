@@ -4,6 +4,7 @@
 import { Paper } from "./draw.js";
 import { FramePlayer } from "./player.js";
 import { Poster, describe } from "./post.js";
+import { copyText, formatBytes, formatSeconds } from "./site.js";
 
 const config = JSON.parse(document.getElementById("recorder-config").textContent);
 const root = document.getElementById("recorder");
@@ -54,14 +55,10 @@ function setState(next) {
   $("undo").disabled = hasTake || !paper.canUndo;
 }
 
-function seconds(ms) {
-  return (ms / 1000).toFixed(1);
-}
-
 function showTime(ms) {
-  $("rec-time").textContent = seconds(ms);
+  $("rec-time").textContent = formatSeconds(ms);
   $("rec-progress").value = ms / 1000;
-  $("rec-limit").textContent = `${seconds(ms)} / ${config.limitSeconds} s`;
+  $("rec-limit").textContent = `${formatSeconds(ms)} / ${config.limitSeconds} s`;
 }
 
 function slugTime(date) {
@@ -166,9 +163,9 @@ worker.onmessage = (event) => {
 function showTake() {
   posted = null;
   poster = new Poster({ uploadsUrl: config.uploadsUrl, tapesUrl: config.tapesUrl });
-  const kb = Math.max(1, Math.round(take.zip.size / 1024));
+  const { duration, frames } = take.metadata;
   $("take-summary").textContent =
-    `Your take: ${seconds(take.metadata.duration)} s, ${take.metadata.frames} frames, ${kb} KB.`;
+    `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
   root.dataset.takeMs = String(take.metadata.duration);
   root.dataset.takeFrames = String(take.metadata.frames);
   $("download").href = take.url;
@@ -243,12 +240,7 @@ async function post() {
 
 async function copyLink() {
   const url = new URL($("posted-link").getAttribute("href"), window.location.href).href;
-  try {
-    await navigator.clipboard.writeText(url);
-    $("copy-done").textContent = "Copied!";
-  } catch {
-    $("copy-done").textContent = url;
-  }
+  $("copy-done").textContent = (await copyText(url)) ? "Copied!" : url;
 }
 
 // --- wiring -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tapes.models import TapeStatus
 from tests.support.browser import save_screenshot
@@ -181,7 +182,22 @@ def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
     # The recording itself still plays.
     page.locator("#tape[data-zip-playback=playing]").wait_for()
     save_screenshot(page, "tape-failed")
-    page.get_by_role("button", name="Try again").click()
+    # A refused retry says why, through the shared module's ApiError: the API's own message, or
+    # the status when the answer is not the API's JSON.
+    answers = [
+        {"status": 409, "json": {"error": {"code": "busy", "message": "Not right now."}}},
+        {"status": 502, "body": "<h1>Bad gateway</h1>", "content_type": "text/html"},
+    ]
+    page.route("**/retry", lambda route: route.fulfill(**answers.pop(0)))
+    retry = page.get_by_role("button", name="Try again")
+    words = page.locator("#failure-words")
+    retry.click()
+    expect(words).to_have_text("Not right now.")
+    retry.click()
+    expect(words).to_have_text("The site answered 502.")
+    assert failure.is_visible() and page.locator("#processing").is_hidden()
+    page.unroute("**/retry")
+    retry.click()
     page.locator("#processing").wait_for()
     assert failure.is_hidden()
     with tapes_worker(local_storage):
