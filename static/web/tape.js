@@ -1,7 +1,9 @@
 // The tape page. A ready tape plays its MP4 (server-rendered). Until then the page plays the
 // frames straight from the uploaded ZIP, so the tape is watchable at once, and polls the API for
 // the video's progress; when the video is ready it takes over. A failure shows the reason, and
-// the owner a retry.
+// the owner a retry. The article's data-state is the tape's status (uploaded, queued, processing,
+// ready, failed): the CSS shows the progress or the failure from it (see data-show in
+// tapesite.css); the template renders the first one.
 import { unzip } from "../vendor/fflate/fflate.js";
 import { FramePlayer } from "./player.js";
 import { ApiError, api, copyText } from "./site.js";
@@ -160,7 +162,6 @@ function showVideo(media) {
       player = null;
       if (!reducedMotion.matches) element.play().catch(() => {});
       setUpVideo(element);
-      article.dataset.status = "ready";
     },
     { once: true },
   );
@@ -184,13 +185,12 @@ function showDownloads(media) {
 // --- status -----------------------------------------------------------------------------------
 
 function render(tape) {
-  article.dataset.status = tape.status === "ready" && !video ? "processing" : tape.status;
+  article.dataset.state = tape.status;
   $("status-words").textContent = words.status[tape.status] || tape.status;
   $("status-progress").value = tape.progress || 0;
-  const failed = tape.status === "failed";
-  $("processing").hidden = failed || tape.status === "ready";
-  $("failure").hidden = !failed;
-  if (failed) $("failure-words").textContent = failureWords(tape.failure && tape.failure.code);
+  if (tape.status === "failed") {
+    $("failure-words").textContent = failureWords(tape.failure && tape.failure.code);
+  }
   if (tape.status === "ready") {
     showVideo(tape.media);
     showDownloads(tape.media);
