@@ -2,6 +2,10 @@
 // without an account under localStorage "tapesite.claims" ([{code, token}]); once signed in, the
 // header offers them, and /me claims them when the person says so (never silently: on a shared
 // computer they may be someone else's).
+//
+// The header's .account-nav and /me's #claims carry data-state; the CSS shows their parts from
+// it (data-show in tapesite.css): "none" (nothing stored: the offer is not shown), "waiting"
+// (tapes to claim), and on /me "claiming" and "done" (the outcome stays in view).
 import { ApiError, api } from "./site.js";
 
 const KEY = "tapesite.claims";
@@ -65,14 +69,14 @@ function plural(n) {
 
 function offer() {
   const count = read().length;
+  const waiting = count ? "waiting" : "none";
+  const nav = document.querySelector(".account-nav[data-state]");
+  if (nav) nav.dataset.state = waiting;
   const link = document.querySelector(".account-claims");
-  if (link) {
-    link.hidden = count === 0;
-    link.textContent = `Claim ${plural(count)} you posted as a guest`;
-  }
+  if (link) link.textContent = `Claim ${plural(count)} you posted as a guest`;
   const section = document.getElementById("claims");
   if (!section) return;
-  section.hidden = count === 0;
+  if (section.dataset.state !== "done") section.dataset.state = waiting;
   const counter = section.querySelector(".claims-count");
   if (counter) counter.textContent = plural(count);
   const button = section.querySelector(".claims-button");
@@ -81,6 +85,7 @@ function offer() {
   button.dataset.bound = "1";
   button.addEventListener("click", async () => {
     button.disabled = true;
+    section.dataset.state = "claiming";
     result.textContent = "Claiming…";
     try {
       const { claimed, refused } = await claimAll();
@@ -101,8 +106,8 @@ function offer() {
         `Claiming did not work: ${reason(error)}. Your tapes are still waiting; try again.`;
     } finally {
       button.disabled = false;
+      section.dataset.state = "done"; // keep the outcome visible
       offer();
-      section.hidden = false; // keep the outcome visible
     }
   });
 }
