@@ -2,60 +2,39 @@
 // the presigned form (with real upload progress), then register it. A failed post can be resumed:
 // `Poster` remembers how far it got, so a retry never asks for a new recording.
 
+import { ApiError, api, formatLimit } from "./site.js";
+
 const CLAIMS_KEY = "tapesite.claims";
 
-export class PostError extends Error {
+/** An ApiError that also says which step of posting failed ("start" | "upload" | "register"). */
+export class PostError extends ApiError {
   constructor(code, message, { step, status = 0, details = null } = {}) {
-    super(message || code);
-    this.code = code;
+    super(code, message, { status, details });
+    this.name = "PostError";
     this.step = step;
-    this.status = status;
-    this.details = details;
   }
 }
 
-function csrfToken() {
-  const found = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
-  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+// The posting flow's own codes (the words in web/words.py) for what the shared API call reports
+// in general terms: no answer at all, or an answer that was not the API's JSON error.
+function postingCode(error) {
+  if (error.code === "network_error") return "network";
+  if (error.code === `http_${error.status}`) {
+    return error.status >= 500 || error.status < 400 ? "server_error" : "invalid_input";
+  }
+  return error.code;
 }
 
 async function apiPost(url, body, step) {
-  let response;
   try {
-    response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": csrfToken(),
-      },
-      body: JSON.stringify(body),
-    });
+    return await api(url, { method: "POST", body });
   } catch (error) {
-    throw new PostError("network", String(error), { step });
+    if (!(error instanceof ApiError)) throw error;
+    const code = postingCode(error);
+    // Only the API's own message is worth showing; the words table explains the rest.
+    const message = code === error.code || code === "network" ? error.message : "";
+    throw new PostError(code, message, { step, status: error.status, details: error.details });
   }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const error = data && data.error;
-    if (error && error.code) {
-      throw new PostError(error.code, error.message, {
-        step,
-        status: response.status,
-        details: error.details || null,
-      });
-    }
-    throw new PostError(response.status >= 500 ? "server_error" : "invalid_input", "", {
-      step,
-      status: response.status,
-    });
-  }
-  return data;
 }
 
 // What storage said when it refused the form: our local endpoint answers with the API's JSON
@@ -184,9 +163,7 @@ export function describe(error, words) {
   }
   const said = words[error.code] || error.message || words.server_error;
   if (error.code === "upload_too_large" && error.details && error.details.max_bytes) {
-    const mb = error.details.max_bytes / (1024 * 1024);
-    const limit = mb >= 1 ? `${Math.floor(mb)} MB` : `${error.details.max_bytes} bytes`;
-    return `${said} (The limit is ${limit}.)`;
+    return `${said} (The limit is ${formatLimit(error.details.max_bytes)}.)`;
   }
   return said;
 }

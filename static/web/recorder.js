@@ -1,9 +1,15 @@
 // The recorder page: the drawing piece, Record/Stop around it, a preview of the take, and POST.
 // Frames are captured at the canvas' own size (1x) on every animation frame (at most ~60 per
 // second), handed to a worker that packs them into the tape ZIP as they come.
+//
+// The page's state is #recorder's data-state: idle, recording, packing, recorded, posting,
+// posted, failed (the post failed), or pack-failed (the take could not be packed: drawing again
+// as in idle, with the reason). The CSS shows each part from it (data-show in tapesite.css);
+// this script only sets the state and disables what must not be pressed.
 import { Paper } from "./draw.js";
 import { FramePlayer } from "./player.js";
 import { Poster, describe } from "./post.js";
+import { copyText, formatBytes, formatSeconds } from "./site.js";
 
 const config = JSON.parse(document.getElementById("recorder-config").textContent);
 const root = document.getElementById("recorder");
@@ -31,37 +37,24 @@ let take = null; // {zip, frames, durations, metadata, url, name}
 let posted = null;
 let workerWaiter = null;
 
+// The states in which the paper takes drawing (and Undo), as in idle.
+const DRAWING = new Set(["idle", "recording", "pack-failed"]);
+
 function setState(next) {
   state = next;
   root.dataset.state = next;
-  const recording = next === "recording";
-  const hasTake = ["recorded", "posting", "posted", "failed"].includes(next);
-  $("record").hidden = recording || hasTake || next === "packing";
-  $("stop").hidden = !recording;
-  $("rec-badge").hidden = !recording;
-  $("paper").hidden = hasTake;
-  $("take").hidden = !hasTake;
+  const drawing = DRAWING.has(next);
   $("toolbar").querySelectorAll("input, button").forEach((el) => {
-    el.disabled = hasTake || next === "packing";
+    el.disabled = !drawing;
   });
-  $("take-panel").hidden = !hasTake;
-  $("post").hidden = next === "posted" || next === "posting" || next === "failed";
   $("again").disabled = next === "posting";
-  $("post-panel").hidden = !["posting", "posted", "failed"].includes(next);
-  $("posted").hidden = next !== "posted";
-  $("failed").hidden = next !== "failed";
-  $("post-progress").hidden = next !== "posting";
-  $("undo").disabled = hasTake || !paper.canUndo;
-}
-
-function seconds(ms) {
-  return (ms / 1000).toFixed(1);
+  $("undo").disabled = !drawing || !paper.canUndo;
 }
 
 function showTime(ms) {
-  $("rec-time").textContent = seconds(ms);
+  $("rec-time").textContent = formatSeconds(ms);
   $("rec-progress").value = ms / 1000;
-  $("rec-limit").textContent = `${seconds(ms)} / ${config.limitSeconds} s`;
+  $("rec-limit").textContent = `${formatSeconds(ms)} / ${config.limitSeconds} s`;
 }
 
 function slugTime(date) {
@@ -142,9 +135,8 @@ async function stop(end) {
     take = { ...result, url: URL.createObjectURL(result.zip), name };
     showTake();
   } catch (error) {
-    setState("idle");
-    $("take-panel").hidden = false;
     $("take-summary").textContent = `The take could not be packed: ${error.message}`;
+    setState("pack-failed");
   }
 }
 
@@ -166,9 +158,9 @@ worker.onmessage = (event) => {
 function showTake() {
   posted = null;
   poster = new Poster({ uploadsUrl: config.uploadsUrl, tapesUrl: config.tapesUrl });
-  const kb = Math.max(1, Math.round(take.zip.size / 1024));
+  const { duration, frames } = take.metadata;
   $("take-summary").textContent =
-    `Your take: ${seconds(take.metadata.duration)} s, ${take.metadata.frames} frames, ${kb} KB.`;
+    `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
   root.dataset.takeMs = String(take.metadata.duration);
   root.dataset.takeFrames = String(take.metadata.frames);
   $("download").href = take.url;
@@ -243,12 +235,7 @@ async function post() {
 
 async function copyLink() {
   const url = new URL($("posted-link").getAttribute("href"), window.location.href).href;
-  try {
-    await navigator.clipboard.writeText(url);
-    $("copy-done").textContent = "Copied!";
-  } catch {
-    $("copy-done").textContent = url;
-  }
+  $("copy-done").textContent = (await copyText(url)) ? "Copied!" : url;
 }
 
 // --- wiring -----------------------------------------------------------------------------------
@@ -262,7 +249,7 @@ $("copy-link").addEventListener("click", copyLink);
 $("undo").addEventListener("click", () => paper.undo());
 $("clear").addEventListener("click", () => paper.clear());
 paper.onchange = () => {
-  $("undo").disabled = state !== "idle" && state !== "recording" ? true : !paper.canUndo;
+  $("undo").disabled = !DRAWING.has(state) || !paper.canUndo;
 };
 
 for (const input of document.querySelectorAll("input[name=colour]")) {
@@ -283,7 +270,7 @@ document.addEventListener("keydown", (event) => {
   if (typing) return;
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
-    if (state === "idle" || state === "recording") paper.undo();
+    if (DRAWING.has(state)) paper.undo();
   }
 });
 

@@ -1,9 +1,12 @@
 // The tape page. A ready tape plays its MP4 (server-rendered). Until then the page plays the
 // frames straight from the uploaded ZIP, so the tape is watchable at once, and polls the API for
 // the video's progress; when the video is ready it takes over. A failure shows the reason, and
-// the owner a retry.
+// the owner a retry. The article's data-state is the tape's status (uploaded, queued, processing,
+// ready, failed): the CSS shows the progress or the failure from it (see data-show in
+// tapesite.css); the template renders the first one.
 import { unzip } from "../vendor/fflate/fflate.js";
 import { FramePlayer } from "./player.js";
+import { ApiError, api, copyText } from "./site.js";
 
 const state = JSON.parse(document.getElementById("tape-state").textContent);
 const words = JSON.parse(document.getElementById("tape-words").textContent);
@@ -27,11 +30,6 @@ function failureWords(code) {
     if (code.startsWith(prefix)) return text;
   }
   return words.fallback;
-}
-
-function csrfToken() {
-  const found = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
-  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
 }
 
 // --- play / pause -----------------------------------------------------------------------------
@@ -164,7 +162,6 @@ function showVideo(media) {
       player = null;
       if (!reducedMotion.matches) element.play().catch(() => {});
       setUpVideo(element);
-      article.dataset.status = "ready";
     },
     { once: true },
   );
@@ -188,13 +185,12 @@ function showDownloads(media) {
 // --- status -----------------------------------------------------------------------------------
 
 function render(tape) {
-  article.dataset.status = tape.status === "ready" && !video ? "processing" : tape.status;
+  article.dataset.state = tape.status;
   $("status-words").textContent = words.status[tape.status] || tape.status;
   $("status-progress").value = tape.progress || 0;
-  const failed = tape.status === "failed";
-  $("processing").hidden = failed || tape.status === "ready";
-  $("failure").hidden = !failed;
-  if (failed) $("failure-words").textContent = failureWords(tape.failure && tape.failure.code);
+  if (tape.status === "failed") {
+    $("failure-words").textContent = failureWords(tape.failure && tape.failure.code);
+  }
   if (tape.status === "ready") {
     showVideo(tape.media);
     showDownloads(tape.media);
@@ -204,17 +200,15 @@ function render(tape) {
 async function poll() {
   pollTimer = 0;
   try {
-    const response = await fetch(state.api_url, { headers: { Accept: "application/json" } });
-    if (response.ok) {
-      const tape = await response.json();
-      render(tape);
-      if (tape.status === "ready" || tape.status === "failed") return;
-    } else if (response.status === 404) {
+    const tape = await api(state.api_url);
+    render(tape);
+    if (tape.status === "ready" || tape.status === "failed") return;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
       $("status-words").textContent = "This tape was taken down";
       return;
     }
-  } catch {
-    // offline for a moment: keep polling
+    // offline for a moment, or the site hiccuped: keep polling
   }
   pollTimer = window.setTimeout(poll, POLL_MS);
 }
@@ -223,19 +217,12 @@ async function retryEncode() {
   const button = $("retry-encode");
   button.disabled = true;
   try {
-    const response = await fetch(state.retry_url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-    });
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      const message = body && body.error ? body.error.message : `The site answered ${response.status}.`;
-      $("failure-words").textContent = message;
-      return;
-    }
-    render(await response.json());
+    render(await api(state.retry_url, { method: "POST" }));
     if (!pollTimer) poll();
+  } catch (error) {
+    // The site's answer says why; with no answer at all the reason stays as it was.
+    if (!(error instanceof ApiError) || error.code === "network_error") throw error;
+    $("failure-words").textContent = error.message;
   } finally {
     button.disabled = false;
   }
@@ -244,11 +231,9 @@ async function retryEncode() {
 // --- copy link --------------------------------------------------------------------------------
 
 $("copy-link").addEventListener("click", async () => {
-  const url = $("share-link").value;
-  try {
-    await navigator.clipboard.writeText(url);
+  if (await copyText($("share-link").value)) {
     $("copy-done").textContent = "Copied!";
-  } catch {
+  } else {
     $("share-link").select();
     $("copy-done").textContent = "Press Ctrl+C to copy.";
   }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from playwright.sync_api import expect
 
 from accounts.models import User
 from tapes import services
@@ -59,6 +60,15 @@ def test_sign_in_claim_and_sign_out_in_a_real_browser(
     assert "1 tape" in offer.inner_text()
     offer.click()
     page.wait_for_url(site + "/me#claims")
+    # A refused claim says why (the API's message) and keeps the tapes for another try.
+    refusal = {"error": {"code": "unavailable", "message": "Claims are paused"}}
+    page.route("**/api/tapes/claim", lambda route: route.fulfill(status=503, json=refusal))
+    page.click("#claims .claims-button")
+    expect(page.locator(".claims-result")).to_have_text(
+        "Claiming did not work: Claims are paused. Your tapes are still waiting; try again."
+    )
+    assert page.locator("#claims").is_visible()
+    page.unroute("**/api/tapes/claim")
     page.click("#claims .claims-button")
     page.wait_for_function(
         "code => document.querySelector('.claims-result').dataset.claimed === code", arg=tape.code

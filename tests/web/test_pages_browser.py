@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tapes.models import TapeStatus
 from tests.support.browser import save_screenshot
@@ -181,7 +182,22 @@ def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
     # The recording itself still plays.
     page.locator("#tape[data-zip-playback=playing]").wait_for()
     save_screenshot(page, "tape-failed")
-    page.get_by_role("button", name="Try again").click()
+    # A refused retry says why, through the shared module's ApiError: the API's own message, or
+    # the status when the answer is not the API's JSON.
+    answers = [
+        {"status": 409, "json": {"error": {"code": "busy", "message": "Not right now."}}},
+        {"status": 502, "body": "<h1>Bad gateway</h1>", "content_type": "text/html"},
+    ]
+    page.route("**/retry", lambda route: route.fulfill(**answers.pop(0)))
+    retry = page.get_by_role("button", name="Try again")
+    words = page.locator("#failure-words")
+    retry.click()
+    expect(words).to_have_text("Not right now.")
+    retry.click()
+    expect(words).to_have_text("The site answered 502.")
+    assert failure.is_visible() and page.locator("#processing").is_hidden()
+    page.unroute("**/retry")
+    retry.click()
     page.locator("#processing").wait_for()
     assert failure.is_hidden()
     with tapes_worker(local_storage):
@@ -218,3 +234,41 @@ def test_a_video_that_will_not_load_falls_back_to_the_recording(
     page.wait_for_function(
         "() => Number(document.getElementById('tape').dataset.videoError) >= 2", timeout=20_000
     )
+
+
+def test_the_shared_module_reads_the_api_error_shape(page: Any, live_server: Any) -> None:
+    """static/web/site.js, which every page script imports: what a failed call throws."""
+    page.goto(live_server.url + "/")
+    page.route("**/offline", lambda route: route.abort("connectionreset"))
+    page.route("**/gateway", lambda route: route.fulfill(status=502, body="<h1>Bad</h1>"))
+    seen = page.evaluate(
+        """async () => {
+            const site = await import('/static/web/site.js');
+            const failure = async (call) => {
+                try { await call; return null; } catch (e) {
+                    return {name: e.constructor.name, code: e.code, message: e.message,
+                            status: e.status};
+                }
+            };
+            return {
+                missing: await failure(site.api('/api/tapes/nope')),
+                offline: await failure(site.api('/offline', {method: 'POST', body: {}})),
+                gateway: await failure(site.api('/gateway')),
+                csrf: site.csrfToken() === document.cookie.match(/csrftoken=([^;]+)/)[1],
+                words: [site.formatSeconds(2500), site.formatBytes(100),
+                        site.formatLimit(64), site.formatLimit(100 * 1024 * 1024)],
+            };
+        }"""
+    )
+    assert seen["missing"]["name"] == "ApiError"
+    assert (seen["missing"]["code"], seen["missing"]["status"]) == ("not_found", 404)
+    assert seen["missing"]["message"] and seen["missing"]["message"] != "not_found"
+    assert (seen["offline"]["code"], seen["offline"]["status"]) == ("network_error", 0)
+    assert seen["gateway"] == {
+        "name": "ApiError",
+        "code": "http_502",
+        "message": "The site answered 502.",
+        "status": 502,
+    }
+    assert seen["csrf"] is True
+    assert seen["words"] == ["2.5", "1 KB", "64 bytes", "100 MB"]
