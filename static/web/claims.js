@@ -106,7 +106,8 @@ function offer() {
         `Claiming did not work: ${reason(error)}. Your tapes are still waiting; try again.`;
     } finally {
       button.disabled = false;
-      section.dataset.state = "done"; // keep the outcome visible
+      // The outcome stays visible; the offer only while some tapes are still waiting.
+      section.dataset.state = read().length ? "waiting" : "done";
       offer();
     }
   });

@@ -1,7 +1,8 @@
 """Writes: every change to a tape goes through here, by concern.
 
 - ``uploads``: upload slots (start, local receive, find, sweep)
-- ``posting``: a slot becomes a tape with a short code; nuke and un-nuke; a user's tapes deleted
+- ``posting``: a slot becomes a tape with a short code; a user's tapes deleted with them
+- ``moderation``: nuke and un-nuke
 - ``encoding``: the queue hand-off and the encode job's work; ``reencode``: encoding again
 - ``claims``: guests' claim tokens, and claiming their tapes
 - ``reconcile``: recovery of tapes that stopped moving, and the reconcilers apps register
@@ -24,12 +25,8 @@ from tapes.services.encoding import (
     tape_enqueue_encode,
     tape_workdirs_clean,
 )
-from tapes.services.posting import (
-    tape_create,
-    tape_nuke,
-    tape_unnuke,
-    tapes_delete_for_user,
-)
+from tapes.services.moderation import tape_nuke, tape_unnuke
+from tapes.services.posting import tape_create, tapes_delete_for_user
 from tapes.services.purge import PurgeReport, tapes_purge
 from tapes.services.reconcile import ReconcileReport, reconciler_register, tapes_reconcile
 from tapes.services.reencode import tape_reencode

@@ -73,6 +73,8 @@ def test_sign_in_claim_and_sign_out_in_a_real_browser(
     page.wait_for_function(
         "code => document.querySelector('.claims-result').dataset.claimed === code", arg=tape.code
     )
+    # Nothing left to claim: the outcome stays, the offer and its button go.
+    assert page.locator("#claims .claims-button").is_hidden()
     tape.refresh_from_db()
     assert tape.user_id == user.pk
     assert page.evaluate("localStorage.getItem('tapesite.claims')") is None

@@ -87,3 +87,19 @@ def test_a_purged_tape_cannot_be_unnuked(moderator: Any) -> None:
         services.tape_unnuke(tape=tape, actor=moderator, reason="too late")
     assert (refused.value.code, refused.value.status) == ("tape_purged", 409)
     assert Tape.objects.get(pk=tape.pk).nuked
+
+
+def test_nuke_by_owner_or_moderator_only(
+    user: Any, other_user: Any, staff: Any, moderator: Any
+) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    guest_tape = ReadyTapeFactory.create()
+    for actor, target in ((other_user, tape), (user, guest_tape), (staff, guest_tape)):
+        with pytest.raises(TapesiteError) as caught:
+            services.tape_nuke(tape=target, actor=actor)
+        assert (caught.value.code, caught.value.status) == ("forbidden", 403)
+    assert not Tape.objects.filter(nuked=True).exists()
+    services.tape_nuke(tape=tape, actor=user)
+    services.tape_nuke(tape=guest_tape, actor=moderator)
+    nuked = Tape.objects.filter(nuked=True, nuked_at__isnull=False)
+    assert set(nuked) == {tape, guest_tape}  # soft: the rows stay
