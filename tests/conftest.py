@@ -210,3 +210,10 @@ def post_tape(api: Any, start_upload: Any, django_capture_on_commit_callbacks: A
             return api.post("/api/tapes", posting, format="json")
 
     return post
+
+
+def audit_trail(target: Any) -> list[tuple[Any, str, str, dict[str, Any]]]:
+    """(actor, action, reason, details) of each audit entry about ``target``, newest first."""
+    from audit.selectors import audit_entries_for
+
+    return [(e.actor, e.action, e.reason, e.details) for e in audit_entries_for(target=target)]

@@ -190,12 +190,7 @@ def test_me_shows_the_linked_account_and_resends_a_failed_federation(
 ) -> None:
     AtprotoAccountFactory.create(user=user, handle="ada.test", did="did:plc:ada")
     sent = ReadyTapeFactory.create(user=user)
-    TapeFederationFactory.create(
-        tape=sent,
-        state=FederationState.DONE,
-        rkey="3k",
-        uri="at://did:plc:ada/computer.aesthetic.tape/3k",
-    )
+    TapeFederationFactory.create(tape=sent, federated=True, did="did:plc:ada", rkey="3k")
     stuck = ReadyTapeFactory.create(user=user)
     TapeFederationFactory.create(
         tape=stuck, state=FederationState.FAILED, code="pds_blob_too_large", message="Too big."

@@ -24,3 +24,13 @@ class TapeFederationFactory(DjangoModelFactory[TapeFederation]):
         model = TapeFederation
 
     state = FederationState.PENDING
+
+    class Params:
+        # A record its PDS holds: ``did`` and ``rkey`` make its ``at://`` URI.
+        federated = factory.Trait(
+            state=FederationState.DONE,
+            did="did:plc:abc",
+            rkey="3k2",
+            uri=factory.LazyAttribute(lambda f: f"at://{f.did}/computer.aesthetic.tape/{f.rkey}"),
+            cid="bafyreid",
+        )

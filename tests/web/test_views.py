@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from federation.models import FederationState
 from tapes.models import TapeStatus
 from tests.federation.factories import TapeFederationFactory
 
@@ -108,9 +107,7 @@ def test_a_failed_tape_says_why_and_offers_its_owner_and_moderators_a_retry(
 def test_the_at_protocol_record_is_linked_when_federated(client: Any, make_tape: Any) -> None:
     uri = "at://did:plc:abc/computer.aesthetic.tape/3kxyz"
     tape = make_tape()
-    TapeFederationFactory.create(
-        tape=tape, state=FederationState.DONE, rkey="3kxyz", uri=uri, cid="bafy"
-    )
+    TapeFederationFactory.create(tape=tape, federated=True, rkey="3kxyz")
     html = client.get(f"/t/{tape.code}").content.decode()
     assert f'href="https://pdsls.dev/{uri}"' in html
 

@@ -23,6 +23,7 @@ from federation.services import tape_federate, tape_federation_start, tapes_fede
 from tapes.models import Tape
 from tapes.services import claim_token_issue, tape_nuke, tape_unnuke, tapes_claim
 from tapes.storage import storage_for
+from tests.conftest import audit_trail
 from tests.federation.conftest import COLLECTION, at_of, federate
 from tests.support.pds import Pds
 
@@ -194,13 +195,8 @@ def test_retry_federation_action_enqueues_the_federate_job(
     job_ids = django_rq.get_queue(FEDERATE.queue).job_ids
     assert FEDERATE.job_id(tape.pk) in job_ids
     assert TapeFederation.objects.get(tape=tape).state == FederationState.PENDING
-    entry = audit_entries_for(target=tape).get()
-    assert (entry.actor, entry.action, entry.reason) == (
-        moderator,
-        "tape_retry_federation",
-        "PDS is back",
-    )
-    assert entry.details == {"state": "failed", "code": "pds_unreachable"}
+    details = {"state": "failed", "code": "pds_unreachable"}
+    assert audit_trail(tape) == [(moderator, "tape_retry_federation", "PDS is back", details)]
 
 
 def test_retry_federation_is_refused_for_a_guest_tape_and_staff_without_permission(

@@ -221,13 +221,7 @@ def test_bulk_actions_are_capped(client: Any, moderator: Any) -> None:
 
 def test_detail_shows_video_failure_record_and_metadata(client: Any, moderator: Any) -> None:
     tape = ReadyTapeFactory.create()
-    TapeFederationFactory.create(
-        tape=tape,
-        state=FederationState.DONE,
-        rkey="3k2",
-        uri="at://did:plc:abc/computer.aesthetic.tape/3k2",
-        cid="bafy",
-    )
+    TapeFederationFactory.create(tape=tape, federated=True)
     failed = ReadyTapeFactory.create(failed=True)
     client.force_login(moderator)
     page = client.get(change_url(tape)).content.decode()
@@ -336,15 +330,7 @@ def test_federation_state_column_and_filter(client: Any, moderator: Any) -> None
 
 def test_detail_links_the_record_on_its_pds(client: Any, moderator: Any) -> None:
     tape = ReadyTapeFactory.create()
-    TapeFederationFactory.create(
-        tape=tape,
-        state=FederationState.DONE,
-        did="did:plc:abc",
-        pds_url="http://127.0.0.1:2583/",
-        rkey="3k2",
-        uri="at://did:plc:abc/computer.aesthetic.tape/3k2",
-        cid="bafy",
-    )
+    TapeFederationFactory.create(tape=tape, federated=True, pds_url="http://127.0.0.1:2583/")
     client.force_login(moderator)
     page = client.get(change_url(tape)).content.decode()
     assert (

@@ -14,6 +14,7 @@ from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE
 from tapesite.errors import TapesiteError
 from tapesite.queueing import enqueue
+from tests.conftest import audit_trail
 from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,13 +64,8 @@ def test_a_moderator_may_retry_anyones_and_guests_tapes_and_it_is_audited(
         services.tape_reencode(tape=guest, actor=moderator, reason="encoder fixed")
     guest.refresh_from_db()
     assert guest.status == TapeStatus.QUEUED
-    entry = audit_entries_for(target=guest).get()
-    assert (entry.actor, entry.action, entry.reason) == (
-        moderator,
-        "tape_retry_encode",
-        "encoder fixed",
-    )
-    assert entry.details == {"status": "failed", "failure_code": "encode_crashed"}
+    details = {"status": "failed", "failure_code": "encode_crashed"}
+    assert audit_trail(guest) == [(moderator, "tape_retry_encode", "encoder fixed", details)]
 
 
 def test_staff_without_the_change_permission_may_not_retry_others_tapes(
