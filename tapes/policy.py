@@ -66,6 +66,16 @@ def staff_may(*, actor: Any, action: TapeAction) -> bool:
     return _signed_in(actor) and bool(actor.is_staff) and actor.has_perm(STAFF_PERMISSION[action])
 
 
+def tape_may(*, actor: Any, tape: Tape, action: TapeAction) -> bool:
+    """Whether ``tape_permission_check`` would let ``actor`` take ``action`` (pages ask this to
+    offer a button)."""
+    try:
+        tape_permission_check(actor=actor, tape=tape, action=action)
+    except TapesiteError:
+        return False
+    return True
+
+
 def tape_permission_check(*, actor: Any, tape: Tape, action: TapeAction) -> Grant:
     """Refuse unless ``actor`` may take ``action`` on ``tape``; say how it was allowed.
 

@@ -9,9 +9,8 @@ from django.urls import reverse
 
 from federation.selectors import tape_at_record
 from tapes.models import Tape
-from tapes.policy import TapeAction, tape_permission_check
+from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
-from tapesite.errors import TapesiteError
 from web.words import STATUS_WORDS, tape_failure_words
 
 
@@ -56,11 +55,7 @@ def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
 def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     media = _media(tape, request)
     # The "Try again" button: whoever tapes.policy lets retry (its owner, or a moderator).
-    try:
-        tape_permission_check(actor=request.user, tape=tape, action=TapeAction.RETRY_ENCODE)
-        may_retry = True
-    except TapesiteError:
-        may_retry = False
+    may_retry = tape_may(actor=request.user, tape=tape, action=TapeAction.RETRY_ENCODE)
     path = reverse("web:tape", kwargs={"code": tape.code})
     duration_ms = _claimed(tape, "duration_ms")
     return {
