@@ -10,6 +10,7 @@ class AuditAction(models.TextChoices):
     TAPE_UNNUKE = "tape_unnuke", "Un-nuke tape"
     TAPE_RETRY_ENCODE = "tape_retry_encode", "Retry encode"
     TAPE_RETRY_FEDERATION = "tape_retry_federation", "Retry federation"
+    TAPE_ABANDON_RECORD_DELETE = "tape_abandon_record_delete", "Abandon record delete"
     TAPE_PURGE = "tape_purge", "Purge stored files"
 
 

@@ -14,6 +14,16 @@ class AtprotoAccountAdmin(admin.ModelAdmin):
 
 @admin.register(TapeFederation)
 class TapeFederationAdmin(admin.ModelAdmin):
-    list_display = ["tape", "state", "code", "rkey", "attempts", "updated_at"]
-    list_filter = ["state", "code"]
-    readonly_fields = ["tape", "rkey", "stale_rkeys", "did", "pds_url", "video_cid"]
+    list_display = ["tape", "state", "wanted", "code", "rkey", "attempts", "requeues", "updated_at"]
+    list_filter = ["state", "wanted", "code"]
+    readonly_fields = [
+        "tape",
+        "rkey",
+        "stale_rkeys",
+        "abandoned_rkeys",
+        "did",
+        "pds_url",
+        "video_cid",
+        "requeues",
+        "requeue_after",
+    ]

@@ -10,5 +10,8 @@ class FederationConfig(AppConfig):
     def ready(self) -> None:
         # The tapes app sends its events without knowing who listens (docs/architecture.md).
         from federation import reactions
+        from federation.metrics import FederationCollector
+        from ops.metrics import source_register
 
         reactions.connect()
+        source_register("federation", FederationCollector())

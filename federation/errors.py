@@ -17,6 +17,12 @@ CODES = {
     "storage_unavailable": "The video could not be read from storage; it will be tried again.",
     "record_invalid": "The record did not match its lexicon.",
     "atproto_not_linked": "The owner has no linked AT Protocol account.",
+    # A nuked tape's record that could not be deleted after ATPROTO_DELETE_MAX_ATTEMPTS: staff
+    # retry the delete, or abandon it, in the admin.
+    "record_delete_failed": "The record could not be deleted from the PDS; staff will look at it.",
+    "record_delete_abandoned": "Deleting the record was given up; it stays on the PDS.",
+    # The job kept stopping without an outcome (killed, timed out) however often it was requeued.
+    "federation_stuck": "Federation kept stopping without finishing; retry it.",
 }
 
 

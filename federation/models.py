@@ -76,8 +76,14 @@ class TapeFederation(models.Model):
     stale_rkeys = models.JSONField(default=list, blank=True)
     video_cid = models.CharField(max_length=128, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    # Set when the PDS said 429: no attempt before this time.
+    # When the next try is scheduled (a transient failure's back-off, or a 429's reset).
     not_before = models.DateTimeField(null=True, blank=True)
+    # Times reconcile found the job lost or dead and queued it again since a run last finished;
+    # the next requeue waits until requeue_after, and past ATPROTO_STUCK_MAX_REQUEUES it fails.
+    requeues = models.PositiveIntegerField(default=0)
+    requeue_after = models.DateTimeField(null=True, blank=True)
+    # Records staff gave up deleting (record_delete_abandoned): they stay on the PDS.
+    abandoned_rkeys = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,6 +21,8 @@ class TapeAction(StrEnum):
     UNNUKE = "unnuke"
     RETRY_ENCODE = "retry_encode"
     RETRY_FEDERATION = "retry_federation"
+    # Leave a nuked tape's record on its PDS when deleting it keeps failing: staff only.
+    ABANDON_RECORD_DELETE = "abandon_record_delete"
 
 
 # What an owner may do to their own tape without any permission. Un-nuking is not one of them:
@@ -34,6 +36,7 @@ STAFF_PERMISSION = {
     TapeAction.UNNUKE: "tapes.nuke_tape",
     TapeAction.RETRY_ENCODE: "tapes.change_tape",
     TapeAction.RETRY_FEDERATION: "tapes.change_tape",
+    TapeAction.ABANDON_RECORD_DELETE: "tapes.change_tape",
 }
 _DOING = {
     TapeAction.VIEW: "see this tape",
@@ -41,6 +44,7 @@ _DOING = {
     TapeAction.UNNUKE: "restore a tape",
     TapeAction.RETRY_ENCODE: "retry encoding",
     TapeAction.RETRY_FEDERATION: "retry federation",
+    TapeAction.ABANDON_RECORD_DELETE: "give up deleting a record",
 }
 
 

@@ -34,10 +34,26 @@ class TapesWorker(Worker):
         run_reconcile_once(self.connection, int(self.maintenance_interval))
 
 
-def run_worker(*, name: str | None = None, burst: bool = False) -> None:
-    """Work the queues of TAPES_WORKER_QUEUES in their order, with RQ's scheduler."""
-    queues = [django_rq.get_queue(name) for name in settings.TAPES_WORKER_QUEUES]
-    worker = TapesWorker(queues, connection=queues[0].connection, name=name)
+def worker_queues(names: list[str] | None = None) -> list[str]:
+    """The queues to work, first first: ``names`` (``tapes_worker --queues``) or
+    TAPES_WORKER_QUEUES; each must be one of RQ_QUEUES (a typo would wait on nothing forever)."""
+    chosen = [name.strip() for name in (names or settings.TAPES_WORKER_QUEUES) if name.strip()]
+    unknown = sorted(set(chosen) - set(settings.RQ_QUEUES))
+    if not chosen or unknown:
+        raise ValueError(
+            f"unknown queue(s) {', '.join(unknown) or '(none given)'}; "
+            f"the queues are {', '.join(settings.RQ_QUEUES)}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def run_worker(
+    *, name: str | None = None, burst: bool = False, queues: list[str] | None = None
+) -> None:
+    """Work ``queues`` (default TAPES_WORKER_QUEUES) in their order, with RQ's scheduler (it
+    moves the scheduled jobs of the queues this worker works)."""
+    rq_queues = [django_rq.get_queue(queue) for queue in worker_queues(queues)]
+    worker = TapesWorker(rq_queues, connection=rq_queues[0].connection, name=name)
     clean_workdirs()  # what a worker killed on this machine left behind
     run_reconcile_once(worker.connection, int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
     worker.work(with_scheduler=True, burst=burst)

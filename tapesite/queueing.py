@@ -22,6 +22,8 @@ from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus, Retry
 from rq.queue import Queue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.utils import as_text
 from rq.worker import Worker
 
 JobState = Literal["live", "dead", "missing"]
@@ -38,6 +40,10 @@ def _no_retry() -> Retry | None:
     return None
 
 
+def _queue_timeout() -> int | None:
+    return None
+
+
 @dataclass(frozen=True)
 class JobKind:
     """One kind of job: ``func`` (a dotted path) run with one object id on ``queue``.
@@ -45,6 +51,8 @@ class JobKind:
     ``retry`` gives RQ's retry policy at enqueue time (settings may change between tests).
     ``again_while_running``: an enqueue while a run is under way queues one more run after it
     (its input changed under the running job: federation) instead of being a no-op (encode).
+    ``timeout``: seconds a run may take before RQ kills it (None: the queue's DEFAULT_TIMEOUT).
+    ``old_queues``: queues this kind used to go to, whose waiting jobs still count as its own.
     """
 
     name: str
@@ -52,6 +60,8 @@ class JobKind:
     func: str
     retry: Callable[[], Retry | None] = field(default=_no_retry)
     again_while_running: bool = False
+    timeout: Callable[[], int | None] = field(default=_queue_timeout)
+    old_queues: tuple[str, ...] = ()
 
     def job_id(self, object_id: int) -> str:
         return f"tape-{self.name}-{object_id}"
@@ -115,6 +125,9 @@ def enqueue(kind: JobKind, object_id: int, *, delay_seconds: float = 0) -> None:
         "failure_ttl": FAILURE_TTL,
         "retry": kind.retry(),
     }
+    timeout = kind.timeout()
+    if timeout is not None:
+        options["job_timeout"] = timeout
     try:
         queue = django_rq.get_queue(kind.queue)
         if delay_seconds > 0:
@@ -140,5 +153,43 @@ def enqueue(kind: JobKind, object_id: int, *, delay_seconds: float = 0) -> None:
             if following is not None and _waiting(following):
                 return
         queue.enqueue(kind.func, object_id, job_id=job_id, **options)
+    except RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc
+
+
+def _object_id(kind: JobKind, job_id: str) -> int | None:
+    # tape-federate-7, tape-federate-7-next, tape-federate-7-at-1760000000
+    digits = job_id.removeprefix(f"tape-{kind.name}-").split("-", 1)[0]
+    if not job_id.startswith(f"tape-{kind.name}-") or not digits.isdigit():
+        return None
+    return int(digits)
+
+
+def objects_with_live_jobs(kind: JobKind) -> set[int]:
+    """The object ids that have a job of ``kind`` under any of its ids (retries and follow-up
+    runs have ids of their own) waiting in its queue or an old one, scheduled, or running on a
+    worker that still beats. One pass over the queues, for a reconcile sweep: a job waiting
+    behind a long queue is late, not lost. Raises QueueUnavailable when Redis is down."""
+    try:
+        live: set[int] = set()
+        now = time.time()
+        for name in (kind.queue, *kind.old_queues):
+            queue = django_rq.get_queue(name)
+            connection = queue.connection
+            waiting = queue.get_job_ids()
+            scheduled = ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False)
+            # A run's entry in the started registry is scored by its heartbeat's expiry: one
+            # whose worker died lapses, and only those still in time count.
+            started_key = StartedJobRegistry(queue=queue).key
+            started = [
+                StartedJobRegistry.parse_job_id(as_text(entry))
+                for entry in connection.zrangebyscore(started_key, now, "+inf")
+                if isinstance(entry, bytes | str)
+            ]
+            for job_id in (*waiting, *scheduled, *started):
+                object_id = _object_id(kind, job_id)
+                if object_id is not None:
+                    live.add(object_id)
+        return live
     except RedisError as exc:
         raise QueueUnavailable(str(exc)) from exc

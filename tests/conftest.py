@@ -116,7 +116,7 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     settings.RQ_QUEUES = {
         name: {"URL": f"{server.url}?socket_connect_timeout=2", "DEFAULT_TIMEOUT": 900}
-        for name in ("default", "encode")
+        for name in ("default", "encode", "federate")
     }
     yield server
     server.stop()

@@ -8,6 +8,8 @@ from federation.services.accounts import (
 from federation.services.federate import atproto_records_delete_all, tape_federate
 from federation.services.lifecycle import (
     tape_federate_now,
+    tape_federation_delete_abandon,
+    tape_federation_delete_retry,
     tape_federation_on_nuke,
     tape_federation_on_unnuke,
     tape_federation_retry,
@@ -24,6 +26,8 @@ __all__ = [
     "atproto_records_delete_all",
     "tape_federate",
     "tape_federate_now",
+    "tape_federation_delete_abandon",
+    "tape_federation_delete_retry",
     "tape_federation_on_nuke",
     "tape_federation_on_unnuke",
     "tape_federation_retry",

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from federation import queueing
+from federation.backoff import backoff_delay
 from federation.errors import CODES, FederationFailure
 from federation.lexicon import RecordInvalid
 from federation.models import AtprotoAccount, FederationState, TapeFederation
@@ -61,6 +62,10 @@ def _forget_stale(fed_id: int, rkey: str) -> None:
     if rkey in current.stale_rkeys:
         current.stale_rkeys = [key for key in current.stale_rkeys if key != rkey]
         current.save(update_fields=["stale_rkeys", "updated_at"])
+
+
+# A run that records an outcome was not stuck: reconcile's count of requeues starts again.
+_RAN: dict[str, Any] = {"requeues": 0, "requeue_after": None}
 
 
 @dataclass(frozen=True)
@@ -152,10 +157,18 @@ def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -
 
 
 def _retry_delay(fed: TapeFederation, exc: FederationFailure) -> float:
+    """The back-off after attempt ``fed.attempts``, between ATPROTO_RETRY_FLOOR_SECONDS and
+    ATPROTO_RETRY_CAP_SECONDS: a 429's reset is waited for, but a reset of 0, in the past or
+    absurdly far is held to the bounds, and repeated 429s back off like any failure."""
+    asked = 0.0
     if exc.code == "pds_rate_limited" and exc.reset_at is not None:
-        return max(exc.reset_at - timezone.now().timestamp(), 1.0)
-    intervals = list(settings.ATPROTO_RETRY_INTERVALS)
-    return float(intervals[min(fed.attempts - 1, len(intervals) - 1)])
+        asked = exc.reset_at - timezone.now().timestamp()
+    return backoff_delay(
+        fed.attempts,
+        floor=float(settings.ATPROTO_RETRY_FLOOR_SECONDS),
+        cap=float(settings.ATPROTO_RETRY_CAP_SECONDS),
+        wait_at_least=asked,
+    )
 
 
 def tape_federate(*, tape_id: int) -> Outcome:
@@ -193,7 +206,7 @@ def tape_federate(*, tape_id: int) -> Outcome:
         rerun = _rerun_if_superseded(fed, planned_stale)
         if rerun is not None:
             return rerun
-        done = {"code": "", "message": "", "attempts": 0, "not_before": None}
+        done = {"code": "", "message": "", "attempts": 0, "not_before": None, **_RAN}
         if fed.wanted:
             _update(fed.pk, state=FederationState.DONE, uri=at["uri"], cid=at["cid"], **done)
             logger.info("tape %s federated as %s", tape.pk, at["uri"])
@@ -242,11 +255,14 @@ def _failed(
     if rerun is not None:
         return rerun
     message = exc.message[:2000]
-    # Deletes are retried until done; creates give up after the configured attempts.
-    keep_trying = exc.retryable and (
-        not fed.wanted or fed.attempts < int(settings.ATPROTO_FEDERATE_MAX_ATTEMPTS)
+    # Creates give up after ATPROTO_FEDERATE_MAX_ATTEMPTS; deletes after their own (longer)
+    # bound, into a state staff see and act on (record_delete_failed).
+    limit = (
+        settings.ATPROTO_FEDERATE_MAX_ATTEMPTS
+        if fed.wanted
+        else settings.ATPROTO_DELETE_MAX_ATTEMPTS
     )
-    if keep_trying:
+    if exc.retryable and fed.attempts < int(limit):
         delay = _retry_delay(fed, exc)
         _update(
             fed.pk,
@@ -254,17 +270,36 @@ def _failed(
             code=exc.code,
             message=message,
             not_before=timezone.now() + timedelta(seconds=delay),
+            **_RAN,
         )
         logger.warning("federating tape %s: %s; retry in %.0f s", fed.tape_id, exc.code, delay)
         return Outcome(FederationState.PENDING, exc.code, retry_in=delay)
-    _update(fed.pk, state=FederationState.FAILED, code=exc.code, message=message)
+    if not fed.wanted:
+        return _delete_failed(fed, f"{exc.code}: {message}")
+    _update(fed.pk, state=FederationState.FAILED, code=exc.code, message=message, **_RAN)
     logger.warning("federating tape %s failed: %s %s", fed.tape_id, exc.code, message)
     return Outcome(FederationState.FAILED, exc.code)
 
 
+def _delete_failed(fed: TapeFederation, detail: str) -> Outcome:
+    """A nuked tape's record that would not go: failed, still unwanted, its rkeys kept for a
+    retry; staff see it (admin filter, /metrics) and retry or abandon it."""
+    code = "record_delete_failed"
+    message = f"Gave up deleting the record after {fed.attempts} attempts. {detail}"[:2000]
+    _update(fed.pk, state=FederationState.FAILED, code=code, message=message, **_RAN)
+    logger.error("tape %s: %s (%s)", fed.tape_id, code, detail)
+    return Outcome(FederationState.FAILED, code)
+
+
 def atproto_records_delete_all(*, account: AtprotoAccount) -> int:
-    """Delete every record the site wrote for this account (unlink with delete_records=1)."""
-    feds = list(TapeFederation.objects.filter(did=account.did).exclude(rkey="", stale_rkeys=[]))
+    """Delete every record the site wrote for this account's user (unlink with
+    delete_records=1): their own tapes only. Two site users may link one DID; one unlinking
+    must not touch the other's records."""
+    feds = list(
+        TapeFederation.objects.filter(tape__user_id=account.user_id, did=account.did).exclude(
+            rkey="", stale_rkeys=[]
+        )
+    )
 
     def delete(session: PdsSession) -> int:
         count = 0

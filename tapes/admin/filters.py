@@ -27,17 +27,28 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Codes that ask staff to act, offered beside the states.
+STAFF_CODES = {
+    "record_delete_failed": "Record delete failed",
+    "federation_stuck": "Stuck (requeued too often)",
+    "record_delete_abandoned": "Record delete abandoned",
+}
+
+
 class FederationFilter(admin.SimpleListFilter):
     title = "federation"
     parameter_name = "federation"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(state.value, state.label) for state in FederationState]
+        states = [(state.value, state.label) for state in FederationState]
+        return [*states, *STAFF_CODES.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Tape]) -> QuerySet[Tape]:
         value = self.value()
         if value is None:
             return queryset
+        if value in STAFF_CODES:
+            return queryset.filter(federation__code=value)
         if value == FederationState.NONE:
             # A tape that never had a federation row (guests, unlinked owners) is "none" too.
             return queryset.filter(Q(federation__isnull=True) | Q(federation__state=value))

@@ -19,7 +19,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import User
-from federation.services import tape_federation_retry
+from federation.services import (
+    tape_federation_delete_abandon,
+    tape_federation_delete_retry,
+    tape_federation_retry,
+)
 from tapes import services
 from tapes.models import Tape
 from tapesite.errors import TapesiteError
@@ -64,6 +68,21 @@ MODERATIONS: dict[str, Moderation] = {
             "queued for federation",
             "retry",
             tape_federation_retry,
+        ),
+        # A nuked tape's record whose delete gave up (federation filter: record delete failed).
+        Moderation(
+            "retry_record_delete",
+            "Retry record delete",
+            "queued for deleting their record",
+            "retry",
+            tape_federation_delete_retry,
+        ),
+        Moderation(
+            "abandon_record_delete",
+            "Abandon record delete",
+            "left on their PDS",
+            "retry",
+            tape_federation_delete_abandon,
         ),
     )
 }

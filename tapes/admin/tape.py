@@ -88,6 +88,7 @@ class TapeAdmin(ModerationViews):
         "thumbnail_large",
         "media_files",
         "federation_state",
+        "federation_detail",
         "at_record",
         "metadata_pretty",
         "history",
@@ -99,7 +100,7 @@ class TapeAdmin(ModerationViews):
             {"fields": ["status", "progress", "failure", "attempts", "status_changed_at"]},
         ),
         ("Moderation", {"fields": ["nuked", "nuked_at", "files_purged_at", "history"]}),
-        ("Federation", {"fields": ["federation_state", "at_record"]}),
+        ("Federation", {"fields": ["federation_state", "federation_detail", "at_record"]}),
         ("Files and metadata", {"fields": ["media_files", "metadata_pretty"]}),
     ]
 
@@ -162,6 +163,25 @@ class TapeAdmin(ModerationViews):
         return f"{fed.state} ({fed.code})" if fed.code else fed.state
 
     # --- detail ----------------------------------------------------------------------------------
+
+    @admin.display(description="federation detail")
+    def federation_detail(self, tape: Tape) -> SafeString | str:
+        """What staff need to act on a record: the detail behind the code (users see a fixed
+        text per code), the records still to delete and those given up on."""
+        fed = tape_federation(tape)
+        if fed is None:
+            return "-"
+        rows = [
+            ("wanted", "yes" if fed.wanted else "no (the record is to be deleted)"),
+            ("detail", fed.message or "-"),
+            ("attempts", f"{fed.attempts} (requeued by reconcile {fed.requeues} times)"),
+            ("records to delete", ", ".join(fed.stale_rkeys) or "-"),
+            ("records abandoned on the PDS", ", ".join(fed.abandoned_rkeys) or "-"),
+        ]
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
 
     @admin.display(description="failure")
     def failure(self, tape: Tape) -> str:

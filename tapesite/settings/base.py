@@ -172,8 +172,14 @@ def redis_with_timeouts(redis_url: str, *, read: float | None = None) -> str:
 
 
 def rq_queues(redis_url: str) -> dict[str, dict]:
+    """The queues: ``encode`` (CPU bound), ``federate`` (waits on PDSes) and ``default``, where
+    federate jobs queued before federation had its own queue wait (a federation worker drains
+    it). A job's own timeout (the federate job's is shorter) wins over DEFAULT_TIMEOUT."""
     redis_url = redis_with_timeouts(redis_url, read=10)
-    return {name: {"URL": redis_url, "DEFAULT_TIMEOUT": 900} for name in ("default", "encode")}
+    return {
+        name: {"URL": redis_url, "DEFAULT_TIMEOUT": 900}
+        for name in ("default", "encode", "federate")
+    }
 
 
 RQ_QUEUES = rq_queues(REDIS_URL)
@@ -263,8 +269,11 @@ TAPES_CODE_MAX_LENGTH = 10
 TAPES_STUCK_AFTER_SECONDS = env.int("TAPES_STUCK_AFTER_SECONDS", default=900)
 TAPES_WORKER_HEARTBEAT_GRACE_SECONDS = env.int("TAPES_WORKER_HEARTBEAT_GRACE_SECONDS", default=120)
 TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", default=60)
-# The queues `manage.py tapes_worker` works, first first: encoding before federation ("default").
-TAPES_WORKER_QUEUES = env.list("TAPES_WORKER_QUEUES", default=["encode", "default"])
+# The queues `manage.py tapes_worker` works when not given --queues, first first. One worker for
+# everything suits a small site; give encoding and federation their own workers (./scripts/run,
+# docs/operations.md) so a slow PDS never holds up encoding. "default" holds federate jobs queued
+# before federation had its own queue: keep a federation worker on it until it is empty.
+TAPES_WORKER_QUEUES = env.list("TAPES_WORKER_QUEUES", default=["encode", "federate", "default"])
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
 # Back-off between transient encode failures (storage down, worker killed), in seconds.
 TAPES_RETRY_INTERVALS = env.list("TAPES_RETRY_INTERVALS", cast=int, default=[15, 60, 180, 600])
@@ -351,9 +360,22 @@ ATPROTO_SITE_APP_PASSWORD = env("ATPROTO_SITE_APP_PASSWORD", default="")
 # production; local and test settings derive one from SECRET_KEY.
 ATPROTO_ENCRYPTION_KEYS: list[str] = env.list("ATPROTO_ENCRYPTION_KEYS", default=[])
 ATPROTO_FEDERATE_MAX_ATTEMPTS = env.int("ATPROTO_FEDERATE_MAX_ATTEMPTS", default=8)
-# Back-off between transient federation failures (PDS down), in seconds.
-ATPROTO_RETRY_INTERVALS = [10, 60, 300, 900, 3600, 3600, 3600]
+# A nuked tape's record delete gives up after this many attempts (about half a day of back-off)
+# and waits as failed, code record_delete_failed, for staff to retry or abandon it in the admin.
+ATPROTO_DELETE_MAX_ATTEMPTS = env.int("ATPROTO_DELETE_MAX_ATTEMPTS", default=16)
+# Back-off between transient federation failures (PDS down, 429), in seconds: each wait about
+# three times the last (federation.backoff), never under the floor nor over the cap, whatever a
+# 429's ratelimit-reset says.
+ATPROTO_RETRY_FLOOR_SECONDS = env.float("ATPROTO_RETRY_FLOOR_SECONDS", default=10.0)
+ATPROTO_RETRY_CAP_SECONDS = env.float("ATPROTO_RETRY_CAP_SECONDS", default=3600.0)
+# A federate job's whole run (a few PDS calls, each with its own deadline) may take this long;
+# RQ kills it then. Keep it under ATPROTO_STUCK_AFTER_SECONDS.
+ATPROTO_FEDERATE_JOB_TIMEOUT_SECONDS = env.int("ATPROTO_FEDERATE_JOB_TIMEOUT_SECONDS", default=300)
+# A pending record whose job showed no sign of life this long is requeued by reconcile; the next
+# requeue waits longer (back-off from this floor to ATPROTO_RETRY_CAP_SECONDS), and after
+# ATPROTO_STUCK_MAX_REQUEUES it is failed as federation_stuck (record_delete_failed for a delete).
 ATPROTO_STUCK_AFTER_SECONDS = env.int("ATPROTO_STUCK_AFTER_SECONDS", default=900)
+ATPROTO_STUCK_MAX_REQUEUES = env.int("ATPROTO_STUCK_MAX_REQUEUES", default=4)
 ATPROTO_LEXICON_DIR = BASE_DIR / "lexicons"
 # The public address of the site, for the record's link back to the tape's page.
 TAPES_SITE_URL = env("TAPES_SITE_URL", default="http://127.0.0.1:8000")

@@ -6,9 +6,12 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +127,48 @@ def fed_of(tape: Tape) -> TapeFederation:
 def at_of(tape: Tape) -> dict[str, str]:
     """The tape's ``at`` ({rkey, uri, cid}) as the API shows it now; {} until its PDS holds it."""
     return tape_at_record(Tape.objects.select_related("federation").get(pk=tape.pk)) or {}
+
+
+@dataclass
+class RateLimitingPds:
+    """A loopback server the test owns that answers every XRPC call 429 with the
+    ``ratelimit-reset`` it is told (``reset``: the header's text), counting the calls."""
+
+    url: str
+    reset: str = "0"
+    calls: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def rate_limiting_pds() -> Iterator[RateLimitingPds]:
+    server_state = RateLimitingPds(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            server_state.calls.append(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            body = json.dumps({"error": "RateLimitExceeded", "message": "slow down"}).encode()
+            self.send_response(429)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ratelimit-reset", server_state.reset)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

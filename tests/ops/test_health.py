@@ -64,7 +64,7 @@ def silent_redis(settings: Any) -> Iterator[int]:
         port = int(listener.getsockname()[1])
         settings.RQ_QUEUES = {
             name: {"URL": f"redis://127.0.0.1:{port}/0", "DEFAULT_TIMEOUT": 900}
-            for name in ("default", "encode")
+            for name in ("default", "encode", "federate")
         }
         yield port
 

@@ -3,6 +3,7 @@ read back with plain XRPC calls: crashes and nukes mid-write, and the PDS's erro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +14,24 @@ from rq.registry import ScheduledJobRegistry
 
 from federation import xrpc
 from federation.jobs import federate_tape
-from federation.models import AccountState, AtprotoAccount, FederationState
-from federation.services import tape_federate
+from federation.models import AccountState, AtprotoAccount, FederationState, TapeFederation
+from federation.queueing import FEDERATE
+from federation.services import (
+    atproto_account_link,
+    atproto_records_delete_all,
+    tape_federate,
+    tape_federation_start,
+)
 from tapes.models import Tape
 from tapes.services import tape_nuke
-from tests.federation.conftest import COLLECTION, at_of, expire_access_token, fed_of, federate
+from tests.federation.conftest import (
+    COLLECTION,
+    RateLimitingPds,
+    at_of,
+    expire_access_token,
+    fed_of,
+    federate,
+)
 from tests.support.encoded import Encoded
 from tests.support.pds import Pds
 
@@ -94,8 +108,9 @@ def test_a_nuke_while_the_record_is_being_written_leaves_no_record(
 
 
 def test_nuke_while_the_pds_is_down_completes_once_it_is_back(
-    user: Any, link: Any, ready_tape: Callable[..., Tape], pds_factory: Any
+    user: Any, link: Any, ready_tape: Callable[..., Tape], pds_factory: Any, settings: Any
 ) -> None:
+    settings.ATPROTO_DELETE_MAX_ATTEMPTS = 20
     own = pds_factory()
     _account, remote = link(user, own)
     tape = ready_tape(user)
@@ -111,9 +126,9 @@ def test_nuke_while_the_pds_is_down_completes_once_it_is_back(
     assert outcome.retry_in and outcome.retry_in > 0
     # The job schedules its own retry after the back-off (RQ's scheduler runs it).
     federate_tape(tape.pk)
-    scheduled = ScheduledJobRegistry(queue=django_rq.get_queue("default")).get_job_ids()
+    scheduled = ScheduledJobRegistry(queue=django_rq.get_queue(FEDERATE.queue)).get_job_ids()
     assert any(job_id.startswith(f"tape-federate-{tape.pk}-at-") for job_id in scheduled)
-    # Deletes never give up, however many attempts fail.
+    # Deletes keep trying (up to ATPROTO_DELETE_MAX_ATTEMPTS) while the PDS is down.
     for _ in range(10):
         assert tape_federate(tape_id=tape.pk).state == FederationState.PENDING
 
@@ -227,3 +242,124 @@ def test_an_invalid_record_is_refused_before_any_write(
     assert (outcome.state, outcome.code) == (FederationState.FAILED, "record_invalid")
     assert "Record/code" in fed_of(tape).message
     assert pds.list_records(remote.did, COLLECTION) == []
+
+
+def test_a_429_with_reset_0_waits_the_floor_backs_off_and_never_passes_the_cap(
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    settings: Any,
+    rate_limiting_pds: RateLimitingPds,
+) -> None:
+    settings.ATPROTO_RETRY_FLOOR_SECONDS = 10
+    settings.ATPROTO_RETRY_CAP_SECONDS = 120
+    settings.ATPROTO_FEDERATE_MAX_ATTEMPTS = 20
+    account, _remote = link(user)
+    # The account's PDS now answers every call 429 "reset: 0" (and no session is stored, so the
+    # run has to log in there first).
+    AtprotoAccount.objects.filter(pk=account.pk).update(pds_url=rate_limiting_pds.url, session="")
+    tape = ready_tape(user)
+    tape_federation_start(tape=tape)
+
+    delays = []
+    for _ in range(3):
+        before = time.time()
+        outcome = tape_federate(tape_id=tape.pk)
+        assert (outcome.state, outcome.code) == (FederationState.PENDING, "pds_rate_limited")
+        assert outcome.retry_in is not None
+        not_before = fed_of(tape).not_before
+        assert not_before is not None and not_before.timestamp() >= before + 10 - 0.5
+        delays.append(outcome.retry_in)
+    assert len(rate_limiting_pds.calls) == 3
+    # The floor, then longer each time (x3, jittered down by at most half).
+    assert delays[0] == 10
+    assert 15 <= delays[1] <= 30
+    assert 45 <= delays[2] <= 90
+
+    # A reset in the past is the floor's business too; one ten years away is held to the cap.
+    rate_limiting_pds.reset = str(int(time.time()) - 3600)
+    TapeFederation.objects.filter(tape=tape).update(attempts=0)
+    assert tape_federate(tape_id=tape.pk).retry_in == 10
+    rate_limiting_pds.reset = str(int(time.time()) + 10 * 365 * 86400)
+    outcome = tape_federate(tape_id=tape.pk)
+    assert outcome.retry_in == 120
+    not_before = fed_of(tape).not_before
+    assert not_before is not None and not_before.timestamp() <= time.time() + 120
+
+    # The job schedules its retry on the federation queue, no sooner than the floor.
+    rate_limiting_pds.reset = "0"
+    TapeFederation.objects.filter(tape=tape).update(attempts=0)
+    before = time.time()
+    federate_tape(tape.pk)
+    registry = ScheduledJobRegistry(queue=django_rq.get_queue(FEDERATE.queue))
+    (job_id,) = registry.get_job_ids()
+    job = django_rq.get_queue(FEDERATE.queue).fetch_job(job_id)
+    assert job is not None and job.timeout == settings.ATPROTO_FEDERATE_JOB_TIMEOUT_SECONDS
+    assert registry.get_scheduled_time(job_id).timestamp() >= before + 10 - 1
+
+
+def test_a_delete_that_keeps_failing_ends_record_delete_failed_with_its_rkey_kept(
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds_factory: Any,
+    settings: Any,
+) -> None:
+    settings.ATPROTO_DELETE_MAX_ATTEMPTS = 3
+    own = pds_factory()
+    _account, remote = link(user, own)
+    tape = ready_tape(user)
+    federate(tape)
+    rkey = fed_of(tape).rkey
+    own.stop()
+    tape_nuke(tape=tape, actor=user)
+    states = [tape_federate(tape_id=tape.pk) for _ in range(3)]
+    assert [(o.state, o.code) for o in states] == [
+        (FederationState.PENDING, "pds_unreachable"),
+        (FederationState.PENDING, "pds_unreachable"),
+        (FederationState.FAILED, "record_delete_failed"),
+    ]
+    assert states[-1].retry_in is None  # nothing scheduled: it waits for staff
+    fed = fed_of(tape)
+    assert (fed.state, fed.wanted, fed.stale_rkeys) == (FederationState.FAILED, False, [rkey])
+    assert "pds_unreachable" in fed.message and "3 attempts" in fed.message
+
+    # The record is still there; a run (staff's retry starts one) deletes it once it can.
+    own.start()
+    assert len(own.list_records(remote.did, COLLECTION)) == 1
+    assert tape_federate(tape_id=tape.pk).state == FederationState.NONE
+    assert own.list_records(remote.did, COLLECTION) == []
+
+
+def test_unlinking_with_delete_records_touches_only_the_users_own_tapes(
+    user: Any,
+    other_user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+) -> None:
+    """Two site users linked one DID: one of them deleting their records leaves the other's."""
+    mine_account, remote = link(user)
+    theirs_account = atproto_account_link(
+        user=other_user, identifier=remote.did, app_password=remote.app_password
+    )
+    assert theirs_account.did == mine_account.did
+    mine, theirs = ready_tape(user), ready_tape(other_user)
+    assert federate(mine).state == FederationState.DONE
+    assert federate(theirs).state == FederationState.DONE
+    theirs_before = fed_of(theirs)
+    assert len(pds.list_records(remote.did, COLLECTION)) == 2
+
+    assert atproto_records_delete_all(account=mine_account) == 1
+
+    records = pds.list_records(remote.did, COLLECTION)
+    assert [r["uri"] for r in records] == [theirs_before.uri]
+    after = fed_of(theirs)
+    assert (after.state, after.wanted, after.rkey, after.uri, after.cid) == (
+        FederationState.DONE,
+        True,
+        theirs_before.rkey,
+        theirs_before.uri,
+        theirs_before.cid,
+    )
+    assert (fed_of(mine).state, fed_of(mine).rkey) == (FederationState.NONE, "")

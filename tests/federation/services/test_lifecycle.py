@@ -224,7 +224,7 @@ def test_reconcile_starts_unstarted_and_requeues_stuck_federations(
         report = tapes_federation_reconcile()
     assert report.started == [unstarted.pk]
     assert report.requeued == [stuck.pk]
-    queued = django_rq.get_queue("default").job_ids
+    queued = django_rq.get_queue(FEDERATE.queue).job_ids
     assert f"tape-federate-{unstarted.pk}" in queued
     assert f"tape-federate-{stuck.pk}" in queued
     # Nothing to do the second time round.
