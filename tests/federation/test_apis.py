@@ -149,3 +149,33 @@ def test_unlink_keeps_records_unless_asked_to_delete_them(
     assert pds.list_records(other_remote.did, COLLECTION) == []
     other_tape.refresh_from_db()
     assert at_of(other_tape) == {}
+
+
+def test_unlinking_with_delete_records_leaves_another_user_of_the_same_did_alone(
+    api: Any,
+    user: Any,
+    other_user: Any,
+    link: Callable[..., Any],
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+) -> None:
+    _, remote = link(user)
+    api.force_login(other_user)
+    # A second site user links the very same account.
+    assert link_via_api(api, remote.did, remote.app_password).status_code == 200
+    mine, theirs = ready_tape(user), ready_tape(other_user)
+    for tape in (mine, theirs):
+        tape_federation_start(tape=tape)
+        tape_federate(tape_id=tape.pk)
+    theirs_at = at_of(theirs)
+    assert theirs_at and len(pds.list_records(remote.did, COLLECTION)) == 2
+
+    api.force_login(user)
+    assert api.delete("/api/me/atproto?delete_records=1").status_code == 204
+
+    assert [r["uri"] for r in pds.list_records(remote.did, COLLECTION)] == [theirs_at["uri"]]
+    assert at_of(theirs) == theirs_at
+    assert at_of(mine) == {}
+    api.force_login(other_user)
+    assert api.get(f"/api/tapes/{theirs.code}").json()["federation"]["state"] == "done"
+    assert api.get("/api/me/atproto").json()["did"] == remote.did

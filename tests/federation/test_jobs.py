@@ -11,11 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import django_rq
 import pytest
 import requests
 from django.db import connections
 
 from federation.models import AtprotoAccount, FederationState, TapeFederation
+from federation.queueing import FEDERATE
 from federation.services import tape_federation_start
 from federation.services.sessions import decrypt
 from tapes.models import Tape, TapeStatus
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker(settings: Any, media: Path) -> subprocess.Popen[bytes]:
+def start_worker(settings: Any, media: Path, queues: str = "") -> subprocess.Popen[bytes]:
     connections.close_all()
     db = connections["default"].settings_dict
     env = {
@@ -41,7 +43,13 @@ def start_worker(settings: Any, media: Path) -> subprocess.Popen[bytes]:
         "ATPROTO_HANDLE_RESOLVER_URL": settings.ATPROTO_HANDLE_RESOLVER_URL,
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "tapes_worker", "--burst"],
+        [
+            sys.executable,
+            "manage.py",
+            "tapes_worker",
+            "--burst",
+            *(["--queues", queues] if queues else []),
+        ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -152,3 +160,63 @@ def test_two_workers_sharing_an_account_keep_its_session_working(
         timeout=30,
     )
     assert refreshed.status_code == 200, refreshed.text
+
+
+def test_federate_jobs_have_their_own_queue_and_an_encode_worker_leaves_them(
+    user: Any,
+    link: Callable[..., Any],
+    ready_tape: Callable[..., Tape],
+    settings: Any,
+    local_storage: Path,
+    pds: Pds,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _, remote = link(user)
+    tape = ready_tape(user)
+    enqueue_all([tape], django_capture_on_commit_callbacks)
+    federate_queue = django_rq.get_queue("federate")
+    assert federate_queue.job_ids == [FEDERATE.job_id(tape.pk)]
+    assert django_rq.get_queue("encode").job_ids == []
+    assert django_rq.get_queue("default").job_ids == []
+    job = federate_queue.fetch_job(FEDERATE.job_id(tape.pk))
+    assert job is not None and job.timeout == settings.ATPROTO_FEDERATE_JOB_TIMEOUT_SECONDS
+
+    # An encode worker does not touch it...
+    wait(start_worker(settings, local_storage, queues="encode"))
+    assert federate_queue.job_ids == [FEDERATE.job_id(tape.pk)]
+    assert TapeFederation.objects.get(tape=tape).state == FederationState.PENDING
+    assert pds.list_records(remote.did, COLLECTION) == []
+    # ...a federation worker runs it.
+    wait(start_worker(settings, local_storage, queues="federate"))
+    assert TapeFederation.objects.get(tape=tape).state == FederationState.DONE
+    assert len(pds.list_records(remote.did, COLLECTION)) == 1
+
+
+def test_a_federate_job_queued_on_default_before_the_split_still_runs(
+    user: Any,
+    link: Callable[..., Any],
+    ready_tape: Callable[..., Tape],
+    settings: Any,
+    local_storage: Path,
+    pds: Pds,
+) -> None:
+    _, remote = link(user)
+    tape = ready_tape(user)
+    # As the previous release queued it: same function, same id, on "default".
+    old = django_rq.get_queue("default")
+    old.enqueue(FEDERATE.func, tape.pk, job_id=FEDERATE.job_id(tape.pk))
+    # Its id is taken: starting the record (this test commits, so its enqueue runs) waits for
+    # that job instead of queueing a second run on the new queue.
+    assert tape_federation_start(tape=tape) is not None
+    assert django_rq.get_queue("federate").job_ids == []
+    wait(start_worker(settings, local_storage, queues="federate,default"))
+    assert old.job_ids == []
+    assert TapeFederation.objects.get(tape=tape).state == FederationState.DONE
+    assert len(pds.list_records(remote.did, COLLECTION)) == 1
+
+
+def test_the_worker_refuses_a_queue_that_does_not_exist(settings: Any, local_storage: Path) -> None:
+    worker = start_worker(settings, local_storage, queues="encode,federat")
+    output, _ = worker.communicate(timeout=120)
+    assert worker.returncode != 0
+    assert b"unknown queue(s) federat" in output

@@ -19,10 +19,17 @@ from audit.selectors import audit_entries_for
 from federation.jobs import federate_tape
 from federation.models import FederationState, TapeFederation
 from federation.queueing import FEDERATE
-from federation.services import tape_federate, tape_federation_start, tapes_federation_reconcile
+from federation.services import (
+    tape_federate,
+    tape_federation_delete_abandon,
+    tape_federation_delete_retry,
+    tape_federation_start,
+    tapes_federation_reconcile,
+)
 from tapes.models import Tape
 from tapes.services import claim_token_issue, tape_nuke, tape_unnuke, tapes_claim
 from tapes.storage import storage_for
+from tapesite.errors import TapesiteError
 from tests.conftest import audit_trail
 from tests.federation.conftest import COLLECTION, at_of, federate
 from tests.support.pds import Pds
@@ -44,6 +51,16 @@ def act(client: Any, action: str, tapes: list[Tape], reason: str) -> Any:
         },
         follow=True,
     )
+
+
+def metric(client: Any, name: str, **labels: str) -> float:
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200, response.content
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    raise AssertionError(f"{name} {labels} not in /metrics")
 
 
 def federate_count(client: Any, operation: str, outcome: str) -> float:
@@ -230,3 +247,206 @@ def test_reconcile_starts_unstarted_and_requeues_stuck_federations(
     # Nothing to do the second time round.
     again = tapes_federation_reconcile()
     assert (again.started, again.requeued) == ([], [])
+
+
+def given_up_delete(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], own: Pds, settings: Any
+) -> tuple[Tape, str, Any]:
+    """A federated tape, nuked while its PDS is down, whose delete gave up."""
+    settings.ATPROTO_DELETE_MAX_ATTEMPTS = 2
+    _account, remote = link(user, own)
+    tape = ready_tape(user)
+    federate(tape)
+    rkey = TapeFederation.objects.get(tape=tape).rkey
+    own.stop()
+    tape_nuke(tape=tape, actor=user)
+    tape_federate(tape_id=tape.pk)
+    assert tape_federate(tape_id=tape.pk).code == "record_delete_failed"
+    tape.refresh_from_db()
+    return tape, rkey, remote
+
+
+def test_a_given_up_delete_is_shown_to_staff_and_retried_from_the_admin(
+    client: Any,
+    moderator: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds_factory: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.TAPES_METRICS_TOKEN = TOKEN
+    own = pds_factory()
+    tape, rkey, remote = given_up_delete(user, link, ready_tape, own, settings)
+    failing = {"code": "record_delete_failed", "operation": "delete"}
+    assert metric(client, "tapesite_federation_failed", **failing) == 1
+
+    client.force_login(moderator)
+    listed = client.get(f"{LIST}?federation=record_delete_failed").content.decode()
+    assert f"!{tape.code}" in listed or f">{tape.code}<" in listed
+    assert "failed (record_delete_failed)" in listed
+    detail = client.get(f"{LIST}{tape.pk}/change/").content.decode()
+    assert rkey in detail and "pds_unreachable" in detail
+
+    own.start()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = act(client, "retry_record_delete", [tape], "PDS is back")
+    assert b"1 queued for deleting their record" in done.content
+    assert FEDERATE.job_id(tape.pk) in django_rq.get_queue(FEDERATE.queue).job_ids
+    fed = TapeFederation.objects.get(tape=tape)
+    assert (fed.state, fed.code, fed.attempts) == (FederationState.PENDING, "", 0)
+    details = {"state": "failed", "code": "record_delete_failed", "operation": "delete"}
+    assert (moderator, "tape_retry_federation", "PDS is back", details) in audit_trail(tape)
+    federate_tape(tape.pk)  # the job the action queued
+    fed.refresh_from_db()
+    assert (fed.state, fed.stale_rkeys) == (FederationState.NONE, [])
+    assert own.list_records(remote.did, COLLECTION) == []
+    assert metric(client, "tapesite_federation_failed", **failing) == 0
+
+
+def test_staff_abandon_a_delete_from_the_admin_and_the_record_stays(
+    client: Any,
+    moderator: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds_factory: Any,
+    settings: Any,
+) -> None:
+    settings.TAPES_METRICS_TOKEN = TOKEN
+    own = pds_factory()
+    tape, rkey, remote = given_up_delete(user, link, ready_tape, own, settings)
+    client.force_login(moderator)
+    done = act(client, "abandon_record_delete", [tape], "the PDS is gone for good")
+    assert b"1 left on their PDS" in done.content
+    fed = TapeFederation.objects.get(tape=tape)
+    assert (fed.state, fed.code, fed.stale_rkeys, fed.abandoned_rkeys) == (
+        FederationState.NONE,
+        "record_delete_abandoned",
+        [],
+        [rkey],
+    )
+    entry = audit_entries_for(target=tape).filter(action="tape_abandon_record_delete").get()
+    assert (entry.actor, entry.reason) == (moderator, "the PDS is gone for good")
+    assert entry.details["rkeys"] == [rkey] and entry.details["code"] == "record_delete_failed"
+    assert metric(client, "tapesite_federation_deletes_abandoned") == 1
+    assert client.get(f"{LIST}?federation=record_delete_abandoned").content.count(
+        b"record_delete_abandoned"
+    )
+    # Nothing tries again: the record stays on the PDS, as recorded.
+    assert tapes_federation_reconcile().requeued == []
+    own.start()
+    assert len(own.list_records(remote.did, COLLECTION)) == 1
+
+
+def test_abandoning_a_delete_is_for_staff_only_and_only_for_a_delete_that_waits(
+    user: Any,
+    moderator: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds_factory: Any,
+    settings: Any,
+) -> None:
+    own = pds_factory()
+    tape, _rkey, _remote = given_up_delete(user, link, ready_tape, own, settings)
+    with pytest.raises(TapesiteError) as refused:
+        tape_federation_delete_abandon(tape=tape, actor=user, reason="mine")
+    assert (refused.value.code, refused.value.status) == ("forbidden", 403)
+    with pytest.raises(TapesiteError) as no_reason:
+        tape_federation_delete_abandon(tape=tape, actor=moderator, reason=" ")
+    assert no_reason.value.code == "reason_required"
+    # The owner may retry their own record's delete (not audited: their own tape).
+    tape_federation_delete_retry(tape=tape, actor=user)
+    assert TapeFederation.objects.get(tape=tape).state == FederationState.PENDING
+    assert not audit_entries_for(target=tape).filter(action="tape_retry_federation").exists()
+    # Retrying is for a delete that gave up; a ready tape's record is not one.
+    other = ready_tape(user)
+    own.start()
+    federate(other)
+    with pytest.raises(TapesiteError) as nothing:
+        tape_federation_delete_retry(tape=other, actor=moderator, reason="?")
+    assert (nothing.value.code, nothing.value.status) == ("record_delete_not_pending", 409)
+
+
+def backdate(tape: Tape, **fields: Any) -> None:
+    long_ago = timezone.now() - timedelta(hours=2)
+    TapeFederation.objects.filter(tape=tape).update(updated_at=long_ago, **fields)
+
+
+def test_reconcile_backs_off_a_job_that_keeps_dying_then_fails_it_as_federation_stuck(
+    api: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.ATPROTO_STUCK_AFTER_SECONDS = 60
+    settings.ATPROTO_STUCK_MAX_REQUEUES = 2
+    settings.ATPROTO_RETRY_CAP_SECONDS = 3600
+    link(user)
+    tape = ready_tape(user)
+    tape_federation_start(tape=tape)
+    queue = django_rq.get_queue(FEDERATE.queue)
+
+    # The job waits behind others: late, not lost, and not counted.
+    queue.enqueue(FEDERATE.func, tape.pk, job_id=FEDERATE.job_id(tape.pk))
+    backdate(tape)
+    assert tapes_federation_reconcile().requeued == []
+    assert TapeFederation.objects.get(tape=tape).requeues == 0
+
+    # Its job dies each time (a worker killed, the job timeout): requeued, waiting longer.
+    waits = []
+    for expected in (1, 2):
+        queue.empty()
+        backdate(tape, requeue_after=None)
+        before = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            report = tapes_federation_reconcile()
+        assert report.requeued == [tape.pk]
+        assert FEDERATE.job_id(tape.pk) in queue.job_ids
+        fed = TapeFederation.objects.get(tape=tape)
+        assert fed.requeues == expected and fed.requeue_after is not None
+        waits.append((fed.requeue_after - before).total_seconds())
+        # Before its wait is over, it is left alone even with no job and no sign of life.
+        queue.empty()
+        backdate(tape)
+        assert tapes_federation_reconcile().requeued == []
+    assert 60 <= waits[0] <= 61 and 180 <= waits[1] <= 181
+
+    backdate(tape, requeue_after=timezone.now() - timedelta(seconds=1))
+    report = tapes_federation_reconcile()
+    assert (report.requeued, report.gave_up) == ([], [tape.pk])
+    fed = TapeFederation.objects.get(tape=tape)
+    assert (fed.state, fed.code) == (FederationState.FAILED, "federation_stuck")
+    assert "2 requeues" in fed.message
+
+    # Retryable as any failure: the owner retries, and the count starts again.
+    api.force_login(user)
+    shown = api.get(f"/api/tapes/{tape.code}").json()["federation"]
+    assert (shown["state"], shown["code"]) == ("failed", "federation_stuck")
+    assert api.post(f"/api/tapes/{tape.code}/federation").status_code == 202
+    fed.refresh_from_db()
+    assert (fed.state, fed.requeues, fed.requeue_after) == (FederationState.PENDING, 0, None)
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+
+
+def test_a_stuck_delete_ends_record_delete_failed(
+    user: Any, link: Any, ready_tape: Callable[..., Tape], settings: Any
+) -> None:
+    settings.ATPROTO_STUCK_MAX_REQUEUES = 0
+    link(user)
+    tape = ready_tape(user)
+    federate(tape)
+    tape_nuke(tape=tape, actor=user)
+    backdate(tape)
+    report = tapes_federation_reconcile()
+    assert report.gave_up == [tape.pk]
+    fed = TapeFederation.objects.get(tape=tape)
+    assert (fed.state, fed.code, fed.wanted) == (
+        FederationState.FAILED,
+        "record_delete_failed",
+        False,
+    )
+    assert fed.stale_rkeys
