@@ -3,6 +3,8 @@ and a job that says "queued" but sits in no queue is seen for what it is (every 
 
 from __future__ import annotations
 
+import time
+
 import django_rq
 import pytest
 from rq.job import Job
@@ -55,3 +57,30 @@ def test_redis_down_is_one_error(private_redis: RedisServer) -> None:
         queueing.enqueue(ENCODE, 10)
     with pytest.raises(queueing.QueueUnavailable):
         queueing.job_state(FEDERATE, 10)
+
+
+def test_objects_with_live_jobs_sees_every_id_a_kind_uses_and_its_old_queue() -> None:
+    queue = django_rq.get_queue(FEDERATE.queue)
+    queueing.enqueue(FEDERATE, 11)  # waiting
+    queueing.enqueue(FEDERATE, 12, delay_seconds=60)  # scheduled, under -at-
+    queue.enqueue(FEDERATE.func, 13, job_id=f"{FEDERATE.job_id(13)}-next")  # a follow-up run
+    # Queued by the release before federation had its own queue.
+    django_rq.get_queue("default").enqueue(FEDERATE.func, 14, job_id=FEDERATE.job_id(14))
+    # Another kind's jobs, and an object whose job is finished, are not live.
+    queueing.enqueue(ENCODE, 15)
+    queueing.enqueue(FEDERATE, 16)
+    queue.connection.lrem(queue.key, 0, FEDERATE.job_id(16))
+    # Running: the started registry scores each run by when its heartbeat lapses; a run whose
+    # worker died (score in the past) is not live.
+    started = queue.started_job_registry.key
+    now = time.time()
+    queue.connection.zadd(started, {f"{FEDERATE.job_id(17)}-at-1:exec1": now + 60})
+    queue.connection.zadd(started, {f"{FEDERATE.job_id(18)}:exec2": now - 60})
+    assert queueing.objects_with_live_jobs(FEDERATE) == {11, 12, 13, 14, 17}
+    assert queueing.objects_with_live_jobs(ENCODE) == {15}
+
+
+def test_objects_with_live_jobs_when_redis_is_down(private_redis: RedisServer) -> None:
+    private_redis.stop()
+    with pytest.raises(queueing.QueueUnavailable):
+        queueing.objects_with_live_jobs(FEDERATE)
