@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE
-from tapes.worker import TapesWorker, run_reconcile_once
+from tapes.worker import TapesWorker, run_reconcile_once, worker_queues
 from tests.conftest import tiny_zip
 from tests.tapes.factories import TapeUploadFactory, post
 
@@ -35,3 +35,16 @@ def test_an_idle_worker_wakes_up_for_the_reconcile_interval(settings: Any) -> No
     worker = TapesWorker([django_rq.get_queue(ENCODE.queue)])
     assert worker.maintenance_interval == 60
     assert worker.dequeue_timeout <= 60
+
+
+def test_a_worker_serves_the_queues_it_is_given_or_every_queue(settings: Any) -> None:
+    # Without --queues one worker serves everything, so no job is ever stranded.
+    assert worker_queues() == ["encode", "federate", "default"]
+    assert worker_queues(["encode"]) == ["encode"]
+    assert worker_queues([" federate", "default", "federate"]) == ["federate", "default"]
+    settings.TAPES_WORKER_QUEUES = ["federate"]
+    assert worker_queues() == ["federate"]
+    with pytest.raises(ValueError, match="unknown queue"):
+        worker_queues(["encode", "federat"])
+    with pytest.raises(ValueError, match="none given"):
+        worker_queues([" "])
