@@ -202,7 +202,7 @@ def test_me_shows_the_linked_account_and_resends_a_failed_federation(
     assert f"/me/tapes/{stuck.code}/federation/retry" in html
     assert f"/me/tapes/{sent.code}/federation/retry" not in html
 
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("federate")
     queue.empty()
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post(f"/me/tapes/{stuck.code}/federation/retry")
