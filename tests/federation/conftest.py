@@ -172,3 +172,50 @@ def rate_limiting_pds() -> Iterator[RateLimitingPds]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@dataclass
+class TricklingPds:
+    """A loopback server the test owns that answers every request one header byte a second, so
+    no per-read timeout ever fires (at most ``limit`` bytes, then it hangs up)."""
+
+    url: str
+    connections: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@pytest.fixture
+def trickling_pds() -> Iterator[TricklingPds]:
+    state = TricklingPds(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            state.connections += 1
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self.wfile.flush()
+            for _ in range(120):  # bounded: two minutes at most
+                if state.stop.wait(1.0):
+                    return
+                try:
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+
+        do_GET = do_POST
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

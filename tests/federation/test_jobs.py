@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,15 @@ import django_rq
 import pytest
 import requests
 from django.db import connections
+from django.utils import timezone
 
 from federation.models import AtprotoAccount, FederationState, TapeFederation
 from federation.queueing import FEDERATE
-from federation.services import tape_federation_start
+from federation.services import tape_federation_start, tapes_federation_reconcile
 from federation.services.sessions import decrypt
 from tapes.models import Tape, TapeStatus
 from tapes.storage import storage_for
-from tests.federation.conftest import COLLECTION, expire_access_token
+from tests.federation.conftest import COLLECTION, TricklingPds, expire_access_token
 from tests.support.pds import Pds
 from tests.support.synth import make_tape
 
@@ -220,3 +223,40 @@ def test_the_worker_refuses_a_queue_that_does_not_exist(settings: Any, local_sto
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode != 0
     assert b"unknown queue(s) federat" in output
+
+
+def test_a_trickling_pds_holds_a_federation_worker_no_longer_than_the_job_timeout(
+    user: Any,
+    link: Callable[..., Any],
+    ready_tape: Callable[..., Tape],
+    settings: Any,
+    local_storage: Path,
+    trickling_pds: TricklingPds,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The per-call deadline is the egress client's; whatever a PDS does, the whole run is
+    bounded by the job's timeout, and reconcile then counts the run that died."""
+    settings.ATPROTO_FEDERATE_JOB_TIMEOUT_SECONDS = 4
+    account, _remote = link(user)
+    AtprotoAccount.objects.filter(pk=account.pk).update(pds_url=trickling_pds.url, session="")
+    tape = ready_tape(user)
+    enqueue_all([tape], django_capture_on_commit_callbacks)
+    started = time.monotonic()
+    wait(start_worker(settings, local_storage, queues="federate"))
+    held = time.monotonic() - started
+    assert trickling_pds.connections == 1
+    # Killed at its timeout, not at the end of the trickle (two minutes).
+    assert held < 100, held
+    job = django_rq.get_queue("federate").fetch_job(FEDERATE.job_id(tape.pk))
+    assert job is not None and job.is_failed
+    assert "JobTimeoutException" in (job.latest_result().exc_string or "")
+    fed = TapeFederation.objects.get(tape=tape)
+    assert (fed.state, fed.requeues) == (FederationState.PENDING, 0)
+
+    # No outcome was recorded: reconcile finds the dead job and requeues it, counted.
+    settings.ATPROTO_STUCK_AFTER_SECONDS = 60
+    TapeFederation.objects.filter(pk=fed.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert tapes_federation_reconcile().requeued == [tape.pk]
+    assert TapeFederation.objects.get(pk=fed.pk).requeues == 1
