@@ -249,7 +249,8 @@ def test_a_trickling_pds_holds_a_federation_worker_no_longer_than_the_job_timeou
     assert held < 100, held
     job = django_rq.get_queue("federate").fetch_job(FEDERATE.job_id(tape.pk))
     assert job is not None and job.is_failed
-    assert "JobTimeoutException" in (job.latest_result().exc_string or "")
+    result = job.latest_result()
+    assert result is not None and "JobTimeoutException" in (result.exc_string or "")
     fed = TapeFederation.objects.get(tape=tape)
     assert (fed.state, fed.requeues) == (FederationState.PENDING, 0)
 
