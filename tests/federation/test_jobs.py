@@ -39,6 +39,7 @@ def start_worker(settings: Any, media: Path) -> subprocess.Popen[bytes]:
         "DJANGO_MEDIA_ROOT": str(media),
         "ATPROTO_PLC_URL": settings.ATPROTO_PLC_URL,
         "ATPROTO_HANDLE_RESOLVER_URL": settings.ATPROTO_HANDLE_RESOLVER_URL,
+        "TAPES_EGRESS_ALLOWED_ORIGINS": ",".join(settings.TAPES_EGRESS_ALLOWED_ORIGINS),
     }
     return subprocess.Popen(
         [sys.executable, "manage.py", "tapes_worker", "--burst"],

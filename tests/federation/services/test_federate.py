@@ -12,6 +12,7 @@ import requests
 from rq.registry import ScheduledJobRegistry
 
 from federation import xrpc
+from federation.errors import CODES
 from federation.jobs import federate_tape
 from federation.models import AccountState, AtprotoAccount, FederationState
 from federation.services import tape_federate
@@ -142,7 +143,9 @@ def test_a_blob_over_the_pds_limit_is_pds_blob_too_large_and_retryable_after(
     assert shown["status"] == "ready"
     assert shown["federation"]["state"] == "failed"
     assert shown["federation"]["code"] == "pds_blob_too_large"
-    assert "413" in shown["federation"]["message"]
+    # Users read the code's fixed text; the PDS's own answer is kept for staff.
+    assert shown["federation"]["message"] == CODES["pds_blob_too_large"]
+    assert "413" in fed_of(tape).message
 
     small.stop()
     small.start(**{"blob-limit": str(50 * 1024 * 1024)})
