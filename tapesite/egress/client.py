@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import ipaddress
 import json as jsonlib
 import select
 import socket
@@ -20,6 +21,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -230,12 +233,29 @@ class _Connection(http.client.HTTPConnection):
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock: socket.socket = raw
             if self._tls is not None:
-                raw.settimeout(self.clock.remaining())
-                sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+                sock = self._tls.wrap_socket(
+                    raw, server_hostname=self.host, do_handshake_on_connect=False
+                )
+                self._handshake(sock)
         except BaseException:
             raw.close()
             raise
         self.sock = _DeadlineSocket(sock, self.clock)
+
+    def _handshake(self, sock: ssl.SSLSocket) -> None:
+        # Non-blocking, so a server that trickles its handshake still ends at the deadline (a
+        # blocking handshake would give every one of its reads the whole time left).
+        sock.setblocking(False)
+        while True:
+            try:
+                sock.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                ready = select.select([sock], [], [], self.clock.remaining())[0]
+            except ssl.SSLWantWriteError:
+                ready = select.select([], [sock], [], self.clock.remaining())[1]
+            if not ready:
+                raise TimeoutError("TLS handshake: deadline passed")
 
 
 _PoolKey = tuple[str, tuple[Any, ...]]
@@ -278,6 +298,17 @@ class ConnectionPool:
 
 
 SHARED_POOL = ConnectionPool()
+_DNS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="egress-dns")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 _TLS = ssl.create_default_context()
 
 
@@ -326,7 +357,7 @@ class Egress:
         except OriginError as exc:
             raise EgressError("egress_url_invalid", f"{url!r}: {exc}") from exc
         allowed = where in self.config.allowed_origins
-        addresses = self._addresses(host, port, url=url, allowed=allowed)
+        addresses = self._addresses(host, port, url=url, allowed=allowed, ends=ends)
         if scheme != "https" and (self.config.require_https or not allowed):
             raise EgressError("egress_https_required", f"{url}: plain http to {where}")
         target = parts.path or "/"
@@ -387,10 +418,18 @@ class Egress:
         raise last
 
     def _addresses(
-        self, host: str, port: int, *, url: str, allowed: bool
+        self, host: str, port: int, *, url: str, allowed: bool, ends: float
     ) -> list[tuple[int, tuple[Any, ...]]]:
         try:
-            found = self._resolve(host, port)
+            if _is_ip(host):
+                found = self._resolve(host, port)
+            else:
+                # The name's DNS servers are the user's to choose too: the lookup gets the
+                # time left, in a thread (getaddrinfo itself cannot be given a timeout).
+                lookup = _DNS.submit(self._resolve, host, port)
+                found = lookup.result(timeout=max(ends - time.monotonic(), 0.0))
+        except FutureTimeout as exc:
+            raise EgressError("egress_timeout", f"{host}: no DNS answer in time") from exc
         except (OSError, UnicodeError) as exc:
             raise EgressError("egress_dns_failed", f"{host}: {exc}") from exc
         if not found:

@@ -126,6 +126,15 @@ def trickle(head: bytes, *, every: float = 2.0, count: int = 60) -> Behaviour:
     return behave
 
 
+def silent() -> Behaviour:
+    """Accept, then say nothing (not even a TLS handshake) until the test ends."""
+
+    def behave(listener: Listener, conn: socket.socket) -> None:
+        listener.stop.wait(120)
+
+    return behave
+
+
 def endless(head: bytes, *, limit: int = 64 * 1024 * 1024) -> Behaviour:
     """Send ``head``, then up to ``limit`` bytes as fast as the client reads them."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tapesite.egress import ConnectionPool, Egress, EgressConfig, EgressError, origin
-from tests.support.listeners import Listener, endless, respond, settle, trickle
+from tests.support.listeners import Listener, endless, respond, settle, silent, trickle
 
 
 def client(*allowed: str, resolve: Any = None, **config: Any) -> Egress:
@@ -128,6 +129,27 @@ def test_a_trickling_server_ends_at_the_deadline(
     assert error.retryable
     # The server would go on for two minutes; each read only had the time left.
     assert took < 3.0 + 2.0, took
+
+
+def test_a_silent_tls_handshake_and_a_slow_dns_answer_end_at_the_deadline(
+    listener: Callable[..., Listener],
+) -> None:
+    mute = listener(silent())
+    url = f"https://127.0.0.1:{mute.port}/"
+    started = time.monotonic()
+    assert refused(lambda: client(url, deadline=2.0).get(url)).code == "egress_timeout"
+    assert time.monotonic() - started < 2.0 + 2.0
+    answered = threading.Event()
+
+    def slow_dns(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+        answered.wait(30)
+        return [(socket.AF_INET, ("8.8.8.8", port))]
+
+    started = time.monotonic()
+    error = refused(lambda: client(resolve=slow_dns, deadline=1.0).get("https://slow.invalid/"))
+    answered.set()
+    assert error.code == "egress_timeout"
+    assert time.monotonic() - started < 1.0 + 2.0
 
 
 def test_an_oversized_answer_ends_at_the_cap(listener: Callable[..., Listener]) -> None:
