@@ -19,7 +19,9 @@ from federation.services import tape_federate
 from tapes.models import Tape
 from tapes.services import tape_nuke
 from tests.federation.conftest import COLLECTION, at_of, expire_access_token, fed_of, federate
+from tests.federation.factories import AtprotoAccountFactory
 from tests.support.encoded import Encoded
+from tests.support.listeners import Listener, respond, settle
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +232,18 @@ def test_an_invalid_record_is_refused_before_any_write(
     assert (outcome.state, outcome.code) == (FederationState.FAILED, "record_invalid")
     assert "Record/code" in fed_of(tape).message
     assert pds.list_records(remote.did, COLLECTION) == []
+
+
+def test_a_linked_pds_on_an_internal_address_never_gets_the_video(
+    user: Any, ready_tape: Callable[..., Tape], listener: Callable[..., Listener]
+) -> None:
+    # Linked before the egress client refused such PDSes, or a DID document changed since.
+    target = listener(respond())
+    AtprotoAccountFactory.create(user=user, pds_url=target.url)
+    tape = ready_tape(user)
+    outcome = federate(tape)
+    assert (outcome.state, outcome.code) == (FederationState.FAILED, "egress_address_refused")
+    fed = fed_of(tape)
+    assert str(target.port) in fed.message  # the detail, for staff
+    settle()
+    assert target.connections == 0
