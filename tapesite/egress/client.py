@@ -402,7 +402,13 @@ class Egress:
                 conn.connect()
             except TimeoutError as exc:
                 conn.close()
-                raise EgressError("egress_timeout", f"{url}: connecting to {sockaddr[0]}") from exc
+                if ends - time.monotonic() <= 0:
+                    raise EgressError(
+                        "egress_timeout", f"{url}: connecting to {sockaddr[0]}"
+                    ) from exc
+                # The connect timeout, with time left: the name's next address may answer.
+                last = EgressError("egress_connect_failed", f"{url} at {sockaddr[0]}: {exc}")
+                continue
             except ssl.SSLError as exc:
                 conn.close()
                 raise EgressError("egress_tls_failed", f"{url} at {sockaddr[0]}: {exc}") from exc
@@ -499,6 +505,10 @@ class Egress:
             if reused and response is None:
                 raise _StaleConnection() from exc
             raise EgressError("egress_protocol_error", f"{request.url}: {exc}") from exc
+        except (http.client.InvalidURL, ValueError) as exc:
+            # http.client refuses a path or a header it cannot send as is.
+            discard()
+            raise EgressError("egress_url_invalid", f"{request.url}: {exc}") from exc
         except (OSError, http.client.HTTPException) as exc:
             discard()
             raise EgressError("egress_protocol_error", f"{request.url}: {exc!r}") from exc
