@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from federation import selectors, services
+from federation.errors import public_message
 from federation.models import AtprotoAccount
 from federation.services.accounts import pds_error
 from federation.services.sessions import AccountAuthFailed
@@ -42,7 +43,7 @@ class AccountOutput(serializers.Serializer):
 def _account_out(account: AtprotoAccount) -> dict[str, Any]:
     # Never the app password nor the session: they do not leave the database.
     error = (
-        {"code": account.error_code, "message": account.error_message}
+        {"code": account.error_code, "message": public_message(account.error_code)}
         if account.error_code
         else None
     )

@@ -7,6 +7,8 @@ failure is recorded, shown and retried one way.
 
 from __future__ import annotations
 
+from tapesite.egress import MESSAGES as EGRESS_MESSAGES
+
 # Every code a tape's federation may fail with; users see them on the tape and /me.
 CODES = {
     "pds_unreachable": "The PDS could not be reached; it will be tried again.",
@@ -24,6 +26,33 @@ CODES = {
     # The job kept stopping without an outcome (killed, timed out) however often it was requeued.
     "federation_stuck": "Federation kept stopping without finishing; retry it.",
 }
+
+
+# Codes of linking an account (resolving a handle or DID, signing in), with what users are told.
+LINK_CODES = {
+    "atproto_identifier_invalid": "That is neither a handle nor a did:plc or did:web.",
+    "atproto_handle_not_found": "No account has that handle.",
+    "atproto_did_not_found": "That DID's document could not be found.",
+    "atproto_no_pds": "That account's DID document names no PDS.",
+    "atproto_handle_mismatch": "The handle and the account's DID document do not match.",
+    "atproto_resolver_unreachable": "The handle or DID could not be resolved right now; "
+    "try again later.",
+    "atproto_main_password": "That is the account's main password. Create an app password on "
+    "your PDS (on Bluesky: Settings, Privacy and security, App passwords) and use it instead.",
+    "app_password_invalid": "An app password is required.",
+}
+
+GENERIC_MESSAGE = "Talking to the AT Protocol server failed."
+
+
+def public_message(code: str) -> str:
+    """The fixed text users see for ``code``: never the detail (the PDS's own words, addresses,
+    storage keys, exception text), which stays in the logs and the admin. A code no table
+    knows gets a generic text."""
+    for table in (CODES, LINK_CODES, EGRESS_MESSAGES):
+        if code in table:
+            return table[code]
+    return GENERIC_MESSAGE
 
 
 class FederationFailure(Exception):

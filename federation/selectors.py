@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from federation.errors import public_message
 from federation.models import AtprotoAccount, FederationState, TapeFederation
 from tapes.models import Tape
 
@@ -32,12 +33,27 @@ def tape_at_record(tape: Tape) -> dict[str, str] | None:
     return {"uri": fed.uri, "rkey": fed.rkey, "cid": fed.cid}
 
 
-def tape_federation_summary(tape: Tape) -> dict[str, str | None]:
-    """``{state, code, message}`` for the tape API (``none`` when never federated)."""
+def tape_federation_summary(tape: Tape, *, detail: bool = False) -> dict[str, str | None]:
+    """``{state, code, message}`` for the tape API and pages (``none`` when never federated).
+
+    ``message`` is the fixed text of the code: the stored detail (the PDS's words, its address,
+    storage keys, exception text) is added as ``detail`` only when asked (staff)."""
     fed = tape_federation(tape)
     if fed is None:
-        return {"state": FederationState.NONE.value, "code": None, "message": None}
-    return {"state": fed.state, "code": fed.code or None, "message": fed.message or None}
+        summary: dict[str, str | None] = {
+            "state": FederationState.NONE.value,
+            "code": None,
+            "message": None,
+        }
+    else:
+        summary = {
+            "state": fed.state,
+            "code": fed.code or None,
+            "message": public_message(fed.code) if fed.code else None,
+        }
+    if detail:
+        summary["detail"] = (fed.message or None) if fed is not None else None
+    return summary
 
 
 def tapes_federation_failed() -> QuerySet[Tape]:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from federation import selectors, services
+from federation.errors import public_message
 from federation.services.accounts import pds_error
 from federation.services.sessions import AccountAuthFailed
 from federation.xrpc import XrpcError
@@ -32,7 +33,7 @@ def atproto_page(request: HttpRequest) -> HttpResponse:
                         services.atproto_records_delete_all(account=account)
                     except AccountAuthFailed as exc:
                         raise TapesiteError(
-                            "pds_auth_failed", "The PDS refused the app password."
+                            "pds_auth_failed", public_message("pds_auth_failed")
                         ) from exc
                     except XrpcError as exc:
                         raise pds_error(exc) from exc
@@ -47,9 +48,10 @@ def atproto_page(request: HttpRequest) -> HttpResponse:
         except TapesiteError as exc:
             error = exc
     account = selectors.atproto_account_get(user=request.user)
+    account_error = public_message(account.error_code) if account and account.error_code else ""
     return render(
         request,
         "federation/atproto.html",
-        {"account": account, "error": error},
+        {"account": account, "account_error": account_error, "error": error},
         status=400 if error is not None else 200,
     )

@@ -3,22 +3,19 @@
 Why not the SDK's ``Client``: it refreshes sessions on its own, inside any call, which would let
 two workers spend one single-use refresh token at once. Here every call takes the access token it
 should use and every failure becomes an ``XrpcError`` with one of the site's stable codes, so the
-session logic (federation.services.sessions) stays in one place. HTTP connections are kept alive
-per PDS. Pure: no Django.
+session logic (federation.services.sessions) stays in one place. Every request goes through the
+egress client it is given (``tapesite.egress``: no internal addresses, no redirects, a total
+deadline, a size cap; connections kept alive per PDS). Pure: no Django.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from federation.errors import FederationFailure
-
-USER_AGENT = "tapesite-federation/1"
+from tapesite.egress import Egress, EgressError, EgressResponse
 
 # Errors a PDS answers with when the access token should be renewed rather than given up on.
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
@@ -26,7 +23,8 @@ TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 
 class XrpcError(FederationFailure):
     """A call to a PDS that failed: ``code`` is the site's stable code, ``error`` the PDS's
-    XRPC error name, ``status`` its HTTP status (None when it could not be reached)."""
+    XRPC error name, ``status`` its HTTP status (None when it could not be reached). ``message``
+    is the detail (the PDS's own text, addresses): for logs and staff, never for users."""
 
     def __init__(
         self,
@@ -47,14 +45,14 @@ class XrpcError(FederationFailure):
         return self.status in (400, 401) and self.error in TOKEN_ERRORS
 
 
-def _classify(response: requests.Response, method: str) -> XrpcError:
+def _classify(response: EgressResponse, method: str) -> XrpcError:
     try:
         body = response.json()
     except ValueError:
         body = {}
     error = str(body.get("error") or "") if isinstance(body, dict) else ""
     detail = str(body.get("message") or response.reason) if isinstance(body, dict) else ""
-    status = response.status_code
+    status = response.status
     where = f"{method} answered {status}{f' {error}' if error else ''}: {detail}"
     if status == 413:
         return XrpcError("pds_blob_too_large", where, status=status, error=error)
@@ -71,25 +69,24 @@ def _classify(response: requests.Response, method: str) -> XrpcError:
     return XrpcError("pds_rejected", where, status=status, error=error)
 
 
-_sessions: dict[str, requests.Session] = {}
-_sessions_lock = threading.Lock()
-
-
-def _http(base_url: str) -> requests.Session:
-    with _sessions_lock:
-        session = _sessions.get(base_url)
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
-            _sessions[base_url] = session
-        return session
+def egress_failure(exc: EgressError, method: str) -> XrpcError:
+    """An egress refusal or failure as an XRPC one: a PDS that cannot be reached (DNS, connect,
+    deadline, garbled answer) keeps ``pds_unreachable`` and is retried; a refusal (internal
+    address, plain http, redirect, oversized answer, bad certificate) keeps its egress code and
+    is not."""
+    if exc.retryable:
+        return XrpcError("pds_unreachable", f"{method}: {exc}", retryable=True)
+    return XrpcError(exc.code, f"{method}: {exc}")
 
 
 @dataclass(frozen=True)
 class Xrpc:
     base_url: str
-    # (connect, read) seconds, or one number for both.
-    timeout: float | tuple[float, float] = (3.0, 15.0)
+    egress: Egress
+    #: The total deadline of one call, in seconds (None: the egress client's default).
+    deadline: float | None = None
+    #: The deadline of an uploadBlob call.
+    blob_deadline: float | None = None
 
     def call(
         self,
@@ -102,6 +99,7 @@ class Xrpc:
         token: str | None = None,
         basic: tuple[str, str] | None = None,
         procedure: bool = False,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         if token:
@@ -110,27 +108,25 @@ class Xrpc:
             headers["Content-Type"] = content_type
         url = f"{self.base_url.rstrip('/')}/xrpc/{method}"
         try:
-            response = _http(self.base_url).request(
+            response = self.egress.request(
                 "POST" if procedure or body is not None or data is not None else "GET",
                 url,
                 params=params,
                 json=body,
                 data=data,
                 headers=headers,
-                auth=basic,
-                timeout=self.timeout,
+                basic=basic,
+                deadline=deadline if deadline is not None else self.deadline,
             )
-        except requests.RequestException as exc:
-            raise XrpcError(
-                "pds_unreachable", f"{method}: {self.base_url} unreachable: {exc}", retryable=True
-            ) from exc
-        if response.status_code != 200:
+        except EgressError as exc:
+            raise egress_failure(exc, method) from exc
+        if response.status != 200:
             raise _classify(response, method)
         if not response.content:
             return {}
         try:
             return dict(response.json())
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise XrpcError(
                 "pds_unreachable", f"{method}: not JSON from {self.base_url}", retryable=True
             ) from exc
@@ -153,7 +149,11 @@ class Xrpc:
 
     def upload_blob(self, data: bytes, content_type: str, token: str) -> dict[str, Any]:
         out = self.call(
-            "com.atproto.repo.uploadBlob", data=data, content_type=content_type, token=token
+            "com.atproto.repo.uploadBlob",
+            data=data,
+            content_type=content_type,
+            token=token,
+            deadline=self.blob_deadline,
         )
         return dict(out["blob"])
 

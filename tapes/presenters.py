@@ -38,6 +38,14 @@ def tape_media(tape: Tape, *, request: Request | None = None) -> dict[str, str |
     return urls
 
 
+def _sees_detail(request: Request | None) -> bool:
+    """Staff who may view tapes in the admin (moderators) see what the admin shows."""
+    user = getattr(request, "user", None)
+    return bool(
+        user is not None and user.is_active and user.is_staff and user.has_perm("tapes.view_tape")
+    )
+
+
 def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]:
     failure = (
         {"code": tape.failure_code, "message": tape.failure_message} if tape.failure_code else None
@@ -57,6 +65,7 @@ def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]
         "height": tape.height,
         "media": tape_media(tape, request=request),
         "at": tape_at_record(tape),
-        "federation": tape_federation_summary(tape),
+        # Staff also see the stored detail of a federation failure; everyone else its fixed text.
+        "federation": tape_federation_summary(tape, detail=_sees_detail(request)),
         "url": tape_url(tape, request=request),
     }

@@ -14,13 +14,15 @@ from django.conf import settings as django_settings
 
 from tests.support.services import RedisServer, S3Server, seaweedfs
 
-# tests.support.pds: the reference PDS and PLC (pds, pds_factory, plc_url, atproto_settings).
+# tests.support.pds: the reference PDS and PLC (pds, pds_factory, plc_url, atproto_settings);
+# tests.support.listeners: loopback HTTP listeners a test owns (listener).
 pytest_plugins = [
     "tests.support.browser",
     "tests.support.oidc",
     "tests.support.synth_fixtures",
     "tests.support.tape_rows",
     "tests.support.pds",
+    "tests.support.listeners",
 ]
 
 

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from federation import identity, secrets
+from federation import identity, remote, secrets
+from federation.errors import public_message
 from federation.models import AccountState, AtprotoAccount
 from federation.services.sessions import (
     MAIN_PASSWORD_SCOPE,
@@ -19,32 +20,38 @@ from federation.services.sessions import (
     jwt_scope,
     session_store,
 )
-from federation.xrpc import Xrpc, XrpcError
+from federation.xrpc import XrpcError
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
 
 
+# A user-named server that is refused (an internal address, plain http) is the user's input
+# problem; one that misbehaves (a redirect, an oversized answer, a bad certificate) is a bad
+# gateway.
+_INPUT_CODES = {"egress_address_refused", "egress_https_required", "egress_url_invalid"}
+
+
 def _resolve(identifier: str) -> identity.Identity:
     try:
-        return identity.resolve(
-            identifier,
-            plc_url=settings.ATPROTO_PLC_URL,
-            handle_resolver_url=settings.ATPROTO_HANDLE_RESOLVER_URL,
-            timeout=max(settings.TAPES_PDS_TIMEOUT),
-        )
+        return remote.resolve(identifier)
     except identity.IdentityError as exc:
-        status = 502 if exc.code == "atproto_resolver_unreachable" else 400
-        raise TapesiteError(exc.code, exc.message, status=status) from exc
+        logger.info("resolving %r failed: %s %s", identifier[:200], exc.code, exc.message)
+        unreachable = exc.code == "atproto_resolver_unreachable"
+        misbehaved = exc.code.startswith("egress_") and exc.code not in _INPUT_CODES
+        status = 502 if unreachable or misbehaved else 400
+        raise TapesiteError(exc.code, public_message(exc.code), status=status) from exc
 
 
 def pds_error(exc: XrpcError) -> TapesiteError:
-    """A PDS failure as the API's error (never echoing credentials: messages come from the PDS)."""
+    """A PDS failure as the API's error: the fixed message of its code. The detail (the PDS's
+    own text, its address) goes to the log only."""
+    logger.warning("PDS call failed: %s %s", exc.code, exc.message)
     status = {"pds_unreachable": 502, "pds_rate_limited": 429, "pds_auth_failed": 400}.get(
-        exc.code, 502
+        exc.code, 400 if exc.code in _INPUT_CODES else 502
     )
     details = {"retry_at": int(exc.reset_at)} if exc.reset_at else None
-    return TapesiteError(exc.code, exc.message, status=status, details=details)
+    return TapesiteError(exc.code, public_message(exc.code), status=status, details=details)
 
 
 @sensitive_variables("app_password", "session")
@@ -54,17 +61,15 @@ def atproto_account_link(*, user: User, identifier: str, app_password: str) -> A
     The password is checked by logging in once; that session is kept for the worker.
     """
     if not app_password or len(app_password) > 256:
-        raise TapesiteError("app_password_invalid", "An app password is required.")
+        raise TapesiteError("app_password_invalid", public_message("app_password_invalid"))
     found = _resolve(identifier)
     try:
-        session = Xrpc(found.pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT)).create_session(
-            found.did, app_password
-        )
+        session = remote.pds(found.pds_url).create_session(found.did, app_password)
     except XrpcError as exc:
         if exc.code == "pds_auth_failed":
+            logger.info("linking %s: %s", found.did, exc.message)
             raise TapesiteError(
-                "pds_auth_failed",
-                f"{found.pds_url} refused that app password for {found.handle}.",
+                "pds_auth_failed", "The PDS refused that app password for this account."
             ) from exc
         raise pds_error(exc) from exc
     if session.get("did") != found.did:
@@ -72,11 +77,7 @@ def atproto_account_link(*, user: User, identifier: str, app_password: str) -> A
     if jwt_scope(str(session.get("accessJwt", ""))) == MAIN_PASSWORD_SCOPE:
         # Signed in, but with the account's own password: the site keeps app passwords only,
         # which the user can revoke without changing their password.
-        raise TapesiteError(
-            "atproto_main_password",
-            "That is the account's main password. Create an app password on your PDS "
-            "(on Bluesky: Settings, Privacy and security, App passwords) and use it instead.",
-        )
+        raise TapesiteError("atproto_main_password", public_message("atproto_main_password"))
     with transaction.atomic():
         account = AtprotoAccount.objects.select_for_update().filter(user=user).first()
         if account is None:
@@ -137,7 +138,7 @@ def atproto_account_provision(
     the app password; the user can reset the main one by email on the PDS."""
     if AtprotoAccount.objects.filter(user=user).exists():
         raise TapesiteError("atproto_already_linked", f"{user.username} already has an account.")
-    xrpc = Xrpc(pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT))
+    xrpc = remote.pds(pds_url)
     try:
         if not invite_code and admin_password:
             invite_code = str(

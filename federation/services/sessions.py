@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from federation import secrets
+from federation import remote, secrets
 from federation.models import AccountState, AtprotoAccount
 from federation.xrpc import Xrpc, XrpcError
 
@@ -40,7 +40,7 @@ class PdsSession:
 
     @property
     def xrpc(self) -> Xrpc:
-        return Xrpc(self.pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT))
+        return remote.pds(self.pds_url)
 
 
 def _keys() -> list[str]:
@@ -138,7 +138,7 @@ def _renew(account_id: int, *, failed_access: str | None) -> PdsSession:
             and current.access_jwt != failed_access
         ):
             return current  # someone renewed it while we waited for the lock
-        xrpc = Xrpc(account.pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT))
+        xrpc = remote.pds(account.pds_url)
         fresh: dict[str, str] | None = None
         if current is not None and _usable(current.refresh_jwt):
             try:

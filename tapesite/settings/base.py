@@ -442,12 +442,31 @@ CACHES = {
 # connect timeout.
 TAPES_THROTTLE_CACHE_RETRY_SECONDS = env.float("TAPES_THROTTLE_CACHE_RETRY_SECONDS", default=10.0)
 
-# The AT Protocol client (PDS calls, made by the federation jobs) uses these bounds:
-# (connect, read) seconds, as requests and httpx take them.
+# The AT Protocol client (PDS calls, made by the federation jobs) uses these bounds: (connect,
+# total) seconds; the second is the whole call's deadline (see the egress client below).
 TAPES_PDS_TIMEOUT = (
     env.float("TAPES_PDS_CONNECT_TIMEOUT_SECONDS", default=NETWORK_CONNECT_TIMEOUT_SECONDS),
     env.float("TAPES_PDS_READ_TIMEOUT_SECONDS", default=15.0),
 )
+# Sending a video to a PDS (uploadBlob) may take longer than any other call.
+TAPES_PDS_BLOB_DEADLINE_SECONDS = env.float("TAPES_PDS_BLOB_DEADLINE_SECONDS", default=120.0)
+
+# The egress client (tapesite.egress): every request to an address a user can influence (handle
+# and DID resolution, PDS calls). Non-global addresses (loopback, private, link-local, CGNAT...)
+# are refused unless the URL's origin (scheme://host:port) is listed here; only listed origins
+# may use plain http, and not even they when https is required. Secure by default: https
+# required, nothing listed. Development lists its local PDS and PLC (local.py).
+TAPES_EGRESS_ALLOWED_ORIGINS: list[str] = env.list("TAPES_EGRESS_ALLOWED_ORIGINS", default=[])
+TAPES_EGRESS_REQUIRE_HTTPS = env.bool("TAPES_EGRESS_REQUIRE_HTTPS", default=True)
+TAPES_EGRESS_CONNECT_TIMEOUT_SECONDS = env.float(
+    "TAPES_EGRESS_CONNECT_TIMEOUT_SECONDS", default=NETWORK_CONNECT_TIMEOUT_SECONDS
+)
+# The total time of one call (resolving, connecting, sending, reading), however slowly the
+# server trickles its answer.
+TAPES_EGRESS_DEADLINE_SECONDS = env.float("TAPES_EGRESS_DEADLINE_SECONDS", default=10.0)
+# The largest answer read (DID documents and XRPC answers are a few KiB).
+TAPES_EGRESS_MAX_BYTES = env.int("TAPES_EGRESS_MAX_BYTES", default=1024 * 1024)
+TAPES_EGRESS_USER_AGENT = env("TAPES_EGRESS_USER_AGENT", default="tapesite/1")
 
 # "json" (one object per line, for a log shipper) or "plain" (for a terminal). Tape status changes
 # (logger tapes.transitions) are always JSON lines: machines read them.

@@ -20,6 +20,8 @@ ATPROTO_ENCRYPTION_KEYS = env.list("ATPROTO_ENCRYPTION_KEYS")
 if not ATPROTO_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("set ATPROTO_ENCRYPTION_KEYS (Fernet keys, comma-separated)")
 TAPES_SITE_URL = env("TAPES_SITE_URL")
+# Every request to a user-named server is https, allowlisted origins included (see base.py).
+TAPES_EGRESS_REQUIRE_HTTPS = True
 RQ_QUEUES = rq_queues(REDIS_URL)
 # Throttle counters are shared by every web node. A site may keep them apart from the queue's
 # Redis; either way the throttle fails open while the cache is down.

@@ -18,3 +18,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Stored AT Protocol credentials are encrypted even here; a key derived from SECRET_KEY unless set.
 ATPROTO_ENCRYPTION_KEYS = env.list("ATPROTO_ENCRYPTION_KEYS", default=[derive_key(SECRET_KEY)])
+
+# The suite's PDS and PLC listen on free loopback ports chosen at start: the fixtures that start
+# them (tests/support/pds.py) put their origins on TAPES_EGRESS_ALLOWED_ORIGINS. Plain http is
+# allowed for those origins only.
+TAPES_EGRESS_REQUIRE_HTTPS = False

@@ -12,6 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from federation.errors import CODES
 from federation.models import FederationState, TapeFederation
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE
@@ -193,12 +194,17 @@ def test_me_shows_the_linked_account_and_resends_a_failed_federation(
     TapeFederationFactory.create(tape=sent, federated=True, did="did:plc:ada", rkey="3k")
     stuck = ReadyTapeFactory.create(user=user)
     TapeFederationFactory.create(
-        tape=stuck, state=FederationState.FAILED, code="pds_blob_too_large", message="Too big."
+        tape=stuck,
+        state=FederationState.FAILED,
+        code="pds_blob_too_large",
+        message="uploadBlob answered 413 at http://10.0.0.7:2583",
     )
     html = browser.get("/me").content.decode()
     assert 'data-linked="true"' in html and "@ada.test" in html and "did:plc:ada" in html
     assert 'href="https://pdsls.dev/at://did:plc:ada/computer.aesthetic.tape/3k"' in html
-    assert 'data-code="pds_blob_too_large"' in html and "Too big." in html
+    assert 'data-code="pds_blob_too_large"' in html
+    # The code's fixed text, not the stored detail (the PDS's answer, its address).
+    assert CODES["pds_blob_too_large"] in html and "10.0.0.7" not in html
     assert f"/me/tapes/{stuck.code}/federation/retry" in html
     assert f"/me/tapes/{sent.code}/federation/retry" not in html
 

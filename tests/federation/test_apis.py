@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from federation.models import AtprotoAccount
+from federation.errors import CODES, GENERIC_MESSAGE, public_message
+from federation.models import AtprotoAccount, FederationState
 from federation.services import tape_federate, tape_federation_start
 from federation.services.sessions import decrypt
 from tapes.models import Tape
 from tests.federation.conftest import COLLECTION, at_of
+from tests.federation.factories import TapeFederationFactory
+from tests.support.listeners import Listener, respond, settle, trickle
 from tests.support.pds import Pds
+from tests.support.plc import plc_create_did
+from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +185,136 @@ def test_unlinking_with_delete_records_leaves_another_user_of_the_same_did_alone
     api.force_login(other_user)
     assert api.get(f"/api/tapes/{theirs.code}").json()["federation"]["state"] == "done"
     assert api.get("/api/me/atproto").json()["did"] == remote.did
+# --- what a user-named server can make the site do (issue 16) ----------------------------------
+
+
+def test_linking_a_did_whose_pds_is_a_loopback_port_never_connects_to_it(
+    api: Any, user: Any, atproto_settings: Pds, plc_url: str, listener: Callable[..., Listener]
+) -> None:
+    target = listener(respond())
+    did = plc_create_did(plc_url, pds_endpoint=target.url)
+    api.force_login(user)
+    response = link_via_api(api, did, "aaaa-bbbb-cccc-dddd")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "egress_address_refused"
+    assert error["message"] == public_message("egress_address_refused")
+    assert str(target.port) not in response.content.decode()
+    settle()
+    assert target.connections == 0
+    assert not AtprotoAccount.objects.filter(user=user).exists()
+
+
+def test_a_pds_that_redirects_gets_no_second_request_and_the_password_goes_nowhere_else(
+    api: Any,
+    user: Any,
+    atproto_settings: Pds,
+    plc_url: str,
+    settings: Any,
+    listener: Callable[..., Listener],
+) -> None:
+    second = listener(respond())
+    first = listener(
+        respond("307 Temporary Redirect", b"", {"Location": f"{second.url}/xrpc/steal"})
+    )
+    # Both origins allowlisted: the redirect itself is what is refused.
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [
+        *settings.TAPES_EGRESS_ALLOWED_ORIGINS,
+        first.url,
+        second.url,
+    ]
+    did = plc_create_did(plc_url, pds_endpoint=first.url)
+    api.force_login(user)
+    response = link_via_api(api, did, "aaaa-bbbb-cccc-dddd")
+    assert response.status_code == 502, response.content
+    assert response.json()["error"] == {
+        "code": "egress_redirect",
+        "message": public_message("egress_redirect"),
+    }
+    settle()
+    assert (first.connections, second.connections) == (1, 0)
+    assert b"aaaa-bbbb-cccc-dddd" in first.requests[0]
+    assert second.requests == []
+
+
+def test_the_pds_own_error_text_is_not_shown_to_the_user(
+    api: Any,
+    user: Any,
+    atproto_settings: Pds,
+    plc_url: str,
+    settings: Any,
+    listener: Callable[..., Listener],
+    caplog: Any,
+) -> None:
+    said = b'{"error": "InvalidRequest", "message": "db at 10.0.0.7:5432 said: no such table"}'
+    chatty = listener(respond("400 Bad Request", said))
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [*settings.TAPES_EGRESS_ALLOWED_ORIGINS, chatty.url]
+    did = plc_create_did(plc_url, pds_endpoint=chatty.url)
+    api.force_login(user)
+    caplog.set_level(logging.INFO)
+    response = link_via_api(api, did, "aaaa-bbbb-cccc-dddd")
+    assert response.json()["error"] == {
+        "code": "pds_rejected",
+        "message": public_message("pds_rejected"),
+    }
+    assert "10.0.0.7" not in response.content.decode()
+    assert "10.0.0.7" in caplog.text  # the detail is logged for the operator
+
+
+def test_a_trickling_pds_ends_the_request_at_its_deadline(
+    api: Any,
+    user: Any,
+    atproto_settings: Pds,
+    plc_url: str,
+    settings: Any,
+    listener: Callable[..., Listener],
+) -> None:
+    slow = listener(trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n", count=60))
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [*settings.TAPES_EGRESS_ALLOWED_ORIGINS, slow.url]
+    settings.TAPES_PDS_TIMEOUT = (3.0, 3.0)
+    did = plc_create_did(plc_url, pds_endpoint=slow.url)
+    api.force_login(user)
+    started = time.monotonic()
+    response = link_via_api(api, did, "aaaa-bbbb-cccc-dddd")
+    took = time.monotonic() - started
+    assert response.status_code == 502, response.content
+    assert response.json()["error"]["code"] == "pds_unreachable"
+    # The listener would trickle for two minutes; the call ends at its 3 s deadline (the rest
+    # is resolving the DID on the local PLC).
+    assert took < 30, took
+
+
+@pytest.mark.parametrize(
+    ("viewer", "sees_detail"), [(None, False), ("user", False), ("moderator", True)]
+)
+def test_the_tape_api_shows_the_fixed_federation_message_and_staff_the_detail(
+    api: Any, user: Any, request: pytest.FixtureRequest, viewer: str | None, sees_detail: bool
+) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    stored = (
+        "uploadBlob answered 500: storage key u/7/line.mp4 at http://10.0.0.7:2583 "
+        "Traceback: OSError"
+    )
+    TapeFederationFactory.create(
+        tape=tape, state=FederationState.FAILED, code="pds_unreachable", message=stored
+    )
+    if viewer is not None:
+        api.force_login(request.getfixturevalue(viewer))
+    shown = api.get(f"/api/tapes/{tape.code}").json()["federation"]
+    assert shown["state"] == "failed"
+    assert shown["code"] == "pds_unreachable"
+    assert shown["message"] == CODES["pds_unreachable"]
+    if sees_detail:
+        assert shown["detail"] == stored
+    else:
+        assert "detail" not in shown
+        assert "10.0.0.7" not in json.dumps(shown)
+
+
+def test_a_code_without_a_text_gets_the_generic_message(api: Any, user: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    TapeFederationFactory.create(
+        tape=tape, state=FederationState.FAILED, code="some_future_code", message="s3://k/x"
+    )
+    shown = api.get(f"/api/tapes/{tape.code}").json()["federation"]
+    assert shown["message"] == GENERIC_MESSAGE

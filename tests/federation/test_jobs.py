@@ -44,6 +44,7 @@ def start_worker(settings: Any, media: Path, queues: str = "") -> subprocess.Pop
         "DJANGO_MEDIA_ROOT": str(media),
         "ATPROTO_PLC_URL": settings.ATPROTO_PLC_URL,
         "ATPROTO_HANDLE_RESOLVER_URL": settings.ATPROTO_HANDLE_RESOLVER_URL,
+        "TAPES_EGRESS_ALLOWED_ORIGINS": ",".join(settings.TAPES_EGRESS_ALLOWED_ORIGINS),
     }
     return subprocess.Popen(
         [

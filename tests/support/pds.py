@@ -253,9 +253,10 @@ def pds(tmp_path_factory: pytest.TempPathFactory, plc_url: str) -> Iterator[Pds]
 
 
 @pytest.fixture
-def pds_factory(tmp_path: Path, plc_url: str) -> Iterator[Callable[..., Pds]]:
+def pds_factory(tmp_path: Path, plc_url: str, settings: Any) -> Iterator[Callable[..., Pds]]:
     """``pds_factory(**options)``: a PDS of the test's own (options are node/pds.mjs flags, e.g.
-    ``blob_limit="1000"``, ``rate_limits="true"``), stopped after the test."""
+    ``blob_limit="1000"``, ``rate_limits="true"``), stopped after the test; its origin joins the
+    egress allowlist for the test."""
     started: list[Pds] = []
 
     def make(**options: str) -> Pds:
@@ -266,6 +267,10 @@ def pds_factory(tmp_path: Path, plc_url: str) -> Iterator[Callable[..., Pds]]:
         )
         started.append(server)
         server.start()
+        settings.TAPES_EGRESS_ALLOWED_ORIGINS = [
+            *settings.TAPES_EGRESS_ALLOWED_ORIGINS,
+            server.url,
+        ]
         return server
 
     yield make
@@ -275,9 +280,15 @@ def pds_factory(tmp_path: Path, plc_url: str) -> Iterator[Callable[..., Pds]]:
 
 @pytest.fixture
 def atproto_settings(settings: Any, pds: Pds, plc_url: str) -> Pds:
-    """Point the site's identity resolution at the local PLC and PDS."""
+    """Point the site's identity resolution at the local PLC and PDS, and put their origins (and
+    only theirs) on the egress allowlist: they listen on loopback, which is refused otherwise."""
     settings.ATPROTO_PLC_URL = plc_url
     settings.ATPROTO_HANDLE_RESOLVER_URL = pds.url
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [
+        *settings.TAPES_EGRESS_ALLOWED_ORIGINS,
+        plc_url,
+        pds.url,
+    ]
     return pds
 
 

@@ -29,6 +29,8 @@ def worker_env(media: Path) -> dict[str, str]:
         ),
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_MEDIA_ROOT": str(media),
+        # The PDS and PLC origins a test allowlisted (tests/support/pds.py), for federate jobs.
+        "TAPES_EGRESS_ALLOWED_ORIGINS": ",".join(settings.TAPES_EGRESS_ALLOWED_ORIGINS),
     }
 
 

@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from federation import identity
-from federation.xrpc import Xrpc, XrpcError
+from federation import identity, remote
+from federation.xrpc import XrpcError
 
 SCHEMA = "com.atproto.lexicon.schema"
 
@@ -31,15 +31,10 @@ class Command(BaseCommand):
         doc = json.loads(Path(options["lexicon"]).read_text())
         nsid = doc["id"]
         try:
-            found = identity.resolve(
-                who,
-                plc_url=settings.ATPROTO_PLC_URL,
-                handle_resolver_url=settings.ATPROTO_HANDLE_RESOLVER_URL,
-                timeout=max(settings.TAPES_PDS_TIMEOUT),
-            )
+            found = remote.resolve(who)
         except identity.IdentityError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
-        xrpc = Xrpc(found.pds_url, timeout=tuple(settings.TAPES_PDS_TIMEOUT))
+        xrpc = remote.pds(found.pds_url)
         record = {"$type": SCHEMA, **doc}
         try:
             existing = xrpc.get_record(found.did, SCHEMA, nsid)

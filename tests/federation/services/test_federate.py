@@ -13,6 +13,7 @@ import requests
 from rq.registry import ScheduledJobRegistry
 
 from federation import xrpc
+from federation.errors import CODES
 from federation.jobs import federate_tape
 from federation.models import AccountState, AtprotoAccount, FederationState, TapeFederation
 from federation.queueing import FEDERATE
@@ -32,7 +33,9 @@ from tests.federation.conftest import (
     fed_of,
     federate,
 )
+from tests.federation.factories import AtprotoAccountFactory
 from tests.support.encoded import Encoded
+from tests.support.listeners import Listener, respond, settle
 from tests.support.pds import Pds
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +160,9 @@ def test_a_blob_over_the_pds_limit_is_pds_blob_too_large_and_retryable_after(
     assert shown["status"] == "ready"
     assert shown["federation"]["state"] == "failed"
     assert shown["federation"]["code"] == "pds_blob_too_large"
-    assert "413" in shown["federation"]["message"]
+    # Users read the code's fixed text; the PDS's own answer is kept for staff.
+    assert shown["federation"]["message"] == CODES["pds_blob_too_large"]
+    assert "413" in fed_of(tape).message
 
     small.stop()
     small.start(**{"blob-limit": str(50 * 1024 * 1024)})
@@ -363,3 +368,16 @@ def test_unlinking_with_delete_records_touches_only_the_users_own_tapes(
         theirs_before.cid,
     )
     assert (fed_of(mine).state, fed_of(mine).rkey) == (FederationState.NONE, "")
+def test_a_linked_pds_on_an_internal_address_never_gets_the_video(
+    user: Any, ready_tape: Callable[..., Tape], listener: Callable[..., Listener]
+) -> None:
+    # Linked before the egress client refused such PDSes, or a DID document changed since.
+    target = listener(respond())
+    AtprotoAccountFactory.create(user=user, pds_url=target.url)
+    tape = ready_tape(user)
+    outcome = federate(tape)
+    assert (outcome.state, outcome.code) == (FederationState.FAILED, "egress_address_refused")
+    fed = fed_of(tape)
+    assert str(target.port) in fed.message  # the detail, for staff
+    settle()
+    assert target.connections == 0
