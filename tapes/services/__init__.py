@@ -34,6 +34,7 @@ from tapes.services.relocate import tape_relocate, tapes_relocation_pending
 from tapes.services.uploads import (
     UploadTicket,
     tape_upload_find,
+    tape_upload_local_policy,
     tape_upload_start,
     tape_upload_store_local,
     tape_upload_take,
@@ -57,6 +58,7 @@ __all__ = [
     "tape_relocate",
     "tape_unnuke",
     "tape_upload_find",
+    "tape_upload_local_policy",
     "tape_upload_start",
     "tape_upload_store_local",
     "tape_upload_take",

@@ -186,7 +186,7 @@ def test_a_lost_connection_while_registering_retries_only_the_registration(
     page.locator("#posted").wait_for()
     # The ZIP went up once: the retry only registered it.
     assert sum(u.endswith("/api/tapes/uploads") for u in uploads) == 1
-    assert sum(u.endswith("/api/tapes/uploads/local") for u in uploads) == 1
+    assert sum("/api/tapes/uploads/local?" in u for u in uploads) == 1
     assert Tape.objects.count() == 1
 
 
