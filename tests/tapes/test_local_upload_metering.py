@@ -5,6 +5,7 @@ and a chunked body never get more than the declared size written; nothing partia
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -111,10 +112,9 @@ def connect(ticket: UploadTicket, headers: dict[str, str]) -> socket.socket:
 
 
 def send_quietly(sock: socket.socket, data: bytes) -> None:
-    try:
+    # The server may already have answered and closed: what it read is what matters.
+    with contextlib.suppress(OSError):
         sock.sendall(data)
-    except OSError:  # the server already answered and closed: what it read is what matters
-        pass
 
 
 def answer(sock: socket.socket) -> tuple[int, bytes]:
