@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from tapes import codes, events
 from tapes.files import tape_stored_files
-from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.models import Tape, TapeRelocation, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.quotas import poster_for, quota_check, quota_lock, usage_of
 from tapes.services.status import TapeState, owner_id, tape_log_change
@@ -145,6 +145,10 @@ def tapes_delete_for_user(*, user: User) -> int:
         keys_by_bucket.setdefault(tape.bucket, set()).update(keys)
     for upload in TapeUpload.objects.filter(user=user):
         keys_by_bucket.setdefault(upload.bucket, set()).add(upload.key)
+    # Claimed tapes that moved keep their originals in the guest bucket for a while.
+    moved = TapeRelocation.objects.filter(tape__user=user, originals_deleted_at__isnull=True)
+    for old_bucket, old_keys in moved.exclude(old_bucket="").values_list("old_bucket", "old_keys"):
+        keys_by_bucket.setdefault(old_bucket, set()).update(old_keys)
     for bucket, keys in keys_by_bucket.items():
         storage = storage_for(bucket)
         for key in sorted(keys):

@@ -68,12 +68,12 @@ def test_a_forwarded_for_header_does_not_make_a_new_guest(api: Any, settings: An
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_guest(api: Any, settings: Any) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    proxy = {"REMOTE_ADDR": "10.0.0.1"}
-    assert start(api, HTTP_X_FORWARDED_FOR="192.0.2.1", **proxy).status_code == 201
+    proxy = "10.0.0.1"
+    assert start(api, HTTP_X_FORWARDED_FOR="192.0.2.1", REMOTE_ADDR=proxy).status_code == 201
     # What the client put in front of the proxy's own entry does not count.
-    again = start(api, HTTP_X_FORWARDED_FOR="198.51.100.1, 192.0.2.1", **proxy)
+    again = start(api, HTTP_X_FORWARDED_FOR="198.51.100.1, 192.0.2.1", REMOTE_ADDR=proxy)
     assert_quota_429(again, "tapes_per_day")
-    assert start(api, HTTP_X_FORWARDED_FOR="192.0.2.2", **proxy).status_code == 201
+    assert start(api, HTTP_X_FORWARDED_FOR="192.0.2.2", REMOTE_ADDR=proxy).status_code == 201
     assert set(TapeUpload.objects.values_list("client", flat=True)) == {"192.0.2.1", "192.0.2.2"}
 
 
