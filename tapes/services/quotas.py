@@ -14,7 +14,8 @@ Both doors check: starting an upload (the declared size) and registering it (the
 per-poster PostgreSQL advisory lock, held until the caller's transaction ends, makes the count and
 the insert that follows one step, so concurrent requests on several nodes cannot all squeeze in
 under the limit. (Starting an upload outside a transaction needs no lock: it inserts the slot
-first and counts after, so of two racing starts the later one always sees the earlier.)
+first and counts after, so of two racing starts the later one always sees the earlier. Both may
+be refused when each sees the other, never both admitted; a retry gets in.)
 """
 
 from __future__ import annotations
