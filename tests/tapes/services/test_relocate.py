@@ -124,3 +124,15 @@ def test_reconcile_queues_a_move_that_was_lost(
     assert queueing.job_state(RELOCATE, tape.pk) == "live"
     assert services.tapes_reconcile().relocations_queued == []  # queued once
     assert jobs.relocate_tape(tape.pk) == "moved"
+
+
+def test_deleting_the_owner_also_deletes_originals_still_waiting(user: User) -> None:
+    tape = guest_tape_with_files()
+    old = [getattr(tape, field) for field in SUFFIXES]
+    Tape.objects.filter(pk=tape.pk).update(user=user)
+    assert services.tape_relocate(tape_id=tape.pk) is services.Relocated.MOVED
+    guest = storage_for(settings.TAPES_GUEST_BUCKET)
+    assert all(guest.exists(key) for key in old)
+    assert services.tapes_delete_for_user(user=user) == 1
+    assert not any(guest.exists(key) for key in old)
+    assert not TapeRelocation.objects.exists()
