@@ -303,6 +303,8 @@ def running_site(args: argparse.Namespace, workdir: Path) -> Iterator[Site]:
             DJANGO_LOG_LEVEL="WARNING",
             # Every virtual user comes from 127.0.0.1: one client as far as the cap knows.
             TAPES_UPLOAD_MAX_OPEN_PER_CLIENT="1000000",
+            TAPES_QUOTA_GUEST_TAPES_PER_DAY="0",
+            TAPES_QUOTA_GUEST_BYTES_PER_DAY="0",
             **unlimited,
         )
         manage(env, "migrate", "--noinput")

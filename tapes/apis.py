@@ -20,7 +20,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
@@ -31,6 +30,7 @@ from tapes.media import media_response
 from tapes.permissions import TapeOwnerOrStaffCanDelete, TapeOwnerOrStaffCanRetry
 from tapes.storage import upload_too_large
 from tapesite.errors import TapesiteError
+from tapesite.throttling import client_address
 
 
 def _signed_in(request: Request) -> User | None:
@@ -126,7 +126,7 @@ class TapeUploadStartApi(APIView):
             size=data.validated_data["bytes"],
             base_url=request.build_absolute_uri("/"),
             # The rate limits' notion of a client (REMOTE_ADDR unless proxies are trusted).
-            client=BaseThrottle().get_ident(request) or "",
+            client=client_address(request),
         )
         form = ticket.form
         out = {
@@ -138,9 +138,10 @@ class TapeUploadStartApi(APIView):
         return Response(self.Output(out).data, status=status.HTTP_201_CREATED)
 
 
-class _UploadSizeLimit(FileUploadHandler):
-    """Counts file bytes as they stream in and stops reading past the limit, so an oversized
-    body is refused without ever reaching storage."""
+class _DeclaredSizeMeter(FileUploadHandler):
+    """Counts the file bytes of a form as they stream in, before any handler after it writes
+    them, and stops reading the body the moment they pass the declared size: nothing past it
+    is read into a buffer or written to a temporary file."""
 
     def __init__(self, limit: int, request: Any = None) -> None:
         super().__init__(request)
@@ -152,16 +153,23 @@ class _UploadSizeLimit(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > self.limit:
             self.exceeded = True
-            raise StopUpload(connection_reset=False)
+            # Not read to the end either: what is left of the body is never read.
+            raise StopUpload(connection_reset=True)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
         return None
 
 
+# What a form adds around the file (boundaries, part headers, the key and the policy): a body
+# longer than the declared size plus this is refused before reading a byte of it.
+_FORM_FRAMING_BYTES = 16 * 1024
+
+
 class LocalUploadApi(APIView):
     """The local-storage twin of an S3 presigned POST: the signed policy is the credential, so
-    there is no session (and no CSRF token) involved, exactly as with S3."""
+    there is no session (and no CSRF token) involved, exactly as with S3. The policy comes in
+    the URL, so the declared size bounds the body before it is read."""
 
     authentication_classes: list[Any] = []
     parser_classes = [MultiPartParser]
@@ -169,21 +177,23 @@ class LocalUploadApi(APIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        limit = int(settings.TAPES_UPLOAD_MAX_BYTES)
+        policy = services.tape_upload_local_policy(
+            token=str(request.query_params.get("policy", ""))
+        )
         try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            declared = 0
-        # Multipart framing adds a little; anything beyond that is refused before reading a byte.
-        if declared > limit + 64 * 1024:
-            raise upload_too_large(max_bytes=limit)
-        meter = _UploadSizeLimit(limit, request._request)
+            length = 0
+        if length > policy.max_bytes + _FORM_FRAMING_BYTES:
+            raise upload_too_large(max_bytes=policy.max_bytes)
+        meter = _DeclaredSizeMeter(policy.max_bytes, request._request)
         request._request.upload_handlers = [meter, TemporaryFileUploadHandler(request._request)]
         fields: Any = request.data
         if meter.exceeded:
-            raise upload_too_large(max_bytes=limit)
+            raise upload_too_large(max_bytes=policy.max_bytes)
         services.tape_upload_store_local(
-            policy_token=str(fields.get("policy", "")),
+            policy=policy,
+            form_policy=fields.get("policy"),
             key=fields.get("key"),
             content_type=fields.get("Content-Type"),
             file=request.FILES.get("file"),

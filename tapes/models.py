@@ -79,6 +79,11 @@ class Tape(models.Model):
     gif_key = models.CharField(max_length=255, blank=True)
     gif_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
+    # Whose posting quota the tape counts against (tapes.services.quotas): "user:<id>" for a
+    # signed-in poster, "guest:<keyed hash of the address>" for a guest (the address itself is
+    # not kept with the tape), "" when posted outside HTTP. Claiming does not change it.
+    poster = models.CharField(max_length=64, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,8 +113,15 @@ class Tape(models.Model):
             models.Index(
                 fields=["slug"], opclasses=["varchar_pattern_ops"], name="tape_slug_like_idx"
             ),
+            # The posting quota counts one poster's tapes of the last day on every post.
+            models.Index(
+                fields=["poster", "created_at"], condition=~Q(poster=""), name="tape_poster_idx"
+            ),
         ]
-        permissions = [("nuke_tape", "Can nuke and un-nuke tapes")]
+        permissions = [
+            ("nuke_tape", "Can nuke and un-nuke tapes"),
+            ("post_without_quota", "Can post tapes without a daily quota"),
+        ]
 
     def __str__(self) -> str:
         return f"!{self.code} {self.slug}"
@@ -177,3 +189,43 @@ class GuestClaim(models.Model):
 
     def __str__(self) -> str:
         return f"claim on tape {self.tape_id}" + (" (claimed)" if self.claimed_at else "")
+
+
+class RelocationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    MOVED = "moved", "Moved"
+    FAILED = "failed", "Failed"
+
+
+class TapeRelocation(models.Model):
+    """The move of a claimed guest tape's files to its owner's bucket, done by a job
+    (``tapes.services.relocate``). The tape row always names files that exist; this row says how
+    the move is going, keeps what went wrong for staff, and lists the originals, which are
+    deleted only once links handed out before the move have expired."""
+
+    tape = models.OneToOneField(Tape, on_delete=models.CASCADE, related_name="relocation")
+    state = models.CharField(
+        max_length=16, choices=RelocationState.choices, default=RelocationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    moved_at = models.DateTimeField(null=True, blank=True)
+    # Where the files were before the move, until they are deleted.
+    old_bucket = models.CharField(max_length=63, blank=True)
+    old_keys = models.JSONField(default=list, blank=True)
+    originals_deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["state"],
+                condition=~Q(state="moved") | Q(originals_deleted_at__isnull=True),
+                name="relocation_open_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"relocation of tape {self.tape_id} ({self.state})"

@@ -18,3 +18,9 @@ def _encode_retry() -> Retry | None:
 
 
 ENCODE = JobKind(name="encode", queue="encode", func="tapes.jobs.encode_tape", retry=_encode_retry)
+# A claimed guest tape's files moving to its owner's bucket. On the tapes' own queue; the job
+# raises on a storage failure so RQ retries it with the same back-off, and the tape's
+# TapeRelocation counts the attempts (the same TAPES_MAX_ATTEMPTS).
+RELOCATE = JobKind(
+    name="relocate", queue="encode", func="tapes.jobs.relocate_tape", retry=_encode_retry
+)

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -174,9 +175,13 @@ def upload_form(*, bucket: str, key: str, max_bytes: int, request_base_url: str)
         content_type=ZIP_CONTENT_TYPE,
         expires_at=expires_at,
     )
+    token = sign_policy(policy)
+    # The policy rides in the URL too, so the endpoint knows the declared size (and refuses a
+    # forged or expired policy) before it reads a byte of the body.
+    url = request_base_url.rstrip("/") + reverse("tapes:upload-local")
     return UploadForm(
-        url=request_base_url.rstrip("/") + reverse("tapes:upload-local"),
-        fields={"key": key, "Content-Type": ZIP_CONTENT_TYPE, "policy": sign_policy(policy)},
+        url=f"{url}?{urlencode({'policy': token})}",
+        fields={"key": key, "Content-Type": ZIP_CONTENT_TYPE, "policy": token},
         expires_at=expires_at,
     )
 

@@ -46,6 +46,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     wait = getattr(exc, "wait", None)  # Throttled's, which the stubs do not declare
     if isinstance(exc, exceptions.Throttled) and wait:
         headers["Retry-After"] = str(math.ceil(wait))
+    elif error.status in (429, 503) and isinstance(error.details.get("retry_after"), int | float):
+        # A refusal that knows when it ends (a posting quota) says so the standard way too.
+        headers["Retry-After"] = str(math.ceil(error.details["retry_after"]))
     # DRF sets this on a failed authentication when an authenticator names its scheme (Bearer).
     auth_header = getattr(exc, "auth_header", None)
     if auth_header and error.status == 401:

@@ -94,6 +94,14 @@ def _redis_client(location: str | list[str]) -> redis.Redis:
     return client
 
 
+def client_address(request: Any) -> str:
+    """The client a request comes from, as the rate limits count it: ``REMOTE_ADDR``, or the
+    address the trusted proxies (``TAPES_TRUSTED_PROXIES``) put in X-Forwarded-For. Anything
+    else that counts guests (the posting quota, the open-slot cap) must use this, so a client
+    cannot name itself another address."""
+    return str(throttling.BaseThrottle().get_ident(request) or "")[:64]
+
+
 class ScopedRateThrottle(throttling.ScopedRateThrottle):
     def __init__(self) -> None:
         # Looked up per request (DRF reads both once, at import), so changed settings take effect.
@@ -165,4 +173,4 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
         )
 
 
-__all__ = ["ScopedRateThrottle", "estimate", "reset_cache_state", "wait_seconds"]
+__all__ = ["ScopedRateThrottle", "client_address", "estimate", "reset_cache_state", "wait_seconds"]

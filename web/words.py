@@ -23,6 +23,7 @@ POST_ERRORS: dict[str, str] = {
     "slug_invalid": "The take's name was not accepted. Retry.",
     "slug_taken": "Another post took this take's name. Retry to post under a new one.",
     "throttled": "Too many posts in a short time. Wait a little, then retry.",
+    "quota_exceeded": "You have posted as much as a day allows. Your take is safe here.",
     "forbidden": "The site refused the post (your session may have expired). Reload, then retry.",
     "not_authenticated": "You need to sign in again. Reload, then retry.",
     "invalid_input": "The site did not accept the post. Retry.",

@@ -161,9 +161,24 @@ export function describe(error, words) {
     const seconds = Math.ceil(Number(error.details.retry_after));
     return `Too many posts in a short time. Wait ${seconds} s, then retry.`;
   }
+  if (error.code === "quota_exceeded") return describeQuota(error, words);
   const said = words[error.code] || error.message || words.server_error;
   if (error.code === "upload_too_large" && error.details && error.details.max_bytes) {
     return `${said} (The limit is ${formatLimit(error.details.max_bytes)}.)`;
   }
   return said;
+}
+
+// A daily posting quota (docs/api.md): what was reached, and when posting opens again, in the
+// visitor's own clock.
+function describeQuota(error, words) {
+  const details = error.details || {};
+  const parts = [words.quota_exceeded || error.message];
+  const resets = details.resets_at ? new Date(details.resets_at) : null;
+  if (resets && !Number.isNaN(resets.getTime())) {
+    const when = resets.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    parts.push(`You can post again after ${when}.`);
+  }
+  if (details.poster === "guest") parts.push("Signing in gives you an allowance of your own.");
+  return parts.join(" ");
 }

@@ -6,7 +6,8 @@
 - ``encoding``: the queue hand-off and the encode job's work; ``reencode``: encoding again
 - ``claims``: guests' claim tokens, and claiming their tapes
 - ``reconcile``: recovery of tapes that stopped moving, and the reconcilers apps register
-- ``relocate``: a claimed guest tape's files move to its owner's bucket
+- ``relocate``: a claimed guest tape's files move to its owner's bucket (a queued job)
+- ``quotas``: how much one poster may post in a day
 - ``purge``: deleting nuked tapes' files
 - ``status``: the single status update every concern uses
 
@@ -30,10 +31,18 @@ from tapes.services.posting import tape_create, tapes_delete_for_user
 from tapes.services.purge import PurgeReport, tapes_purge
 from tapes.services.reconcile import ReconcileReport, reconciler_register, tapes_reconcile
 from tapes.services.reencode import tape_reencode
-from tapes.services.relocate import tape_relocate, tapes_relocation_pending
+from tapes.services.relocate import (
+    Relocated,
+    tape_relocate,
+    tape_relocation_originals_delete,
+    tape_relocation_request,
+    tape_relocation_retry,
+    tapes_relocation_pending,
+)
 from tapes.services.uploads import (
     UploadTicket,
     tape_upload_find,
+    tape_upload_local_policy,
     tape_upload_start,
     tape_upload_store_local,
     tape_upload_take,
@@ -45,6 +54,7 @@ __all__ = [
     "ClaimOutcome",
     "PurgeReport",
     "ReconcileReport",
+    "Relocated",
     "RetryLater",
     "UploadTicket",
     "claim_token_issue",
@@ -55,8 +65,12 @@ __all__ = [
     "tape_nuke",
     "tape_reencode",
     "tape_relocate",
+    "tape_relocation_originals_delete",
+    "tape_relocation_request",
+    "tape_relocation_retry",
     "tape_unnuke",
     "tape_upload_find",
+    "tape_upload_local_policy",
     "tape_upload_start",
     "tape_upload_store_local",
     "tape_upload_take",

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from tapes import events
 from tapes.models import GuestClaim, Tape
-from tapes.services.relocate import tape_relocate
+from tapes.services.relocate import tape_relocation_request
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -88,9 +88,10 @@ def _claim_one(*, user: User, token: str) -> Tape:
 
 
 def tapes_claim(*, user: User, tokens: list[str]) -> list[ClaimOutcome]:
-    """Make the tapes these claim tokens stand for the user's, each on its own (one bad token
-    does not stop the others). Their files then move to the user's bucket: now for tapes at rest,
-    at the end of their encode for the others, by the reconcile step if storage fails."""
+    """Make the tapes these claim tokens stand for the user's, in one transaction, each token on
+    its own (one bad token does not stop the others). No file moves here: each claimed tape's
+    move to the user's bucket is queued after the commit (``tape_relocation_request``); until
+    it is done the tape plays from the guest bucket."""
     if not tokens:
         raise TapesiteError("invalid_input", "Send at least one claim token.")
     if len(tokens) > MAX_TOKENS_PER_CLAIM:
@@ -99,20 +100,20 @@ def tapes_claim(*, user: User, tokens: list[str]) -> list[ClaimOutcome]:
         )
     outcomes: list[ClaimOutcome] = []
     claimed: list[Tape] = []
-    for index, token in enumerate(tokens):
-        try:
-            tape = _claim_one(user=user, token=token)
-        except TapesiteError as exc:
-            outcomes.append(ClaimOutcome(index=index, code=None, error=exc))
-            continue
-        claimed.append(tape)
-        outcomes.append(ClaimOutcome(index=index, code=tape.code))
-    for tape in claimed:
-        tape_relocate(tape_id=tape.pk)
-        tape.refresh_from_db()
-        # The apps that react (federation: a linked owner's ready tape gets its record; one still
-        # encoding gets it from tape_ready instead).
-        events.send_after_commit(events.tape_claimed, tape=tape, user=user)
+    with transaction.atomic():
+        for index, token in enumerate(tokens):
+            try:
+                tape = _claim_one(user=user, token=token)  # in a savepoint: a refusal undoes it
+            except TapesiteError as exc:
+                outcomes.append(ClaimOutcome(index=index, code=None, error=exc))
+                continue
+            tape_relocation_request(tape=tape)
+            claimed.append(tape)
+            outcomes.append(ClaimOutcome(index=index, code=tape.code))
+        for tape in claimed:
+            # The apps that react (federation: a linked owner's ready tape gets its record; one
+            # still encoding gets it from tape_ready instead).
+            events.send_after_commit(events.tape_claimed, tape=tape, user=user)
     if claimed:
         logger.info("user %s claimed %d guest tapes", user.pk, len(claimed))
     return outcomes

@@ -21,9 +21,9 @@ from tapes import events
 from tapes.files import OUTPUT_FILES
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE
-from tapes.services.relocate import tape_relocate
+from tapes.services.relocate import Relocated, tape_relocate, tape_relocation_enqueue
 from tapes.services.status import TapeState, tape_mark_failed, tape_status_set
-from tapes.storage import bucket_for, sibling_key, storage_for
+from tapes.storage import sibling_key, storage_for
 from tapesite import queueing
 from tapesite.errors import TapesiteError
 
@@ -254,9 +254,10 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
 
 def _relocate_if_claimed(tape: Tape) -> None:
     # A guest tape claimed while it was encoding waited for its files to be complete; now they
-    # are, they follow their owner (a failure here is retried by the reconcile step).
-    if tape.user_id is not None and tape.bucket != bucket_for(user_id=tape.user_id):
-        tape_relocate(tape_id=tape.pk)
+    # are, they follow their owner. The row is read afresh under its lock (the claim may have
+    # landed during the encode); a storage failure goes on as a queued move with retries.
+    if tape_relocate(tape_id=tape.pk) is Relocated.RETRY:
+        tape_relocation_enqueue(tape_id=tape.pk)
 
 
 def _encode_failed(tape: Tape, exc: TapesiteError, *, started: float) -> Tape:

@@ -4,6 +4,7 @@ with them."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +14,9 @@ from django.utils import timezone
 from accounts.models import User
 from tapes import codes, events
 from tapes.files import tape_stored_files
-from tapes.models import Tape, TapeStatus, TapeUpload
+from tapes.models import Tape, TapeRelocation, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode
+from tapes.services.quotas import poster_for, quota_check, quota_lock, usage_of
 from tapes.services.status import TapeState, owner_id, tape_log_change
 from tapes.services.uploads import tape_upload_find, tape_upload_take
 from tapes.storage import storage_for, zip_key
@@ -69,9 +71,12 @@ def tape_create(
     parsed = codes.parse_slug(slug)
     assert parsed is not None  # tape_upload_find validated it
     now = timezone.now()
+    # The slot's client is who reserved it (a guest's address, checked when it was started).
+    poster = poster_for(user=user if user_id else None, client=upload.client)
     tape = Tape(
         slug=slug,
         user_id=user_id,
+        poster=poster.key,
         when=now,
         bucket=upload.bucket,
         piece=parsed[0],
@@ -83,25 +88,49 @@ def tape_create(
     )
     tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
     tape.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        try:
-            _insert_with_fresh_code(tape)
-        except IntegrityError as exc:
-            raise _slug_taken(slug) from exc
-        # Only this request may claim the slot: a concurrent post of the same slug loses here.
-        if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
-            raise _slug_taken(slug)
-        known = TapeState(code=tape.code, status=TapeStatus.UPLOADED, since=now)
-        # Logged before the enqueue's own line ("uploaded -> queued"), both after commit.
-        tape_log_change(tape=tape, from_state="new", to_state=TapeStatus.UPLOADED, since=None)
-
-        def enqueue() -> None:
-            if tape_enqueue_encode(tape_id=tape.pk, known=known):
-                # What the caller answers with; a worker may already be further along.
-                tape.status = TapeStatus.QUEUED
-
-        transaction.on_commit(enqueue)
+    try:
+        with transaction.atomic():
+            # Again at the door that makes it a tape, with the size stored: a slot whose form
+            # expired stopped counting, and others may have taken its room since.
+            if poster.limited:
+                quota_lock(poster)
+                usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
+                quota_check(poster=poster, usage=usage, size=size, now=now)
+            _register(tape, upload=upload, slug=slug, now=now)
+    except TapesiteError as exc:
+        if exc.code == "quota_exceeded":
+            _delete_quietly(upload.bucket, posted_key)
+        raise
     return tape
+
+
+def _delete_quietly(bucket: str, key: str) -> None:
+    try:
+        storage_for(bucket).delete(key)
+    except Exception:  # the refusal stands either way; the copy is only a leftover
+        logger.warning("could not delete the refused copy %s", key)
+
+
+def _register(tape: Tape, *, upload: TapeUpload, slug: str, now: datetime) -> None:
+    """Insert the tape and give it the slot, in the caller's transaction; queue its encoding
+    after the commit."""
+    try:
+        _insert_with_fresh_code(tape)
+    except IntegrityError as exc:
+        raise _slug_taken(slug) from exc
+    # Only this request may claim the slot: a concurrent post of the same slug loses here.
+    if not TapeUpload.objects.filter(pk=upload.pk, tape__isnull=True).update(tape=tape):
+        raise _slug_taken(slug)
+    known = TapeState(code=tape.code, status=TapeStatus.UPLOADED, since=now)
+    # Logged before the enqueue's own line ("uploaded -> queued"), both after commit.
+    tape_log_change(tape=tape, from_state="new", to_state=TapeStatus.UPLOADED, since=None)
+
+    def enqueue() -> None:
+        if tape_enqueue_encode(tape_id=tape.pk, known=known):
+            # What the caller answers with; a worker may already be further along.
+            tape.status = TapeStatus.QUEUED
+
+    transaction.on_commit(enqueue)
 
 
 def tapes_delete_for_user(*, user: User) -> int:
@@ -116,6 +145,10 @@ def tapes_delete_for_user(*, user: User) -> int:
         keys_by_bucket.setdefault(tape.bucket, set()).update(keys)
     for upload in TapeUpload.objects.filter(user=user):
         keys_by_bucket.setdefault(upload.bucket, set()).add(upload.key)
+    # Claimed tapes that moved keep their originals in the guest bucket for a while.
+    moved = TapeRelocation.objects.filter(tape__user=user, originals_deleted_at__isnull=True)
+    for old_bucket, old_keys in moved.exclude(old_bucket="").values_list("old_bucket", "old_keys"):
+        keys_by_bucket.setdefault(old_bucket, set()).update(old_keys)
     for bucket, keys in keys_by_bucket.items():
         storage = storage_for(bucket)
         for key in sorted(keys):

@@ -13,9 +13,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from tapes.models import Tape, TapeStatus
-from tapes.queueing import ENCODE
+from tapes.queueing import ENCODE, RELOCATE
 from tapes.services.encoding import tape_enqueue_encode
-from tapes.services.relocate import tape_relocate, tapes_relocation_pending
+from tapes.services.relocate import (
+    tape_relocation_enqueue,
+    tape_relocation_originals_delete,
+    tapes_relocation_pending,
+)
 from tapes.services.status import tape_mark_failed, tape_status_set
 from tapes.services.uploads import tape_uploads_sweep
 from tapesite import queueing
@@ -40,14 +44,17 @@ class ReconcileReport:
     requeued: list[int]
     gave_up: list[int]
     abandoned_uploads: int = 0
-    relocated: list[int] = field(default_factory=list)
+    # Claimed tapes whose move was lost or waited for the encode, queued again; and moves whose
+    # originals were deleted now that links to them have expired.
+    relocations_queued: list[int] = field(default_factory=list)
+    originals_deleted: list[int] = field(default_factory=list)
     queue_down: bool = False
     # What each registered reconciler moved, by its name: {"federation": {"started": [...]}}.
     others: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     @property
     def moved(self) -> bool:
-        mine = self.enqueued or self.requeued or self.gave_up
+        mine = self.enqueued or self.requeued or self.gave_up or self.relocations_queued
         return bool(mine or any(any(ids.values()) for ids in self.others.values()))
 
 
@@ -58,15 +65,23 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
     - ``queued``/``processing`` tapes whose job no longer exists (Redis lost its data): requeue
       at once; whose job is there but dead (a killed worker) and that showed no sign of life past
       TAPES_STUCK_AFTER_SECONDS: requeue. Either way, fail them once out of attempts.
-    - claimed guest tapes whose files are still in the guest bucket: move them to the owner's.
+    - claimed guest tapes whose files are still in the guest bucket and whose move is not
+      queued: queue it; moved tapes whose originals' links have expired: delete the originals.
     Safe to run from many places at once: the enqueue is idempotent per tape.
     """
     now = timezone.now()
     report = ReconcileReport(enqueued=[], requeued=[], gave_up=[])
     report.abandoned_uploads = tape_uploads_sweep(now=now)
+    report.originals_deleted = tape_relocation_originals_delete(now=now)
     for tape_id in tapes_relocation_pending().values_list("id", flat=True)[:100]:
-        if tape_relocate(tape_id=tape_id):
-            report.relocated.append(tape_id)
+        try:
+            if queueing.job_state(RELOCATE, tape_id) == "live":
+                continue
+        except queueing.QueueUnavailable:
+            report.queue_down = True
+            return report
+        if tape_relocation_enqueue(tape_id=tape_id):
+            report.relocations_queued.append(tape_id)
     waiting = Tape.objects.visible().filter(
         status=TapeStatus.UPLOADED,
         status_changed_at__lte=now - timedelta(seconds=uploaded_grace_seconds),

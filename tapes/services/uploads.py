@@ -17,8 +17,10 @@ from django.utils import timezone
 from accounts.models import User
 from tapes import codes
 from tapes.models import TapeUpload
+from tapes.services.quotas import poster_for, quota_check, quota_lock, usage_of
 from tapes.services.status import owner_id
 from tapes.storage import (
+    LocalPolicy,
     UploadForm,
     bucket_for,
     read_policy,
@@ -62,16 +64,54 @@ def tape_upload_start(
     *, user: User | None, piece: str | None, size: int, base_url: str, client: str = ""
 ) -> UploadTicket:
     """Reserve a slug and its storage key, and sign an upload policy for exactly that key and at
-    most the declared size. ``client`` (a guest's address) counts toward the open-slot cap."""
+    most the declared size. ``client`` (a guest's address, from
+    ``tapesite.throttling.client_address``) counts toward the open-slot cap and the guests'
+    posting quota; the declared size counts toward the quota until the slot is posted or its
+    form expires."""
     max_bytes = int(settings.TAPES_UPLOAD_MAX_BYTES)
     if size > max_bytes:
         raise upload_too_large(max_bytes=max_bytes, size=size)
     user_id = owner_id(user)
-    client = f"user:{user_id}" if user_id else (client or "")[:64]
-    _check_open_slots(client)
+    poster = poster_for(user=user if user_id else None, client=(client or "")[:64])
     bucket = bucket_for(user_id=user_id)
     now = timezone.now()
     token = secrets.token_urlsafe(32)
+    if transaction.get_connection().in_atomic_block:
+        # Inside a caller's transaction other requests cannot see the slot before it commits:
+        # the poster's lock orders them instead.
+        quota_lock(poster)
+    # Inserted first and counted after (each with its own commit), so of two racing starts on
+    # any nodes the later one always counts the earlier: neither limit is passed.
+    upload = _reserve(
+        user_id=user_id,
+        piece=piece,
+        size=size,
+        bucket=bucket,
+        client=poster.client,
+        now=now,
+        token=token,
+    )
+    try:
+        usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
+        _check_open_slots(usage.open_slots)
+        quota_check(poster=poster, usage=usage, size=size, now=now)
+    except TapesiteError:
+        TapeUpload.objects.filter(pk=upload.pk).delete()
+        raise
+    form = upload_form(bucket=bucket, key=upload.key, max_bytes=size, request_base_url=base_url)
+    return UploadTicket(upload=upload, form=form, token=token)
+
+
+def _reserve(
+    *,
+    user_id: int | None,
+    piece: str | None,
+    size: int,
+    bucket: str,
+    client: str,
+    now: datetime,
+    token: str,
+) -> TapeUpload:
     for attempt in range(_SLUG_TRIES):
         # Two posts of one piece in the same millisecond would share a slug: the unique
         # constraint catches it and the later one moves on by a millisecond.
@@ -90,10 +130,8 @@ def tape_upload_start(
         )
         # The database enforces the unique constraints; checking them first would only race.
         upload.full_clean(validate_unique=False, validate_constraints=False)
-        if not _insert(upload):
-            continue
-        form = upload_form(bucket=bucket, key=upload.key, max_bytes=size, request_base_url=base_url)
-        return UploadTicket(upload=upload, form=form, token=token)
+        if _insert(upload):
+            return upload
     raise TapesiteError(
         "slug_taken", "Could not reserve a slug for this piece; try again.", status=409
     )
@@ -113,15 +151,11 @@ def _insert(upload: TapeUpload) -> bool:
     return True
 
 
-def _check_open_slots(client: str) -> None:
-    """Refuse a new slot to a client holding too many that were never posted: upload slots are
-    not free storage. Slots leave the count when posted or swept."""
+def _check_open_slots(open_slots: int) -> None:
+    """Refuse a new slot to a client holding too many that were never posted (this one
+    included): upload slots are not free storage. Slots leave the count when posted or swept."""
     cap = int(settings.TAPES_UPLOAD_MAX_OPEN_PER_CLIENT)
-    if not client or cap <= 0:
-        return
-    since = timezone.now() - timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
-    open_slots = TapeUpload.objects.filter(client=client, tape__isnull=True, created_at__gte=since)
-    if open_slots.count() >= cap:
+    if cap > 0 and open_slots > cap:
         raise TapesiteError(
             "too_many_open_uploads",
             f"You have {cap} uploads that were never posted; post or wait for them to expire.",
@@ -130,12 +164,27 @@ def _check_open_slots(client: str) -> None:
         )
 
 
+def tape_upload_local_policy(*, token: str) -> LocalPolicy:
+    """The signed policy a local upload's URL carries, checked before its body is read: a
+    forged or expired one is refused at once, and the declared size bounds what is read."""
+    return read_policy(token)
+
+
 def tape_upload_store_local(
-    *, policy_token: str, key: str | None, content_type: str | None, file: File | None
+    *,
+    policy: LocalPolicy,
+    form_policy: str | None,
+    key: str | None,
+    content_type: str | None,
+    file: File | None,
 ) -> None:
     """Check a browser's upload form against its signed local policy and store the file: for
-    local storage, what S3 itself enforces for a presigned POST."""
-    policy = read_policy(policy_token)
+    local storage, what S3 itself enforces for a presigned POST. ``form_policy``: the policy
+    field of the form, if it sent one; it must be the URL's."""
+    if form_policy and read_policy(form_policy) != policy:
+        raise TapesiteError(
+            "upload_policy_invalid", "The form's policy is not the upload's.", status=403
+        )
     if key != policy.key:
         raise TapesiteError(
             "upload_policy_invalid", "The policy does not allow writing this key.", status=403
@@ -149,7 +198,7 @@ def tape_upload_store_local(
     if file is None or not file.size:
         raise TapesiteError("upload_file_missing", "The form has no non-empty 'file' part.")
     if file.size > policy.max_bytes:
-        raise upload_too_large(max_bytes=policy.max_bytes)
+        raise upload_too_large(max_bytes=policy.max_bytes, size=file.size)
     storage_for(policy.bucket).save(policy.key, file)
 
 

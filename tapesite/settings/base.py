@@ -253,6 +253,15 @@ TAPES_UPLOAD_EXPIRES_SECONDS = min(env.int("TAPES_UPLOAD_EXPIRES_SECONDS", defau
 TAPES_UPLOAD_ABANDONED_AFTER_SECONDS = env.int("TAPES_UPLOAD_ABANDONED_AFTER_SECONDS", default=3600)
 # How many never-posted upload slots one client (a user, or a guest's address) may hold.
 TAPES_UPLOAD_MAX_OPEN_PER_CLIENT = env.int("TAPES_UPLOAD_MAX_OPEN_PER_CLIENT", default=10)
+# Posting quotas, per poster over the last 24 hours (a rolling window counted in the database, so
+# every web node sees the same): a signed-in user, and a guest's address (the throttles' client
+# address, TAPES_TRUSTED_PROXIES). Registered tapes count with their size, upload slots not yet
+# posted with their declared size until their form expires. 0 turns a limit off; users with the
+# tapes.post_without_quota permission (superusers) have none. See docs/operations.md.
+TAPES_QUOTA_USER_TAPES_PER_DAY = env.int("TAPES_QUOTA_USER_TAPES_PER_DAY", default=200)
+TAPES_QUOTA_USER_BYTES_PER_DAY = env.int("TAPES_QUOTA_USER_BYTES_PER_DAY", default=2 * 1024**3)
+TAPES_QUOTA_GUEST_TAPES_PER_DAY = env.int("TAPES_QUOTA_GUEST_TAPES_PER_DAY", default=50)
+TAPES_QUOTA_GUEST_BYTES_PER_DAY = env.int("TAPES_QUOTA_GUEST_BYTES_PER_DAY", default=500 * 1024**2)
 # Media are served through the site (a visibility check), redirecting to S3 links that live this
 # long: a nuked tape's media stop working within it.
 TAPES_MEDIA_URL_SECONDS = env.int("TAPES_MEDIA_URL_SECONDS", default=60)

@@ -171,6 +171,9 @@ def test_faults_lose_nothing(tmp_path: Path) -> None:
             TAPES_THROTTLE_POST="100000/min",
             TAPES_THROTTLE_READ="100000/min",
             TAPES_UPLOAD_MAX_OPEN_PER_CLIENT="1000",
+            # Every poster is 127.0.0.1: one guest as far as the daily quota knows.
+            TAPES_QUOTA_GUEST_TAPES_PER_DAY="0",
+            TAPES_QUOTA_GUEST_BYTES_PER_DAY="0",
         )
         try:
             with gunicorn(env, tmp_path / "gunicorn.log") as site:

@@ -80,24 +80,23 @@ def test_unknown_api_paths_answer_json(api: Any, path: str) -> None:
     assert error_of(response)["code"] == "not_found"
 
 
-def test_too_many_form_fields(api: Any, settings: Any) -> None:
+def test_too_many_form_fields(api: Any, settings: Any, start_upload: Any) -> None:
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    # A valid policy in the URL, so the body is read at all.
+    url = start_upload()["upload"]["url"]
     fields = "&".join(f"f{i}=1" for i in range(50))
-    response = api.generic(
-        "POST", "/api/tapes/uploads/local", fields, content_type="multipart/form-data"
-    )
+    response = api.generic("POST", url, fields, content_type="multipart/form-data")
     assert response.status_code == 400
     assert error_of(response)["code"] in ("malformed_form", "body_invalid")
     many = {f"f{i}": "1" for i in range(50)}
-    response = api.post("/api/tapes/uploads/local", many, format="multipart")
+    response = api.post(url, many, format="multipart")
     assert response.status_code == 400
     assert error_of(response)["code"] == "body_invalid"
 
 
-def test_multipart_without_a_boundary(api: Any) -> None:
-    response = api.generic(
-        "POST", "/api/tapes/uploads/local", b"--x\r\n", content_type="multipart/form-data"
-    )
+def test_multipart_without_a_boundary(api: Any, start_upload: Any) -> None:
+    url = start_upload()["upload"]["url"]
+    response = api.generic("POST", url, b"--x\r\n", content_type="multipart/form-data")
     assert response.status_code == 400
     assert error_of(response)["code"] == "malformed_form"
 
@@ -138,8 +137,10 @@ def test_the_local_upload_endpoint_answers_any_form_without_a_5xx(
     keep_real: bool,
     content: bytes,
 ) -> None:
-    # Every example starts a slot: no per-client cap in the way either.
+    # Every example starts a slot: no per-client cap or daily quota in the way either.
     settings.TAPES_UPLOAD_MAX_OPEN_PER_CLIENT = 10_000
+    settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 0
+    settings.TAPES_QUOTA_GUEST_BYTES_PER_DAY = 0
     ticket = start_upload(size=max(len(content), 1))
     fields = dict(ticket["upload"]["fields"]) if keep_real else {}
     fields.update(changes)

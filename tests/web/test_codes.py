@@ -44,7 +44,7 @@ def test_post_errors_name_every_api_error_a_post_can_meet() -> None:
         "invalid_input", "malformed_json", "body_too_large", "unsupported_media_type",
         "upload_too_large", "upload_not_found", "upload_missing", "upload_file_missing",
         "upload_policy_invalid", "upload_type_invalid", "upload_expired", "slug_invalid",
-        "slug_taken", "forbidden", "throttled", "storage_unavailable",
+        "slug_taken", "forbidden", "throttled", "storage_unavailable", "quota_exceeded",
     }  # fmt: skip
     can_meet = documented - {"malformed_json", "unsupported_media_type"}
     assert can_meet <= set(POST_ERRORS)

@@ -186,8 +186,32 @@ def test_a_lost_connection_while_registering_retries_only_the_registration(
     page.locator("#posted").wait_for()
     # The ZIP went up once: the retry only registered it.
     assert sum(u.endswith("/api/tapes/uploads") for u in uploads) == 1
-    assert sum(u.endswith("/api/tapes/uploads/local") for u in uploads) == 1
+    assert sum("/api/tapes/uploads/local?" in u for u in uploads) == 1
     assert Tape.objects.count() == 1
+
+
+def test_a_guest_over_the_daily_quota_is_told_when_posting_opens_again(
+    page: Any, live_server: Any, settings: Any
+) -> None:
+    from tapes import services
+
+    settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
+    # This address already holds the day's only upload (the page comes from 127.0.0.1 too).
+    held = services.tape_upload_start(
+        user=None, piece="x", size=10, base_url=live_server.url, client="127.0.0.1"
+    )
+    page.goto(live_server.url + "/")
+    record_take(page, 0.5)
+    page.get_by_role("button", name="POST").click()
+    page.locator("#failed").wait_for()
+    reason = page.locator("#failed-reason")
+    assert reason.get_attribute("data-code") == "quota_exceeded"
+    text = reason.inner_text()
+    assert "as much as a day allows" in text
+    assert "You can post again after" in text and "Signing in" in text
+    save_screenshot(page, "recorder-quota-exceeded")
+    assert Tape.objects.count() == 0
+    assert held.upload.tape is None
 
 
 @pytest.mark.s3

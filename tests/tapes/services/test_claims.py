@@ -4,19 +4,26 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+import django_rq
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from tapes import services
-from tapes.models import GuestClaim, Tape, TapeStatus
+from tapes import jobs, services
+from tapes.models import GuestClaim, RelocationState, Tape, TapeRelocation, TapeStatus
+from tapes.queueing import RELOCATE
+from tapes.services.relocate import originals_grace
 from tapes.services.status import tape_status_set
+from tapesite import queueing
 from tests.support import synth
 from tests.support.oidc import OidcProvider
 
@@ -90,7 +97,7 @@ def test_a_signed_in_post_has_no_claim_token(api: APIClient, post_tape: Any, use
     assert not GuestClaim.objects.exists()
 
 
-def test_the_right_token_claims_the_tape_and_moves_its_files_on_s3(
+def test_the_right_token_claims_the_tape_at_once_and_a_job_moves_its_files_on_s3(
     s3_storage: Any, post_tape: Any, signed_in: APIClient, user: User, tape_bytes: bytes, claim: Any
 ) -> None:
     tape, token = guest_post(post_tape, tape_bytes)
@@ -106,18 +113,46 @@ def test_the_right_token_claims_the_tape_and_moves_its_files_on_s3(
     assert response.status_code == 200, response.content
     assert response.json()["claimed"] == [tape.code]
     tape.refresh_from_db()
+    # The user's at once; the files have not moved yet, and the move waits on the queue.
     assert tape.user == user
+    assert tape.bucket == django_settings.TAPES_GUEST_BUCKET
+    assert set(file_keys(tape)) == guest_files
+    assert queueing.job_state(RELOCATE, tape.pk) == "live"
+    assert TapeRelocation.objects.get(tape=tape).state == RelocationState.PENDING
+    assert mp4_served(tape) == before[tape.mp4_key]
+
+    assert jobs.relocate_tape(tape.pk) == "moved"  # what the worker runs
+    tape.refresh_from_db()
     assert tape.bucket == django_settings.TAPES_USER_BUCKET
     assert all(k.startswith(f"users/{user.pk}/") for k in file_keys(tape))
     user_files = bucket_keys(s3_storage, django_settings.TAPES_USER_BUCKET)
     assert set(file_keys(tape)) <= user_files
-    assert not guest_files & bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET)
     after = sorted(services_bytes(tape.bucket, k) for k in file_keys(tape))
     assert after == sorted(before.values())  # the same bytes, moved
-    # and the tape's own API page follows it
+    # The tape's own API page follows it (media links go through the site's visibility check,
+    # which redirects to storage).
     media = APIClient().get(f"/api/tapes/{tape.code}").json()["media"]
-    # (media links go through the site's visibility check, which redirects to storage)
     assert f"/users/{user.pk}/" in APIClient().get(media["mp4"])["Location"]
+    assert mp4_served(tape) == before[guest_files_mp4(guest_files)]
+    # The originals go once links to them have expired.
+    assert guest_files <= bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET)
+    later = timezone.now() + originals_grace() + timedelta(seconds=1)
+    assert services.tape_relocation_originals_delete(now=later) == [tape.pk]
+    assert not guest_files & bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET)
+    assert mp4_served(tape) == before[guest_files_mp4(guest_files)]
+
+
+def guest_files_mp4(keys: set[str]) -> str:
+    return next(k for k in keys if k.endswith(".mp4"))
+
+
+def mp4_served(tape: Tape) -> bytes:
+    """The tape's video as a visitor gets it: the site's media link, then storage."""
+    response = APIClient().get(f"/api/tapes/{tape.code}/media/mp4")
+    assert response.status_code == 302, response.content
+    fetched = requests.get(response["Location"], timeout=30)
+    assert fetched.status_code == 200
+    return fetched.content
 
 
 def services_bytes(bucket: str, key: str) -> bytes:
@@ -142,6 +177,7 @@ def test_a_tape_claimed_while_encoding_moves_when_the_encode_ends(
     tape.refresh_from_db()
     # Owned at once; its ZIP stays where the encode job will read it.
     assert tape.user == user and tape.bucket == django_settings.TAPES_GUEST_BUCKET
+    assert jobs.relocate_tape(tape.pk) == "waiting"  # the queued move leaves it to the encode
     with django_capture_on_commit_callbacks(execute=True):
         services.tape_encode(tape_id=tape.pk)
     tape.refresh_from_db()
@@ -149,9 +185,11 @@ def test_a_tape_claimed_while_encoding_moves_when_the_encode_ends(
     assert tape.bucket == django_settings.TAPES_USER_BUCKET
     assert set(file_keys(tape)) <= bucket_keys(s3_storage, django_settings.TAPES_USER_BUCKET)
     assert len(file_keys(tape)) == 4
-    assert bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET).isdisjoint(
-        {k.split("/")[-1] for k in file_keys(tape)}
-    )
+    originals = set(TapeRelocation.objects.get(tape=tape).old_keys)
+    assert {k.split("/")[-1] for k in file_keys(tape)} <= originals
+    later = timezone.now() + originals_grace() + timedelta(seconds=1)
+    services.tape_relocation_originals_delete(now=later)
+    assert bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET).isdisjoint(originals)
 
 
 def test_a_failed_move_loses_nothing_and_reconcile_finishes_it(
@@ -165,25 +203,29 @@ def test_a_failed_move_loses_nothing_and_reconcile_finishes_it(
 ) -> None:
     tape, token = guest_post(post_tape)
     tape_status_set(tape_id=tape.pk, status=TapeStatus.FAILED, failure_code="x")
+    assert claim(signed_in, token).json()["claimed"] == [tape.code]
     working = settings.STORAGES
     broken = {**working, "tapes_user": {**working["tapes_user"]}}
     broken["tapes_user"]["OPTIONS"] = {**broken["tapes_user"]["OPTIONS"], "bucket_name": "nope"}
     settings.STORAGES = broken
-    assert claim(signed_in, token).json()["claimed"] == [tape.code]
+    with pytest.raises(services.RetryLater):
+        jobs.relocate_tape(tape.pk)
     tape.refresh_from_db()
     assert tape.user == user and tape.bucket == django_settings.TAPES_GUEST_BUCKET
     assert tape.zip_key in bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET)
+    relocation = TapeRelocation.objects.get(tape=tape)
+    assert relocation.attempts == 1 and relocation.failure_code  # visible to staff
 
+    # Redis lost the job; storage is back: reconcile queues the move again.
     settings.STORAGES = working
-    with django_capture_on_commit_callbacks(execute=True):
-        report = services.tapes_reconcile()
-    assert report.relocated == [tape.pk]
+    django_rq.get_queue("encode").connection.flushdb()
+    assert services.tapes_reconcile().relocations_queued == [tape.pk]
+    assert jobs.relocate_tape(tape.pk) == "moved"
     tape.refresh_from_db()
     assert tape.bucket == django_settings.TAPES_USER_BUCKET
     assert tape.zip_key in bucket_keys(s3_storage, django_settings.TAPES_USER_BUCKET)
-    assert not bucket_keys(s3_storage, django_settings.TAPES_GUEST_BUCKET) & {
-        tape.zip_key.split("/")[-1]
-    }
+    relocation.refresh_from_db()
+    assert (relocation.state, relocation.failure_code) == (RelocationState.MOVED, "")
 
 
 def test_another_token_claims_nothing_and_a_claim_happens_once(

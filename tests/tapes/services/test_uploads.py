@@ -50,7 +50,8 @@ def test_store_local_writes_the_policys_key() -> None:
     )
     fields = ticket.form.fields
     services.tape_upload_store_local(
-        policy_token=fields["policy"],
+        policy=services.tape_upload_local_policy(token=fields["policy"]),
+        form_policy=fields["policy"],
         key=fields["key"],
         content_type=fields["Content-Type"],
         file=ContentFile(tiny_zip(), name="t.zip"),
@@ -64,7 +65,7 @@ def test_store_local_writes_the_policys_key() -> None:
     [
         ({"key": "someone-else.zip"}, "upload_policy_invalid"),
         ({"content_type": "text/html"}, "upload_type_invalid"),
-        ({"policy_token": "forged"}, "upload_policy_invalid"),
+        ({"form_policy": "forged"}, "upload_policy_invalid"),
         ({"file": None}, "upload_file_missing"),
         ({"file": ContentFile(b"", name="t.zip")}, "upload_file_missing"),
     ],
@@ -75,7 +76,8 @@ def test_store_local_refuses_what_the_policy_does_not_allow(
     ticket = services.tape_upload_start(user=None, piece="x", size=10, base_url="http://x/")
     fields = ticket.form.fields
     form: dict[str, Any] = {
-        "policy_token": fields["policy"],
+        "policy": services.tape_upload_local_policy(token=fields["policy"]),
+        "form_policy": fields["policy"],
         "key": fields["key"],
         "content_type": fields["Content-Type"],
         "file": ContentFile(tiny_zip(), name="t.zip"),

@@ -1,0 +1,229 @@
+"""Posting quotas: how many tapes, and how many bytes, one poster may post in a rolling day.
+
+A poster is a signed-in user or a guest's address (the throttles' notion of a client, so the same
+trusted-proxy rule applies and X-Forwarded-For cannot be forged past it). What counts, over the
+last 24 hours, is read from the database on every check, so the quota holds across any number of
+web nodes with no state in a process:
+
+- tapes the poster registered, at the size stored (nuked ones too: a deletion frees storage later,
+  but the post and its encoding happened);
+- upload slots the poster reserved and has not posted yet, at their declared size, while their
+  form can still be used: a reservation nobody uses stops counting when its form expires.
+
+Both doors check: starting an upload (the declared size) and registering it (the size stored). A
+per-poster PostgreSQL advisory lock, held until the caller's transaction ends, makes the count and
+the insert that follows one step, so concurrent requests on several nodes cannot all squeeze in
+under the limit. (Starting an upload outside a transaction needs no lock: it inserts the slot
+first and counts after, so of two racing starts the later one always sees the earlier. Both may
+be refused when each sees the other, never both admitted; a retry gets in.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import BigIntegerField, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils.crypto import salted_hmac
+
+from accounts.models import User
+from tapes.models import Tape, TapeUpload
+from tapesite.errors import TapesiteError
+
+WINDOW = timedelta(days=1)
+# The first half of the advisory lock's key: this lock among any others the site may take.
+_LOCK_NAMESPACE = 0x7A9E
+
+
+@dataclass(frozen=True)
+class Poster:
+    """Who a post counts against. ``key`` is stored on the tape (``Tape.poster``); ``client`` is
+    how their upload slots name them (``TapeUpload.client``)."""
+
+    key: str
+    client: str
+    kind: str  # "user" | "guest"
+    max_tapes: int
+    max_bytes: int
+    user: User | None = None
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.key) and (self.max_tapes > 0 or self.max_bytes > 0)
+
+    def exempt(self) -> bool:
+        # Asked only once a post would be refused: permissions cost queries on every post.
+        return self.user is not None and self.user.has_perm("tapes.post_without_quota")
+
+
+def poster_for(*, user: User | None, client: str) -> Poster:
+    """The poster of a post by ``user`` (None: a guest at the address ``client``). A guest with
+    no address (a post from a management command or a test, not through HTTP) is not limited."""
+    if user is not None:
+        return Poster(
+            key=f"user:{user.pk}",
+            client=f"user:{user.pk}",
+            kind="user",
+            max_tapes=int(settings.TAPES_QUOTA_USER_TAPES_PER_DAY),
+            max_bytes=int(settings.TAPES_QUOTA_USER_BYTES_PER_DAY),
+            user=user,
+        )
+    # Tapes outlive the day they count for: they keep a keyed hash of the address, not the
+    # address (the upload slot, gone within the hour, keeps the address itself).
+    digest = salted_hmac("tapes.quota-poster", client).hexdigest()[:40] if client else ""
+    return Poster(
+        key=f"guest:{digest}" if client else "",
+        client=client,
+        kind="guest",
+        max_tapes=int(settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY),
+        max_bytes=int(settings.TAPES_QUOTA_GUEST_BYTES_PER_DAY),
+    )
+
+
+def quota_lock(poster: Poster) -> None:
+    """Hold the poster's quota lock until the current transaction ends (call it inside one)."""
+    if not poster.limited or connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(poster.key.encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_LOCK_NAMESPACE, int.from_bytes(digest[:4], "big", signed=True)],
+        )
+
+
+@dataclass(frozen=True)
+class _Use:
+    leaves_at: datetime  # when it stops counting
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What counts against a poster, besides the slot being started or registered."""
+
+    uses: list[_Use]
+    # Slots started within TAPES_UPLOAD_ABANDONED_AFTER_SECONDS and never posted, that one too.
+    open_slots: int
+
+
+_TAPE, _SLOT = 0, 1
+
+
+def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
+    """One query: the poster's tapes of the last day and their slots not posted yet."""
+    if not poster.client:
+        return Usage(uses=[], open_slots=0)
+    columns = ("kind", "pk", "created_at", "leaves_at", "size")
+    tapes = (
+        Tape.objects.filter(poster=poster.key, created_at__gt=now - WINDOW)
+        .annotate(
+            kind=Value(_TAPE),
+            leaves_at=F("created_at"),
+            size=Coalesce("zip_bytes", 0, output_field=BigIntegerField()),
+        )
+        .values_list(*columns)
+    )
+    abandoned = timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
+    slots = (
+        TapeUpload.objects.filter(client=poster.client, tape__isnull=True)
+        .filter(Q(created_at__gte=now - abandoned) | Q(expires_at__gt=now))
+        .annotate(
+            kind=Value(_SLOT),
+            leaves_at=F("expires_at"),
+            size=Coalesce("declared_bytes", 0, output_field=BigIntegerField()),
+        )
+        .values_list(*columns)
+    )
+    rows = list(tapes.union(slots, all=True)) if poster.key else list(slots)
+    uses: list[_Use] = []
+    open_slots = 0
+    for kind, pk, created_at, leaves_at, size in rows:
+        if kind == _TAPE:
+            uses.append(_Use(leaves_at=leaves_at + WINDOW, bytes=size))
+            continue
+        if created_at >= now - abandoned:
+            open_slots += 1
+        # A slot whose form expired can no longer receive a ZIP: it stops counting.
+        if pk != upload_id and leaves_at > now:
+            uses.append(_Use(leaves_at=leaves_at, bytes=size))
+    return Usage(uses=uses, open_slots=open_slots)
+
+
+def quota_check(*, poster: Poster, usage: Usage, size: int, now: datetime) -> None:
+    """Refuse one more tape of ``size`` bytes that would take ``poster`` over a daily limit."""
+    if not poster.limited:
+        return
+    uses = usage.uses
+    used_bytes = sum(use.bytes for use in uses)
+    refusal: TapesiteError | None = None
+    if poster.max_tapes > 0 and len(uses) + 1 > poster.max_tapes:
+        refusal = _exceeded(poster, "tapes_per_day", poster.max_tapes, len(uses), uses, now, 1, 1)
+    elif poster.max_bytes > 0 and used_bytes + size > poster.max_bytes:
+        refusal = _exceeded(
+            poster, "bytes_per_day", poster.max_bytes, used_bytes, uses, now, size, 0
+        )
+    if refusal is not None and not poster.exempt():
+        raise refusal
+
+
+def _resets_at(
+    uses: list[_Use], *, limit: int, used: int, adding: int, per_use: int
+) -> datetime | None:
+    """When enough of today's uses have left the window for ``adding`` more to fit (``per_use``:
+    1 when counting tapes, 0 when counting bytes), or None if it never will."""
+    if adding > limit:
+        return None
+    for use in sorted(uses, key=lambda u: u.leaves_at):
+        used -= per_use or use.bytes
+        if used + adding <= limit:
+            return use.leaves_at
+    return None
+
+
+def _exceeded(
+    poster: Poster,
+    limit_name: str,
+    limit: int,
+    used: int,
+    uses: list[_Use],
+    now: datetime,
+    adding: int,
+    per_use: int,
+) -> TapesiteError:
+    resets_at = _resets_at(uses, limit=limit, used=used, adding=adding, per_use=per_use)
+    who = "You have" if poster.kind == "user" else "Guests at your address have"
+    if limit_name == "tapes_per_day":
+        said = f"{who} posted {used} of {limit} tapes allowed in 24 hours"
+    else:
+        said = f"{who} posted {_mib(used)} of {_mib(limit)} allowed in 24 hours"
+        if adding > limit:
+            said += f", and this tape alone is {_mib(adding)}"
+    if poster.kind == "guest":
+        said += " (signing in gives you your own allowance)"
+    details: dict[str, object] = {
+        "limit": limit_name,
+        "poster": poster.kind,
+        "max": limit,
+        "used": used,
+        "window_seconds": int(WINDOW.total_seconds()),
+        "resets_at": resets_at.isoformat() if resets_at else None,
+    }
+    if resets_at is not None:
+        details["retry_after"] = max(1, math.ceil((resets_at - now).total_seconds()))
+        said += f". You can post again after {resets_at:%Y-%m-%d %H:%M} UTC."
+    else:
+        said += "."
+    return TapesiteError("quota_exceeded", said, status=429, details=details)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
+
+
+__all__ = ["WINDOW", "Poster", "Usage", "poster_for", "quota_check", "quota_lock", "usage_of"]
