@@ -19,9 +19,9 @@ from PIL import Image
 from tapes.archive import inspect_archive
 from tapes.models import Tape
 from tapes.storage import storage_for
-from tests.support.browser import save_screenshot
+from tests.support.browser import CspWatch, save_screenshot
 from tests.support.worker import tapes_worker, worker_log
-from tests.web.conftest import CspWatch, canvas_ink, record_take, scribble, sign_in, wait_for_ink
+from tests.web.conftest import canvas_ink, record_take, scribble, sign_in, wait_for_ink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

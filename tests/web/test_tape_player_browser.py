@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tapes.models import Tape, TapeStatus
-from tests.support.browser import save_screenshot
+from tests.support.browser import CspWatch, save_screenshot
 from tests.support.synth import make_tape as make_synth_tape
-from tests.web.conftest import CspWatch, wait_for_ink
+from tests.web.conftest import wait_for_ink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
