@@ -175,4 +175,3 @@ def allow_framing(*ancestors: str) -> Callable[[ViewFunc], ViewFunc]:
         return framed  # type: ignore[return-value]
 
     return decorate
-

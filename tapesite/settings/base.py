@@ -457,7 +457,7 @@ LOGGING: dict[str, Any] = {
     },
 }
 
-# --- Browser-facing headers (tapesite.headers; docs/operations.md) ---------------------------------
+# --- Browser-facing headers (tapesite.headers; docs/operations.md) ------------------------------
 # Scripts and styles from the site only, nothing inline, no plugins, no framing. The storage
 # origins (S3 presigned links and upload forms) join img-src, media-src and connect-src, and the
 # sign-in provider joins form-action, derived from their settings. A view meant to be embedded

@@ -13,7 +13,6 @@ import requests
 from django.db import connections
 
 from accounts.models import User
-
 from tests.support import synth
 from tests.support.services import RedisServer, S3Server
 from tests.support.site import (

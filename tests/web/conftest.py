@@ -89,4 +89,3 @@ def record_take(page: Any, seconds: float) -> dict[str, Any]:
     page.locator("#recorder[data-state=recorded]").wait_for()
     take = page.evaluate("() => ({...document.getElementById('recorder').dataset})")
     return {"ms": float(take["takeMs"]), "frames": int(take["takeFrames"])}
-

@@ -21,7 +21,7 @@ from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.support.browser import CspWatch, save_screenshot
 from tests.support.worker import tapes_worker, worker_log
-from tests.web.conftest import canvas_ink, record_take, scribble, sign_in, wait_for_ink
+from tests.web.conftest import canvas_ink, record_take, scribble, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
