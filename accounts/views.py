@@ -106,6 +106,30 @@ def login(request: HttpRequest) -> HttpResponseBase:
         return _problem(request, auth0.provider_unavailable("authorize", exc))
 
 
+# What the person is told when the callback is refused, per the OAuth error (the provider's
+# ``error``, or authlib's own for a state it does not know).
+_SIGN_IN_REFUSALS: dict[str, tuple[str, str]] = {
+    "access_denied": (
+        "sign_in_cancelled",
+        "Signing in was cancelled, or the sign-in service did not allow it. Try again when ready.",
+    ),
+    "mismatching_state": (
+        "sign_in_expired",
+        "This sign-in link had expired or was already used. Start signing in again.",
+    ),
+    "login_required": (
+        "sign_in_cancelled",
+        "The sign-in service needs you to sign in there first. Try again.",
+    ),
+}
+_SIGN_IN_FAILED = ("sign_in_failed", "Signing in did not complete. Try again.")
+
+
+def sign_in_refusal(error: str) -> TapesiteError:
+    code, message = _SIGN_IN_REFUSALS.get(error, _SIGN_IN_FAILED)
+    return TapesiteError(code, message, status=400)
+
+
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     config = auth0.auth0_config()
@@ -114,14 +138,14 @@ def callback(request: HttpRequest) -> HttpResponse:
     try:
         token = auth0.oauth_client(config).authorize_access_token(request)
     except (AuthlibBaseError, JoseError) as exc:
-        # A wrong or replayed state, a nonce that does not match, a refused consent...
-        logger.info("sign-in callback refused: %r", exc)
-        reason = getattr(exc, "description", None) or getattr(exc, "error", None) or str(exc)
-        return _problem(
-            request,
-            TapesiteError("sign_in_failed", f"Signing in did not complete ({reason}). Try again."),
-            status=400,
+        # A wrong or replayed state, a nonce that does not match, a refused consent... The
+        # provider's words (error_description) arrive in the query, where anyone can write
+        # them: they go to the log, and the person reads a fixed sentence.
+        error = str(getattr(exc, "error", "") or type(exc).__name__)
+        logger.info(
+            "sign-in callback refused: %s %r", error, getattr(exc, "description", None) or exc
         )
+        return _problem(request, sign_in_refusal(error), status=400)
     except requests.RequestException as exc:
         return _problem(request, auth0.provider_unavailable("token", exc))
     claims = token.get("userinfo") or {}

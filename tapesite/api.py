@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -32,6 +33,19 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str, int]] = [
     (exceptions.Throttled, "throttled", 429),
     (exceptions.ValidationError, "invalid_input", 400),
 ]
+
+
+class JSONFallbackNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, except that an Accept no renderer meets gets the first renderer (JSON)
+    instead of a 406: with the browsable API off, ``Accept: text/html`` still gets the data."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+                raise  # an explicit ?format= the API does not speak is the client's mistake
+            return renderers[0], renderers[0].media_type
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

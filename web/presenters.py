@@ -70,6 +70,9 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "failure_code": tape.failure_code,
         "failure_words": tape_failure_words(tape.failure_code),
         "may_retry": may_retry,
+        # The encode job's archive check passed (it records the frames it counted): only then
+        # does the page play the ZIP itself.
+        "validated": tape.frames is not None,
         "at": tape_at_record(tape),
         "api_url": reverse("tapes:detail", kwargs={"code": tape.code}),
     }
@@ -77,7 +80,16 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
 
 def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
     """What the tape page's script starts from (the rest it polls from the API)."""
-    keys = ("code", "status", "progress", "failure_code", "media", "may_retry", "api_url")
+    keys = (
+        "code",
+        "status",
+        "progress",
+        "failure_code",
+        "media",
+        "may_retry",
+        "validated",
+        "api_url",
+    )
     return {
         **{key: page[key] for key in keys},
         "duration_ms": page["duration_ms"],

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from tapes import selectors
+from tapes.archive import ArchiveLimits
 from tapes.presenters import tapes_for_output
 from web import presenters
 from web.codes import code_from_input
@@ -49,6 +50,22 @@ def record_limit_seconds() -> int:
     return max(1, min(int(settings.TAPES_RECORD_LIMIT_SECONDS), int(archive_max_ms // 1000)))
 
 
+def player_limits() -> dict[str, int | float]:
+    """What the tape page's player may read and inflate: the archive reader's limits, and the
+    player's own (lower) bounds on what a visitor's tab expands."""
+    archive = ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
+    total = min(int(settings.TAPES_PLAYER_MAX_TOTAL_BYTES), archive.max_uncompressed_bytes)
+    return {
+        "maxArchiveBytes": archive.max_archive_bytes,
+        "maxEntries": archive.max_entries,
+        "maxEntryBytes": min(int(settings.TAPES_PLAYER_MAX_ENTRY_BYTES), total),
+        "maxTotalBytes": total,
+        "maxJsonBytes": archive.max_json_bytes,
+        "maxEntryRatio": archive.max_entry_ratio,
+        "ratioCheckMinBytes": archive.ratio_check_min_bytes,
+    }
+
+
 @require_GET
 @ensure_csrf_cookie
 def recorder(request: HttpRequest) -> HttpResponse:
@@ -77,7 +94,7 @@ def tape(request: HttpRequest, code: str) -> HttpResponse:
     page = presenters.tape_page(found, request)
     context = {
         "tape": page,
-        "state": presenters.tape_page_state(page),
+        "state": {**presenters.tape_page_state(page), "limits": player_limits()},
         "words": tape_failure_table(),
         "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
     }

@@ -1,12 +1,14 @@
-// The tape page. A ready tape plays its MP4 (server-rendered). Until then the page plays the
-// frames straight from the uploaded ZIP, so the tape is watchable at once, and polls the API for
-// the video's progress; when the video is ready it takes over. A failure shows the reason, and
+// The tape page. A ready tape plays its MP4 (server-rendered). Until then the page polls the API
+// for the video's progress, and once the site has checked the uploaded ZIP (the encode job's
+// archive check: the API then reports its frames) it plays the frames straight from it, within
+// the bounds the page was given (tapezip.js); when the video is ready it takes over. An unchecked
+// ZIP is never opened here: every visitor's browser would unpack whatever was uploaded. A failure shows the reason, and
 // the owner a retry. The article's data-state is the tape's status (uploaded, queued, processing,
 // ready, failed): the CSS shows the progress or the failure from it (see data-show in
 // tapesite.css); the template renders the first one.
-import { unzip } from "../vendor/fflate/fflate.js";
 import { FramePlayer } from "./player.js";
 import { ApiError, api, copyText } from "./site.js";
+import { TIMING_NAME, TapeZipError, fetchTapeZip, unzipTape } from "./tapezip.js";
 
 const state = JSON.parse(document.getElementById("tape-state").textContent);
 const words = JSON.parse(document.getElementById("tape-words").textContent);
@@ -22,6 +24,7 @@ let player = null;
 let video = $("tape-video");
 let pollTimer = 0;
 let videoFailures = 0;
+let validated = Boolean(state.validated) || state.status === "ready";
 
 function failureWords(code) {
   if (!code) return "";
@@ -36,6 +39,8 @@ function failureWords(code) {
 
 function setPlaying(playing) {
   const toggle = $("play-toggle");
+  // Play/Pause only while there is something to play.
+  $("screen-controls").hidden = !(video || player);
   toggle.textContent = playing ? "Pause" : "Play";
   toggle.setAttribute("aria-pressed", playing ? "false" : "true");
 }
@@ -64,24 +69,40 @@ function setUpVideo(element) {
 
 // --- frames from the ZIP ----------------------------------------------------------------------
 
-function unzipAsync(bytes) {
-  return new Promise((resolve, reject) => {
-    const wanted = (file) => /^frame\d{6}\.png$/.test(file.name) || file.name === "timing.json";
-    unzip(bytes, { filter: wanted }, (error, files) => (error ? reject(error) : resolve(files)));
-  });
+// What the screen says while it shows no picture, and the line under the progress bar.
+const NOTES = {
+  waiting: "The recording plays here once the site has checked it.",
+  playing: "Meanwhile, this plays the recording itself.",
+  refused: "This recording is too large or damaged to play in the browser.",
+  failed: "The recording cannot be played here yet.",
+  unplayable: "This recording cannot be played.",
+  later: "The video will play here when it is ready.",
+};
+
+function showScreenNote(text) {
+  const note = $("screen-note");
+  note.textContent = text;
+  note.hidden = !text;
 }
 
 async function playFromZip() {
   const canvas = $("tape-frames");
-  if (!canvas || !state.media.zip) return;
+  const busy = ["loading", "playing", "refused"].includes(article.dataset.zipPlayback);
+  if (!canvas || !state.media.zip || player || busy) return;
+  if (!validated) {
+    article.dataset.zipPlayback = "waiting";
+    return;
+  }
   article.dataset.zipPlayback = "loading";
+  $("status-note").textContent = NOTES.playing;
+  showScreenNote("Loading the recording…");
   try {
-    const response = await fetch(state.media.zip);
-    if (!response.ok) throw new Error(`the recording answered ${response.status}`);
-    const files = await unzipAsync(new Uint8Array(await response.arrayBuffer()));
-    const timing = JSON.parse(new TextDecoder().decode(files["timing.json"]));
+    const files = await unzipTape(await fetchTapeZip(state.media.zip, state.limits), state.limits);
+    if (!files[TIMING_NAME]) throw new TapeZipError("corrupt", "no timing.json");
+    const timing = JSON.parse(new TextDecoder().decode(files[TIMING_NAME]));
+    if (!Array.isArray(timing)) throw new TapeZipError("corrupt", "timing.json is not a list");
     const frames = timing
-      .filter((entry) => files[entry.filename])
+      .filter((entry) => entry && files[entry.filename])
       .map((entry) => ({
         blob: new Blob([files[entry.filename]], { type: "image/png" }),
         duration: Number(entry.duration) || 16.7,
@@ -95,6 +116,7 @@ async function playFromZip() {
     const shown = await player.showFirst();
     if ((video && !video.hidden) || !player) return; // the MP4 took over meanwhile
     if (!shown) throw new Error("the first frame could not be decoded");
+    showScreenNote("");
     if (reducedMotion.matches) {
       setPlaying(false);
     } else {
@@ -104,10 +126,16 @@ async function playFromZip() {
     article.dataset.zipPlayback = "playing";
     article.dataset.zipFrames = String(frames.length);
   } catch (error) {
-    article.dataset.zipPlayback = "failed";
+    const refused = error instanceof TapeZipError;
+    article.dataset.zipPlayback = refused ? "refused" : "failed";
+    if (refused) article.dataset.zipRefusal = error.code;
     article.dataset.zipError = String(error && error.message ? error.message : error);
-    console.error("playing the recording:", error);
-    $("status-note").textContent = "The recording cannot be played here yet.";
+    console.warn("playing the recording:", error);
+    if (player) player.destroy();
+    player = null;
+    setPlaying(false);
+    if (!video || video.hidden) showScreenNote(refused ? NOTES.refused : NOTES.failed);
+    $("status-note").textContent = NOTES.later;
   }
 }
 
@@ -158,6 +186,7 @@ function showVideo(media) {
       const canvas = $("tape-frames");
       if (canvas) canvas.replaceWith(element);
       element.hidden = false;
+      showScreenNote("");
       if (player) player.destroy();
       player = null;
       if (!reducedMotion.matches) element.play().catch(() => {});
@@ -186,6 +215,13 @@ function showDownloads(media) {
 
 function render(tape) {
   article.dataset.state = tape.status;
+  if (!validated && (tape.frames != null || tape.status === "ready")) {
+    // The site has checked the recording: it may play here now.
+    validated = true;
+    if (article.dataset.zipPlayback === "waiting") delete article.dataset.zipPlayback;
+    if (tape.status !== "ready") playFromZip();
+  }
+  if (!validated) showScreenNote(tape.status === "failed" ? NOTES.unplayable : NOTES.waiting);
   $("status-words").textContent = words.status[tape.status] || tape.status;
   $("status-progress").value = tape.progress || 0;
   if (tape.status === "failed") {
@@ -205,6 +241,7 @@ async function poll() {
     if (tape.status === "ready" || tape.status === "failed") return;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
+      showScreenNote("");
       $("status-words").textContent = "This tape was taken down";
       return;
     }
@@ -246,6 +283,7 @@ if (video) {
   setUpVideo(video);
 } else {
   setPlaying(false);
+  if (!validated) showScreenNote(state.status === "failed" ? NOTES.unplayable : NOTES.waiting);
   playFromZip();
   if (state.status !== "ready" && state.status !== "failed") poll();
   else if (state.status === "ready") render({ ...state, failure: null });

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     # First: probes are answered before host checks, sessions and auth (see ops.middleware).
     "ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # CSP and Permissions-Policy on every response, static files included (tapesite.headers).
+    "tapesite.headers.SecurityHeadersMiddleware",
     # Static files before anything else touches the request (whitenoise's documented place).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -291,6 +293,10 @@ TAPES_RETRY_INTERVALS = env.list("TAPES_RETRY_INTERVALS", cast=int, default=[15,
 TAPES_ARCHIVE_LIMITS: dict[str, int | float] = {}
 TAPES_ENCODER: dict[str, Any] = {}
 TAPES_API_MAX_BODY_BYTES = 64 * 1024
+# What the tape page's player may inflate in a visitor's browser (it plays checked tapes only,
+# and never more than the archive reader accepts either): each frame, and all of them together.
+TAPES_PLAYER_MAX_ENTRY_BYTES = env.int("TAPES_PLAYER_MAX_ENTRY_BYTES", default=16 * 1024 * 1024)
+TAPES_PLAYER_MAX_TOTAL_BYTES = env.int("TAPES_PLAYER_MAX_TOTAL_BYTES", default=256 * 1024 * 1024)
 # The recorder page: its canvas (1x, the size of the frames it stores) and its time limit, which
 # the page never lets exceed the archive reader's max_duration_ms.
 TAPES_RECORD_LIMIT_SECONDS = env.int("TAPES_RECORD_LIMIT_SECONDS", default=60)
@@ -404,6 +410,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "tapesite.api.exception_handler",
+    # An Accept the API cannot meet (text/html once production drops the browsable renderer)
+    # gets JSON anyway, not a 406.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tapesite.api.JSONFallbackNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tapesite.throttling.ScopedRateThrottle"],
     # How many proxies in front of the site append to X-Forwarded-For. 0 (the default): the
@@ -497,6 +506,49 @@ LOGGING: dict[str, Any] = {
         "tapes.transitions": {"handlers": ["json"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Browser-facing headers (tapesite.headers; docs/operations.md) ------------------------------
+# Scripts and styles from the site only, nothing inline, no plugins, no framing. The storage
+# origins (S3 presigned links and upload forms) join img-src, media-src and connect-src, and the
+# sign-in provider joins form-action, derived from their settings. A view meant to be embedded
+# opts in with tapesite.headers.allow_framing.
+CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # data: for the small icons the admin's and the API reference's stylesheets inline.
+    "img-src": ["'self'", "data:"],
+    "media-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "worker-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Features no page of the site uses (the recorder draws with a pointer; it never asks for a
+# camera or microphone), denied to the site and anything it embeds.
+PERMISSIONS_POLICY_DENY: list[str] = [
+    "accelerometer",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "serial",
+    "usb",
+    "browsing-topics",
+]
+# Other sites learn nothing of the page a visitor came from (tape codes are in the paths).
+SECURE_REFERRER_POLICY = env("DJANGO_SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# X-Frame-Options for browsers that do not read frame-ancestors.
+X_FRAME_OPTIONS = "DENY"
 
 # --- Operations ----------------------------------------------------------------------------------
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, only staff may read it.

@@ -16,6 +16,7 @@ from tapes import services as claims
 from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.conftest import tiny_zip
+from tests.support.browser import CspWatch
 from tests.support.oidc import OidcProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +38,8 @@ def test_sign_in_claim_and_sign_out_in_a_real_browser(
     auth0.account("auth0|chromium", nickname="chroma", name="Chroma Browser")
     tape, token = guest_tape()
     site = live_server.url
+    # Signing out POSTs to the site, which redirects to the provider: form-action allows it.
+    csp = CspWatch(page)
 
     page.goto(site + "/")
     # What the recorder leaves behind after a guest post.
@@ -87,6 +90,8 @@ def test_sign_in_claim_and_sign_out_in_a_real_browser(
     page.click("a.account-signin")
     page.wait_for_url(auth0.issuer + "**")
     assert page.locator("input[name=login]").is_visible()  # the provider asks again
+    page.goto(site + "/")
+    assert csp.violations() == []
 
 
 def test_a_browser_without_guest_tapes_is_offered_nothing(

@@ -4,7 +4,7 @@ Django's test client (ours): code + PKCE, state and nonce, users keyed by sub, s
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -105,7 +105,7 @@ def test_a_callback_with_another_state_is_refused(auth0: OidcProvider) -> None:
     back = auth0.sign_in(requests.Session(), start(client), "auth0|st")
     forged = back.replace("state=", "state=x")
     response = client.get(callback_path(forged))
-    assert response.status_code == 400 and b'data-code="sign_in_failed"' in response.content
+    assert response.status_code == 400 and b'data-code="sign_in_expired"' in response.content
     assert not User.objects.filter(sub="auth0|st").exists()
     assert "_auth_user_id" not in client.session
 
@@ -137,14 +137,62 @@ def test_an_id_token_with_another_nonce_is_refused(auth0: OidcProvider) -> None:
     assert not User.objects.filter(sub="auth0|nn").exists()
 
 
-def test_a_refused_consent_is_a_clear_page_not_an_error(auth0: OidcProvider) -> None:
+def test_a_refused_consent_is_a_clear_page_not_an_error(
+    auth0: OidcProvider, caplog: pytest.LogCaptureFixture
+) -> None:
     client = Client()
     start(client)
     state = next(k for k in client.session.keys() if k.startswith("_state_auth0_"))  # noqa: SIM118
     response = client.get(
         f"/accounts/callback/?error=access_denied&error_description=nope&state={state[13:]}"
     )
-    assert response.status_code == 400 and b"nope" in response.content
+    assert response.status_code == 400
+    assert b'data-code="sign_in_cancelled"' in response.content
+    assert b"Signing in was cancelled" in response.content
+    assert b"nope" not in response.content
+    assert "nope" in caplog.text  # the provider's words are kept for whoever reads the logs
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("access_denied", "sign_in_cancelled"),
+        ("server_error", "sign_in_failed"),
+        ("made_up_by_someone", "sign_in_failed"),
+    ],
+)
+def test_the_providers_error_text_never_reaches_the_page(
+    auth0: OidcProvider, error: str, code: str
+) -> None:
+    """Anyone can send a person a callback link: its error_description must not become the
+    site's words (a phishing line, or markup)."""
+    client = Client()
+    start(client)
+    state = next(k for k in client.session.keys() if k.startswith("_state_auth0_"))  # noqa: SIM118
+    bait = "Your account is locked. Call +1 555 0100 <b>now</b>"
+    query = urlencode({"error": error, "error_description": bait, "state": state[13:]})
+    response = client.get(f"/accounts/callback/?{query}")
+    assert response.status_code == 400
+    assert f'data-code="{code}"'.encode() in response.content
+    assert b"555 0100" not in response.content and b"locked" not in response.content
+    assert error.encode() not in response.content or error == "access_denied"
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_real_refusal_by_the_provider_gets_a_fixed_sentence(auth0: OidcProvider) -> None:
+    """The provider itself refuses: asked not to show its login page (prompt=none) to someone
+    without a session there, it sends them back with login_required and its own description."""
+    client = Client()
+    authorize = start(client) + "&prompt=none"
+    answer = requests.get(authorize, allow_redirects=False, timeout=10)
+    location = answer.headers.get("Location", "")
+    query = parse_qs(urlparse(location).query)
+    assert query.get("error") == ["login_required"], (answer.status_code, location)
+    description = query["error_description"][0]
+    response = client.get(callback_path(location))
+    assert response.status_code == 400
+    assert b'data-code="sign_in_cancelled"' in response.content
+    assert description.encode() not in response.content
 
 
 @pytest.mark.parametrize(

@@ -73,3 +73,34 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     if failed is not None and failed.failed:
         save_screenshot(tab, f"FAILED-{request.node.name}")
     context.close()
+
+
+# Every Content-Security-Policy violation the page reports, kept on window for the test to read
+# (an init script: it runs before the page's own, and CSP does not apply to it).
+_WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+    window.__cspViolations.push(`${e.effectiveDirective} refused ${e.blockedURI || 'inline'}`
+        + ` at ${e.sourceFile || document.location.pathname}:${e.lineNumber}`);
+});
+"""
+
+
+class CspWatch:
+    """What Chromium refused under the site's CSP, from the console ("Refused to ...") and from
+    securitypolicyviolation events, across every page the tab opens."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.console: list[str] = []
+        page.context.add_init_script(_WATCH_CSP)
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or text.startswith("Refused to"):
+            self.console.append(text)
+
+    def violations(self) -> list[str]:
+        events = self.page.evaluate("() => window.__cspViolations || []")
+        return [*self.console, *events]

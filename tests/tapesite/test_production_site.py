@@ -12,6 +12,7 @@ import pytest
 import requests
 from django.db import connections
 
+from accounts.models import User
 from tests.support import synth
 from tests.support.services import RedisServer, S3Server
 from tests.support.site import (
@@ -100,3 +101,109 @@ def test_the_throttle_still_limits_on_redis(
         statuses = [requests.get(f"{site.url}/api/tapes", timeout=30).status_code for _ in range(7)]
     # Counted in the shared Redis, so the two gunicorn workers share one budget.
     assert statuses == [200] * 5 + [429] * 2
+
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "X-Content-Type-Options",
+)
+
+
+def test_every_page_and_api_answer_carries_the_security_headers(
+    s3_server: S3Server, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Production settings under gunicorn, behind a TLS proxy (X-Forwarded-Proto): the pages,
+    the API (answers and errors), the metrics door, static files; and the API speaks JSON only,
+    whatever the client accepts."""
+    from django.test import Client
+
+    from tests.tapes.factories import TapeFactory
+
+    person = User.objects.create_user(username="hedda", password="x" * 12)
+    tape = TapeFactory.create(user=person)
+    # The test client's session, readable by the site because both sign with one key.
+    client = Client()
+    client.force_login(person)
+    session = client.cookies["sessionid"].value
+    connections.close_all()
+    env = production_env(
+        database_url=current_database_url(),
+        redis_url=redis_server.url,
+        s3=s3_server,
+        DJANGO_SECRET_KEY="test-only-key",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+    )
+    manage(env, "collectstatic", "--noinput")
+    behind_tls = {"X-Forwarded-Proto": "https"}
+    with gunicorn(env, tmp_path / "gunicorn.log") as site:
+        pages = {
+            "/": 200,
+            "/tapes": 200,
+            f"/t/{tape.code}": 200,
+            "/u/hedda": 200,
+            "/t/nope": 404,
+            "/accounts/login/": 200,
+            "/admin/login/": 200,
+            "/me": 302,
+            "/api/schema/docs/": 200,
+            "/static/tapesite.css": 200,
+        }
+        api = {
+            f"/api/tapes/{tape.code}": 200,
+            "/api/tapes": 200,
+            "/api/tapes/nope": 404,
+            "/api/no-such-thing": 404,
+            "/metrics": 401,
+        }
+        answers: dict[str, requests.Response] = {}
+        for path, status in {**pages, **api}.items():
+            answer = requests.get(
+                site.url + path,
+                headers={**behind_tls, "Accept": "text/html,*/*;q=0.8"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert answer.status_code == status, (path, answer.status_code, site.log())
+            answers[path] = answer
+        answers["/me signed in"] = requests.get(
+            site.url + "/me", headers=behind_tls, cookies={"sessionid": session}, timeout=30
+        )
+        assert answers["/me signed in"].status_code == 200, site.log()
+        answers["POST /api/tapes (bad JSON)"] = requests.post(
+            site.url + "/api/tapes",
+            data=b"{",
+            headers={**behind_tls, "Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert answers["POST /api/tapes (bad JSON)"].status_code in (400, 403)
+        for name, answer in answers.items():
+            missing = [h for h in SECURITY_HEADERS if h not in answer.headers]
+            assert not missing, (name, missing)
+            csp = answer.headers["Content-Security-Policy"]
+            for directive in (
+                "script-src 'self'",
+                "object-src 'none'",
+                "frame-ancestors 'none'",
+                "base-uri 'self'",
+            ):
+                assert directive in csp, (name, csp)
+            assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+            # The media and the uploads live on the storage's origin.
+            assert s3_server.endpoint in csp.split("connect-src", 1)[1].split(";")[0], csp
+            assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+            assert "camera=()" in answer.headers["Permissions-Policy"]
+        # JSON only: no browsable API, even for a client that asks for HTML.
+        for path in api:
+            for accept in ("text/html", "text/html,application/xhtml+xml,*/*;q=0.8"):
+                answer = requests.get(
+                    site.url + path, headers={**behind_tls, "Accept": accept}, timeout=30
+                )
+                assert answer.headers["Content-Type"].startswith("application/json"), (path, accept)
+                assert "<html" not in answer.text.lower()
+        explicit = requests.get(f"{site.url}/api/tapes/{tape.code}?format=api", timeout=30)
+        assert explicit.headers["Content-Type"].startswith("application/json")
+        assert "<html" not in explicit.text.lower()

@@ -168,10 +168,11 @@ def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
         failure_code="encode_crashed",
         failure_message="Encoding crashed: boom",
         zip_content=synth.path.read_bytes(),
-        frames=None,
+        # Its archive passed the check (the encode job recorded the frames), then it crashed.
+        frames=30,
         duration_ms=None,
-        width=None,
-        height=None,
+        width=64,
+        height=48,
     )
     sign_in(page, live_server, user)
     page.goto(f"{live_server.url}/t/{tape.code}")

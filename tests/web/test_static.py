@@ -47,3 +47,44 @@ def test_production_static_files_are_hashed_compressed_and_served(
     page = client.get("/").content.decode()
     assert f'src="/static/{recorder}"' in page
     assert f'data-worker="/static/{paths["web/recorder-worker.js"]}"' in page
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_INLINE = [
+    (re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I), "inline script"),
+    (re.compile(r"\son[a-z]+\s*=", re.I), "inline event handler"),
+    (re.compile(r"\sstyle\s*=", re.I), "inline style"),
+    (re.compile(r"<style", re.I), "style element"),
+    (re.compile(r"javascript:", re.I), "javascript: URL"),
+]
+
+
+def test_templates_hold_no_inline_script_or_style() -> None:
+    """The CSP allows scripts and styles from files only (tapesite.headers): a template that
+    brings back an inline one breaks in every browser. json_script data blocks are fine."""
+    templates = [
+        path
+        for folder in [ROOT / "templates", *ROOT.glob("*/templates")]
+        if ".venv" not in folder.parts
+        for path in folder.rglob("*.html")
+    ]
+    assert len(templates) > 10
+    found = [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in templates
+        for pattern, what in _INLINE
+        if pattern.search(path.read_text())
+    ]
+    assert found == []
+
+
+def test_every_palette_colour_and_brush_has_its_css_rule() -> None:
+    """The recorder's swatches get their colour from a class (no inline style under the CSP)."""
+    from web.views import BRUSH_SIZES, PALETTE
+
+    css = (ROOT / "static" / "tapesite.css").read_text()
+    for name, value in PALETTE:
+        if value != "rainbow":
+            assert f".swatch-{name} {{ --swatch: {value}; }}" in css, name
+    for size in BRUSH_SIZES:
+        assert f".brush-{size} {{ --size: {size}; }}" in css, size
