@@ -61,6 +61,9 @@ SETTINGS = {
     "TAPES_THROTTLE_POST": "100000/min",
     "TAPES_THROTTLE_READ": "100000/min",
     "TAPES_UPLOAD_MAX_OPEN_PER_CLIENT": "1000",
+    # ...and is one guest to the daily posting quotas (0 turns them off).
+    "TAPES_QUOTA_GUEST_TAPES_PER_DAY": "0",
+    "TAPES_QUOTA_GUEST_BYTES_PER_DAY": "0",
 }
 
 
