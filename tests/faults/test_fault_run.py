@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
-import psutil
 import pytest
 import requests
 
 from tapes.models import Tape, TapeStatus
 from tests.conftest import tiny_zip
 from tests.support import synth
-from tests.support.services import RedisServer, S3Server, seaweedfs
+from tests.support.services import RedisServer, S3Server, seaweedfs, weed_pids
 from tests.support.site import (
     SiteClient,
     current_database_url,
@@ -62,15 +61,6 @@ class Posted:
     bad: dict[str, str] = field(default_factory=dict)
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _weed_pids(data_dir: Path) -> list[int]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "weed" in cmdline and str(data_dir) in cmdline:
-            found.append(proc.pid)
-    return found
 
 
 @contextlib.contextmanager
@@ -203,7 +193,7 @@ def test_faults_lose_nothing(tmp_path: Path) -> None:
                 redis_server.restart(keep_data=False)
                 faults.append("redis restarted without its data")
                 at(30)
-                paused = _weed_pids(weed_data)
+                paused = weed_pids(weed_data)
                 assert paused, "SeaweedFS process not found"
                 for pid in paused:
                     os.kill(pid, signal.SIGSTOP)

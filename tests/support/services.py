@@ -1,20 +1,23 @@
-"""Real services for the suite: SeaweedFS (S3) and throwaway Redis servers.
+"""Real services for the suite: SeaweedFS (S3), throwaway Redis servers and PostgreSQL.
 
-Each one binds 127.0.0.1 only. A service that cannot start fails the test that needs it: the
-suite never skips because something is missing.
+Each one binds 127.0.0.1 only, or an address on a test network the test made (tests/support/
+netns.py). A service that cannot start fails the test that needs it: the suite never skips
+because something is missing.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +37,13 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _s3_answers(port: int) -> bool:
+def _s3_answers(port: int, host: str = "127.0.0.1") -> bool:
     """Whether an S3 endpoint answers HTTP at all (an anonymous request gets 403: fine)."""
     import urllib.error
     import urllib.request
 
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+        urllib.request.urlopen(f"http://{host}:{port}/", timeout=2).close()
     except urllib.error.HTTPError:
         return True
     except (OSError, ValueError):
@@ -100,9 +103,13 @@ def startup_lock() -> Iterator[None]:
 
 
 @contextmanager
-def seaweedfs(workdir: Path) -> Iterator[S3Server]:
+def seaweedfs(
+    workdir: Path, *, host: str = "127.0.0.1", wrap: Sequence[str] = ()
+) -> Iterator[S3Server]:
     """``weed mini`` on loopback with one admin identity. Every one of its ports (it opens about
-    a dozen) is set from one free block, so several may run on a machine at once."""
+    a dozen) is set from one free block, so several may run on a machine at once. ``host`` and
+    ``wrap`` (a command prefix such as ``ip netns exec NAME``) put it on a test network's address
+    instead; the wrapper must exec, so the process is weed itself."""
     access_key, secret_key = "tapesite-test", "tapesite-test-secret"
     config = workdir / "s3.json"
     config.write_text(
@@ -140,11 +147,12 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         ports = {name: base + i for i, name in enumerate(names)}
         proc = subprocess.Popen(
             [
+                *wrap,
                 _weed_binary(),
                 "mini",
                 f"-dir={data}",
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
+                f"-ip={host}",
+                f"-ip.bind={host}",
                 *(f"-{name}={port}" for name, port in ports.items()),
                 "-debug.port=0",
                 f"-s3.config={config}",
@@ -158,14 +166,14 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         try:
             # The S3 port opens before the gateway serves (and once it did not stay open): ready
             # is an HTTP answer, twice in a row.
-            wait_until(lambda: _s3_answers(ports["s3.port"]), 60, "SeaweedFS S3", proc)
-            wait_until(lambda: _s3_answers(ports["s3.port"]), 10, "SeaweedFS S3", proc)
+            wait_until(lambda: _s3_answers(ports["s3.port"], host), 60, "SeaweedFS S3", proc)
+            wait_until(lambda: _s3_answers(ports["s3.port"], host), 10, "SeaweedFS S3", proc)
         except BaseException:
             proc.kill()
             log.close()
             raise
     try:
-        yield S3Server(f"http://127.0.0.1:{ports['s3.port']}", access_key, secret_key)
+        yield S3Server(f"http://{host}:{ports['s3.port']}", access_key, secret_key)
     finally:
         proc.terminate()
         try:
@@ -173,6 +181,18 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def weed_pids(data_dir: Path) -> list[int]:
+    """The weed processes serving ``data_dir`` (a test pauses them to stall storage)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "weed" in cmdline and str(data_dir) in cmdline:
+            found.append(proc.pid)
+    return found
 
 
 def _redis_server_binary() -> str:
@@ -183,23 +203,37 @@ def _redis_server_binary() -> str:
 
 
 class RedisServer:
-    """A private redis-server the test can stop and start again on the same port."""
+    """A private redis-server the test can stop and start again on the same port: on loopback,
+    or on a test network's ``host`` with ``wrap`` the command prefix that enters it (Redis takes
+    connections from other addresses only with a ``password``)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        host: str = "127.0.0.1",
+        wrap: Sequence[str] = (),
+        password: str | None = None,
+    ) -> None:
         self.port = free_port()
+        self.host = host
+        self.wrap = list(wrap)
+        self.password = password
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        secret = f":{self.password}@" if self.password else ""
+        return f"redis://{secret}{self.host}:{self.port}/0"
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
+                *self.wrap,
                 _redis_server_binary(),
                 "--bind",
-                "127.0.0.1",
+                self.host,
                 "--port",
                 str(self.port),
                 "--save",
@@ -208,11 +242,12 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port)
+        client = redis.Redis(host=self.host, port=self.port, password=self.password)
 
         def ready() -> bool:
             try:
@@ -226,4 +261,108 @@ class RedisServer:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def _postgres_bindir() -> Path:
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL's server programs (/usr/lib/postgresql/*/bin) are missing: the test "
+            "command installs Debian's postgresql package"
+        )
+    return found[-1].parent
+
+
+class PostgresServer:
+    """A PostgreSQL of the test's own: ``initdb`` into ``workdir`` and a server listening on
+    ``host`` only (``wrap`` enters the test network host that address is on), no Unix socket,
+    trusting clients on its own subnet. PostgreSQL refuses to run as root, so it runs as the
+    ``postgres`` system user (the Debian package creates it); ``workdir`` must be reachable
+    for that user."""
+
+    def __init__(
+        self, workdir: Path, *, host: str, wrap: Sequence[str] = (), port: int = 5432
+    ) -> None:
+        import pwd
+
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            raise RuntimeError("no `postgres` system user: install Debian's postgresql") from None
+        self.as_postgres = [
+            "setpriv",
+            f"--reuid={account.pw_uid}",
+            f"--regid={account.pw_gid}",
+            "--init-groups",
+        ]
+        self.uid, self.gid = account.pw_uid, account.pw_gid
+        self.workdir, self.host, self.port, self.wrap = workdir, host, port, list(wrap)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@{self.host}:{self.port}/{database}"
+
+    def start(self) -> None:
+        import psycopg
+
+        bindir = _postgres_bindir()
+        data = self.workdir / "pgdata"
+        data.mkdir()
+        os.chown(data, self.uid, self.gid)
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        subprocess.run(
+            [*self.as_postgres, *initdb, "--encoding=UTF8", "--no-sync", "--no-instructions"],
+            cwd=data,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write("host all all samenet trust\n")
+        log = (self.workdir / "postgres.log").open("wb")
+        # Durability is not what this server is for: no fsync, as a tmpfs would have it.
+        options = {
+            "listen_addresses": self.host,
+            "unix_socket_directories": "",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        self.proc = subprocess.Popen(
+            [*self.wrap, *self.as_postgres, str(bindir / "postgres"), "-D", str(data)]
+            + ["-p", str(self.port)]
+            + [arg for name, value in options.items() for arg in ("-c", f"{name}={value}")],
+            cwd=data,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+        def ready() -> bool:
+            try:
+                psycopg.connect(self.url(), connect_timeout=2).close()
+            except psycopg.OperationalError:
+                return False
+            return True
+
+        wait_until(ready, 60, f"PostgreSQL (log: {self.workdir / 'postgres.log'})", self.proc)
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: sessions end, data is kept
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
             self.proc = None

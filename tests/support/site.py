@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -90,8 +90,22 @@ def kill_tree(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
 
 
 class Gunicorn:
-    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 1):
+    """gunicorn on loopback, or on a test network's ``host`` with ``wrap`` the command prefix that
+    enters it (``ip netns exec NAME``: it execs, so the process is still gunicorn's master)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *,
+        workers: int = 2,
+        threads: int = 1,
+        host: str = "127.0.0.1",
+        wrap: Sequence[str] = (),
+    ):
         self.env = env
+        self.host = host
+        self.wrap = list(wrap)
         self.port = free_port()
         self.log_path = log
         self.workers = workers
@@ -101,18 +115,19 @@ class Gunicorn:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [
+                *self.wrap,
                 sys.executable,
                 "-m",
                 "gunicorn",
                 "tapesite.wsgi",
                 "--bind",
-                f"127.0.0.1:{self.port}",
+                f"{self.host}:{self.port}",
                 "--workers",
                 str(self.workers),
                 "--threads",
@@ -154,8 +169,22 @@ class Gunicorn:
         return self.log_path.read_text(errors="replace")[-5000:]
 
 
-def start_worker(env: dict[str, str], log: Path, *, burst: bool = False) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "manage.py", "tapes_worker", *(["--burst"] if burst else [])]
+def start_worker(
+    env: dict[str, str],
+    log: Path,
+    *,
+    burst: bool = False,
+    name: str | None = None,
+    wrap: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    args = [
+        *wrap,
+        sys.executable,
+        "manage.py",
+        "tapes_worker",
+        *(["--burst"] if burst else []),
+        *(["--name", name] if name else []),
+    ]
     return subprocess.Popen(
         args,
         cwd=ROOT,
