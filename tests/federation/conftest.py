@@ -140,7 +140,7 @@ class RateLimitingPds:
 
 
 @pytest.fixture
-def rate_limiting_pds() -> Iterator[RateLimitingPds]:
+def rate_limiting_pds(settings: Any) -> Iterator[RateLimitingPds]:
     server_state = RateLimitingPds(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -164,6 +164,12 @@ def rate_limiting_pds() -> Iterator[RateLimitingPds]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    # Allowlisted: the egress client would refuse a loopback PDS, and these tests are about
+    # what the PDS answers, not where it is.
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [
+        *settings.TAPES_EGRESS_ALLOWED_ORIGINS,
+        server_state.url,
+    ]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -185,7 +191,7 @@ class TricklingPds:
 
 
 @pytest.fixture
-def trickling_pds() -> Iterator[TricklingPds]:
+def trickling_pds(settings: Any) -> Iterator[TricklingPds]:
     state = TricklingPds(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -210,6 +216,7 @@ def trickling_pds() -> Iterator[TricklingPds]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.TAPES_EGRESS_ALLOWED_ORIGINS = [*settings.TAPES_EGRESS_ALLOWED_ORIGINS, state.url]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -185,6 +185,8 @@ def test_unlinking_with_delete_records_leaves_another_user_of_the_same_did_alone
     api.force_login(other_user)
     assert api.get(f"/api/tapes/{theirs.code}").json()["federation"]["state"] == "done"
     assert api.get("/api/me/atproto").json()["did"] == remote.did
+
+
 # --- what a user-named server can make the site do (issue 16) ----------------------------------
 
 

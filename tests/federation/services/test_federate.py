@@ -368,6 +368,8 @@ def test_unlinking_with_delete_records_touches_only_the_users_own_tapes(
         theirs_before.cid,
     )
     assert (fed_of(mine).state, fed_of(mine).rkey) == (FederationState.NONE, "")
+
+
 def test_a_linked_pds_on_an_internal_address_never_gets_the_video(
     user: Any, ready_tape: Callable[..., Tape], listener: Callable[..., Listener]
 ) -> None:
