@@ -226,7 +226,7 @@ def test_detail_shows_video_failure_record_and_metadata(client: Any, moderator: 
     client.force_login(moderator)
     page = client.get(change_url(tape)).content.decode()
     media = f"/admin/tapes/tape/{tape.pk}/media/mp4/"
-    assert f'<video controls preload="metadata" src="{media}"' in page
+    assert f'<video class="tape-admin-video" controls preload="metadata" src="{media}"' in page
     assert "at://did:plc:abc/computer.aesthetic.tape/3k2" in page
     assert "&quot;frames&quot;: 12" in page
     assert "no actions yet" in page
