@@ -2,22 +2,16 @@
 
 Handle and DID resolution, PDS calls, and later Bluesky, oEmbed and discovery fetches use
 ``from_settings()`` (configured from the settings) or an ``Egress`` built with an ``EgressConfig``
-(pure code and unit tests). See ``tapesite.egress.client`` for what one call guarantees, and
-docs/operations.md for the settings. Plumbing: imports no app.
+(pure code and unit tests). See ``tapesite.egress.client`` for what one call guarantees,
+``tapesite.egress.connection`` for the connections it keeps, and docs/operations.md for the
+settings. Plumbing: imports no app.
 """
 
 from __future__ import annotations
 
 from tapesite.egress.addresses import address_refusal, is_global_address, origin, origins
-from tapesite.egress.client import (
-    MESSAGES,
-    SHARED_POOL,
-    ConnectionPool,
-    Egress,
-    EgressConfig,
-    EgressError,
-    EgressResponse,
-)
+from tapesite.egress.client import MESSAGES, Egress, EgressConfig, EgressError, EgressResponse
+from tapesite.egress.connection import SHARED_POOL, ConnectionPool
 
 __all__ = [
     "MESSAGES",
