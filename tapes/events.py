@@ -6,11 +6,12 @@ Bluesky posts, embeds and feeds later). An app connects its receivers in its ``A
 
 Two kinds, by when they are sent:
 
-- **inside the transaction** of the change (``tape_nuked``, ``tape_unnuked``, ``tapes_deleting``):
+- **inside the transaction** of the change (``tape_nuked``, ``tape_unnuked``,
+  ``tape_visibility_changed``, ``tapes_deleting``):
   the tape row is locked, a receiver's writes commit or roll back with the change, and a receiver
   that raises undoes the change. Federation's guard against a federate run overlapping a nuke
   depends on seeing the nuke under the same lock.
-- **after commit** (``tape_ready``, ``tape_claimed``): the change is durable whatever a receiver
+- **after commit** (``tape_ready``, ``tape_claimed``, ``tape_edited``): the change is durable whatever a receiver
   does. A receiver that fails is logged and skipped (the others still run); the reconcilers that
   apps register (``tapes.services.reconcile``) catch up on what it missed.
 
@@ -38,6 +39,13 @@ tape_nuked = Signal()
 tape_unnuked = Signal()
 # After commit: a guest's tape became a signed-in user's. kwargs: tape, user.
 tape_claimed = Signal()
+# After commit: its owner changed the tape's title, description or alt text (``tape.revision``
+# went up), so copies elsewhere (its AT Protocol record) should say the same. kwargs: tape.
+tape_edited = Signal()
+# Inside the transaction that changed it, the row locked: the tape went from public to unlisted
+# or back (``tape.visibility`` is the new one). Unlisted, it should leave every listing elsewhere,
+# as a nuked tape does; public again, it may be listed again. kwargs: tape.
+tape_visibility_changed = Signal()
 # Inside the transaction that deletes a user's tapes, before their rows go (a reaction can still
 # read its own rows; the files in storage are already deleted). kwargs: tape_ids.
 tapes_deleting = Signal()

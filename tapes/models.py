@@ -5,6 +5,11 @@ from django.db import models
 from django.db.models import Q
 
 
+TITLE_MAX = 100
+DESCRIPTION_MAX = 1000
+ALT_TEXT_MAX = 1000
+
+
 class TapeStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
     QUEUED = "queued", "Queued"
@@ -13,9 +18,22 @@ class TapeStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class TapeVisibility(models.TextChoices):
+    # In the gallery, on the owner's page, in feeds and lists, and federated to the owner's PDS.
+    PUBLIC = "public", "Public"
+    # Reachable by its code and link only: kept out of every listing, and off the PDS (a repo
+    # there is public and listable, so a record would list it).
+    UNLISTED = "unlisted", "Unlisted"
+
+
 class TapeQuerySet(models.QuerySet["Tape"]):
     def visible(self) -> TapeQuerySet:
+        """Not nuked: what opens by its code."""
         return self.filter(nuked=False)
+
+    def listed(self) -> TapeQuerySet:
+        """Visible and public: what listings (gallery, user pages, feeds, API lists) show."""
+        return self.filter(nuked=False, visibility=TapeVisibility.PUBLIC)
 
 
 class Tape(models.Model):
@@ -42,6 +60,15 @@ class Tape(models.Model):
     bucket = models.CharField(max_length=63)
     nuked = models.BooleanField(default=False)
     nuked_at = models.DateTimeField(null=True, blank=True)
+    # Who nuked it: an owner may undo their own delete for a while (TAPES_OWNER_UNDO_SECONDS),
+    # never a moderator's.
+    nuked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # When tapes_purge deleted the stored files of this nuked tape; the row stays for the record.
     files_purged_at = models.DateTimeField(null=True, blank=True)
 
@@ -57,11 +84,25 @@ class Tape(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     status_changed_at = models.DateTimeField()
 
+    # The owner's words about the tape (all optional): shown on its page, in share tags and in
+    # its AT Protocol record. ``revision`` counts edits, so federation knows a record is behind.
+    title = models.CharField(max_length=TITLE_MAX, blank=True)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
+    alt_text = models.TextField(max_length=ALT_TEXT_MAX, blank=True)
+    visibility = models.CharField(
+        max_length=16, choices=TapeVisibility.choices, default=TapeVisibility.PUBLIC
+    )
+    revision = models.PositiveIntegerField(default=0)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
     # What the client said when posting; facts from the archive below win over it.
     metadata = models.JSONField(default=dict, blank=True)
     piece = models.CharField(max_length=32)
     frames = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Each frame's length in whole milliseconds, as encoded (the MP4's timestamps add them up):
+    # the player steps frame by frame with them.
+    frame_ms = models.JSONField(default=list, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     scale = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -24,6 +24,7 @@ from tapes.queueing import ENCODE
 from tapes.services.relocate import Relocated, tape_relocate, tape_relocation_enqueue
 from tapes.services.status import TapeState, tape_mark_failed, tape_status_set
 from tapes.storage import sibling_key, storage_for
+from tapes.timing import frame_timing
 from tapesite import queueing
 from tapesite.errors import TapesiteError
 
@@ -164,6 +165,7 @@ def _encode_files(
         Tape.objects.filter(pk=tape.pk).update(
             frames=info.frames,
             duration_ms=round(info.total_duration_ms),
+            frame_ms=list(frame_timing(info.durations_ms).durations),
             width=info.width,
             height=info.height,
             scale=info.scale,
