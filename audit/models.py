@@ -8,6 +8,7 @@ from django.utils import timezone
 class AuditAction(models.TextChoices):
     TAPE_NUKE = "tape_nuke", "Nuke tape"
     TAPE_UNNUKE = "tape_unnuke", "Un-nuke tape"
+    TAPE_EDIT = "tape_edit", "Edit tape"
     TAPE_RETRY_ENCODE = "tape_retry_encode", "Retry encode"
     TAPE_RETRY_FEDERATION = "tape_retry_federation", "Retry federation"
     TAPE_ABANDON_RECORD_DELETE = "tape_abandon_record_delete", "Abandon record delete"

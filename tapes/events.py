@@ -11,9 +11,9 @@ Two kinds, by when they are sent:
   the tape row is locked, a receiver's writes commit or roll back with the change, and a receiver
   that raises undoes the change. Federation's guard against a federate run overlapping a nuke
   depends on seeing the nuke under the same lock.
-- **after commit** (``tape_ready``, ``tape_claimed``, ``tape_edited``): the change is durable whatever a receiver
-  does. A receiver that fails is logged and skipped (the others still run); the reconcilers that
-  apps register (``tapes.services.reconcile``) catch up on what it missed.
+- **after commit** (``tape_ready``, ``tape_claimed``, ``tape_edited``): the change is durable
+  whatever a receiver does. A receiver that fails is logged and skipped (the others still run);
+  the reconcilers that apps register (``tapes.services.reconcile``) catch up on what it missed.
 
 Every event is sent with ``sender=Tape``.
 """

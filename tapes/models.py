@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
 ALT_TEXT_MAX = 1000
@@ -60,15 +59,9 @@ class Tape(models.Model):
     bucket = models.CharField(max_length=63)
     nuked = models.BooleanField(default=False)
     nuked_at = models.DateTimeField(null=True, blank=True)
-    # Who nuked it: an owner may undo their own delete for a while (TAPES_OWNER_UNDO_SECONDS),
-    # never a moderator's.
-    nuked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    # Whether the owner deleted it (a signed-in owner, or the guest holding its claim token): they
+    # may undo that for TAPES_OWNER_UNDO_SECONDS; never a moderator's nuke.
+    nuked_by_owner = models.BooleanField(default=False)
     # When tapes_purge deleted the stored files of this nuked tape; the row stays for the record.
     files_purged_at = models.DateTimeField(null=True, blank=True)
 

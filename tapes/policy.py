@@ -17,7 +17,11 @@ from tapesite.errors import TapesiteError
 
 class TapeAction(StrEnum):
     VIEW = "view"
+    # Title, description, alt text and visibility.
+    EDIT = "edit"
     DELETE = "delete"
+    # The owner's undo of their own delete (tapes.services.owner checks it is theirs and recent).
+    RESTORE = "restore"
     UNNUKE = "unnuke"
     RETRY_ENCODE = "retry_encode"
     RETRY_FEDERATION = "retry_federation"
@@ -26,13 +30,22 @@ class TapeAction(StrEnum):
 
 
 # What an owner may do to their own tape without any permission. Un-nuking is not one of them:
-# an owner cannot restore what a moderator removed.
+# an owner cannot restore what a moderator removed (RESTORE is only the undo of their own delete).
 OWNER_MAY = frozenset(
-    {TapeAction.VIEW, TapeAction.DELETE, TapeAction.RETRY_ENCODE, TapeAction.RETRY_FEDERATION}
+    {
+        TapeAction.VIEW,
+        TapeAction.EDIT,
+        TapeAction.DELETE,
+        TapeAction.RESTORE,
+        TapeAction.RETRY_ENCODE,
+        TapeAction.RETRY_FEDERATION,
+    }
 )
 STAFF_PERMISSION = {
     TapeAction.VIEW: "tapes.view_tape",
+    TapeAction.EDIT: "tapes.change_tape",
     TapeAction.DELETE: "tapes.nuke_tape",
+    TapeAction.RESTORE: "tapes.nuke_tape",
     TapeAction.UNNUKE: "tapes.nuke_tape",
     TapeAction.RETRY_ENCODE: "tapes.change_tape",
     TapeAction.RETRY_FEDERATION: "tapes.change_tape",
@@ -40,7 +53,9 @@ STAFF_PERMISSION = {
 }
 _DOING = {
     TapeAction.VIEW: "see this tape",
+    TapeAction.EDIT: "edit this tape",
     TapeAction.DELETE: "delete this tape",
+    TapeAction.RESTORE: "restore this tape",
     TapeAction.UNNUKE: "restore a tape",
     TapeAction.RETRY_ENCODE: "retry encoding",
     TapeAction.RETRY_FEDERATION: "retry federation",

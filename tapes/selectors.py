@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from accounts.models import User
-from tapes.models import Tape, TapeStatus
+from tapes.models import Tape, TapeStatus, TapeVisibility
 
 
-def tape_list(*, owner: str | None = None) -> QuerySet[Tape]:
+def tape_list(*, owner: str | None = None, viewer: User | None = None) -> QuerySet[Tape]:
+    """Listed tapes (the gallery, a user's page, the API's list): public ones only, except that
+    a signed-in ``viewer`` listing their own tapes sees their unlisted ones too."""
     tapes = Tape.objects.visible().select_related("user")
     if owner is not None:
         tapes = tapes.filter(user__username=owner)
+    mine = (
+        owner is not None
+        and viewer is not None
+        and viewer.is_authenticated
+        and viewer.get_username() == owner
+    )
+    if not mine:
+        tapes = tapes.filter(visibility=TapeVisibility.PUBLIC)
     return tapes.order_by("-when", "-id")
 
 
@@ -32,6 +44,18 @@ def tape_list_of_owner(*, user: User) -> QuerySet[Tape]:
 
 def tape_get_of_owner(*, user: User, code: str) -> Tape | None:
     return tape_list_of_owner(user=user).filter(code=code).first()
+
+
+def tape_list_deleted_of_owner(*, user: User, since: datetime) -> QuerySet[Tape]:
+    """The user's own deletes since ``since`` (the undo window): what they may still restore."""
+    return Tape.objects.filter(
+        user=user, nuked=True, nuked_by_owner=True, nuked_at__gte=since, files_purged_at=None
+    ).order_by("-nuked_at", "-id")
+
+
+def tape_get_deleted(*, code: str) -> Tape | None:
+    """A nuked tape by its code, for the restore doors (the service decides who may)."""
+    return Tape.objects.filter(code=code, nuked=True).select_related("user").first()
 
 
 def tapes_by_codes(*, codes: list[str]) -> QuerySet[Tape]:

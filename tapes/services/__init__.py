@@ -2,7 +2,8 @@
 
 - ``uploads``: upload slots (start, local receive, find, sweep)
 - ``posting``: a slot becomes a tape with a short code; a user's tapes deleted with them
-- ``moderation``: nuke and un-nuke
+- ``moderation``: deleting (nuke) and restoring: moderators, owners (with an undo) and guests
+- ``editing``: an owner's title, description, alt text and visibility
 - ``encoding``: the queue hand-off and the encode job's work; ``reencode``: encoding again
 - ``claims``: guests' claim tokens, and claiming their tapes
 - ``reconcile``: recovery of tapes that stopped moving, and the reconcilers apps register
@@ -20,13 +21,21 @@ from tapes.services.claims import (
     claim_token_issue,
     tapes_claim,
 )
+from tapes.services.editing import tape_edit
 from tapes.services.encoding import (
     RetryLater,
     tape_encode,
     tape_enqueue_encode,
     tape_workdirs_clean,
 )
-from tapes.services.moderation import tape_nuke, tape_unnuke
+from tapes.services.moderation import (
+    tape_delete_as_guest,
+    tape_nuke,
+    tape_restore,
+    tape_restore_as_guest,
+    tape_unnuke,
+    undo_deadline,
+)
 from tapes.services.posting import tape_create, tapes_delete_for_user
 from tapes.services.purge import PurgeReport, tapes_purge
 from tapes.services.reconcile import ReconcileReport, reconciler_register, tapes_reconcile
@@ -60,6 +69,8 @@ __all__ = [
     "claim_token_issue",
     "reconciler_register",
     "tape_create",
+    "tape_delete_as_guest",
+    "tape_edit",
     "tape_encode",
     "tape_enqueue_encode",
     "tape_nuke",
@@ -68,6 +79,8 @@ __all__ = [
     "tape_relocation_originals_delete",
     "tape_relocation_request",
     "tape_relocation_retry",
+    "tape_restore",
+    "tape_restore_as_guest",
     "tape_unnuke",
     "tape_upload_find",
     "tape_upload_local_policy",
@@ -81,4 +94,5 @@ __all__ = [
     "tapes_purge",
     "tapes_reconcile",
     "tapes_relocation_pending",
+    "undo_deadline",
 ]

@@ -44,6 +44,16 @@ def claim_token_issue(*, tape: Tape) -> str:
     return token
 
 
+def claim_token_holds(*, tape: Tape, token: str) -> bool:
+    """Whether ``token`` is the unclaimed claim token of the guest's ``tape`` (the proof that a
+    browser posted it: its guest may delete it)."""
+    if not token or len(token) > 200:
+        return False
+    return GuestClaim.objects.filter(
+        tape_id=tape.pk, token_sha256=_digest(token), claimed_at__isnull=True
+    ).exists()
+
+
 @dataclass(frozen=True)
 class ClaimOutcome:
     index: int

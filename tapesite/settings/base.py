@@ -297,6 +297,9 @@ TAPES_API_MAX_BODY_BYTES = 64 * 1024
 # and never more than the archive reader accepts either): each frame, and all of them together.
 TAPES_PLAYER_MAX_ENTRY_BYTES = env.int("TAPES_PLAYER_MAX_ENTRY_BYTES", default=16 * 1024 * 1024)
 TAPES_PLAYER_MAX_TOTAL_BYTES = env.int("TAPES_PLAYER_MAX_TOTAL_BYTES", default=256 * 1024 * 1024)
+# How long the owner of a deleted tape (or the guest holding its claim token) may undo the delete.
+TAPES_OWNER_UNDO_SECONDS = max(env.int("TAPES_OWNER_UNDO_SECONDS", default=24 * 3600), 600)
+
 # The recorder page: its canvas (1x, the size of the frames it stores) and its time limit, which
 # the page never lets exceed the archive reader's max_duration_ms.
 TAPES_RECORD_LIMIT_SECONDS = env.int("TAPES_RECORD_LIMIT_SECONDS", default=60)
