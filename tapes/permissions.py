@@ -12,17 +12,24 @@ from tapes.policy import TapeAction, tape_permission_check
 from tapesite.errors import TapesiteError
 
 
-class TapeOwnerOrStaffCanDelete(BasePermission):
-    """Anyone reads; deleting takes the tape's signed-in owner, or a moderator (staff with
-    ``tapes.nuke_tape``)."""
+class TapeOwnerOrStaffCanChange(BasePermission):
+    """Anyone reads; editing takes the tape's signed-in owner or staff with
+    ``tapes.change_tape``, deleting its owner or a moderator (staff with ``tapes.nuke_tape``).
+    A guest deletes with the claim token their browser holds: the view hands that to its own
+    service, which checks the token."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS or request.user.is_authenticated:
             return True
-        raise TapesiteError("not_authenticated", "Sign in to delete a tape.", status=401)
+        if request.method == "DELETE" and request.headers.get("X-Claim-Token"):
+            return True
+        doing = "delete" if request.method == "DELETE" else "change"
+        raise TapesiteError("not_authenticated", f"Sign in to {doing} a tape.", status=401)
 
     def has_object_permission(self, request: Request, view: Any, obj: Tape) -> bool:
-        if request.method not in SAFE_METHODS:
+        if request.method == "PATCH":
+            tape_permission_check(actor=request.user, tape=obj, action=TapeAction.EDIT)
+        elif request.method not in SAFE_METHODS:
             tape_permission_check(actor=request.user, tape=obj, action=TapeAction.DELETE)
         return True
 

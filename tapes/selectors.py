@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import User
 from tapes.models import Tape, TapeStatus, TapeVisibility
 
 
-def tape_list(*, owner: str | None = None, viewer: User | None = None) -> QuerySet[Tape]:
+def tape_list(
+    *, owner: str | None = None, viewer: User | AnonymousUser | None = None
+) -> QuerySet[Tape]:
     """Listed tapes (the gallery, a user's page, the API's list): public ones only, except that
     a signed-in ``viewer`` listing their own tapes sees their unlisted ones too."""
     tapes = Tape.objects.visible().select_related("user")

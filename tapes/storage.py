@@ -3,7 +3,7 @@
 One client protocol for both backends: the browser gets ``{url, method: "POST", fields}`` and
 sends a multipart form of the fields plus ``file``. For S3 that is a presigned POST policy that
 the storage service enforces itself; for local files it is an equivalent signed policy that our
-own endpoint (``tapes.apis.LocalUploadApi``) enforces before it writes anything.
+own endpoint (``tapes.apis.uploads.LocalUploadApi``) enforces before it writes anything.
 """
 
 from __future__ import annotations

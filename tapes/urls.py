@@ -12,5 +12,6 @@ urlpatterns = [
     path("tapes", apis.TapeCollectionApi.as_view(), name="collection"),
     path("tapes/<str:code>", apis.TapeDetailApi.as_view(), name="detail"),
     path("tapes/<str:code>/retry", apis.TapeRetryApi.as_view(), name="retry"),
+    path("tapes/<str:code>/restore", apis.TapeRestoreApi.as_view(), name="restore"),
     path("tapes/<str:code>/media/<str:name>", apis.TapeMediaApi.as_view(), name="media"),
 ]

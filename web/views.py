@@ -122,7 +122,9 @@ def _grid(
 ) -> HttpResponse:
     try:
         page = page_of(
-            selectors.tape_list(owner=owner), cursor=request.GET.get("cursor"), size=PAGE_SIZE
+            selectors.tape_list(owner=owner, viewer=request.user),
+            cursor=request.GET.get("cursor"),
+            size=PAGE_SIZE,
         )
     except CursorInvalid:
         return redirect(request.path)

@@ -5,42 +5,25 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
-from django.core.files.uploadhandler import (
-    FileUploadHandler,
-    StopUpload,
-    TemporaryFileUploadHandler,
-)
 from django.http.response import HttpResponseBase
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import SignedIn, signed_in_user
 from tapes import presenters, selectors, services
+from tapes.apis.common import claim_token, signed_in_or_guest, tape_not_found
 from tapes.files import tape_file_keys
 from tapes.media import media_response
-from tapes.permissions import TapeOwnerOrStaffCanDelete, TapeOwnerOrStaffCanRetry
-from tapes.storage import upload_too_large
+from tapes.models import TapeVisibility
+from tapes.permissions import TapeOwnerOrStaffCanChange, TapeOwnerOrStaffCanRetry
 from tapesite.errors import TapesiteError
-from tapesite.throttling import client_address
-
-
-def _signed_in(request: Request) -> User | None:
-    """The signed-in user, or None for a guest."""
-    user = request.user
-    return user if isinstance(user, User) and user.is_authenticated else None
-
-
-def _not_found(code: str) -> TapesiteError:
-    return TapesiteError("not_found", f"No tape has the code {code!r}.", status=404)
 
 
 class TapeCursorPagination(CursorPagination):
@@ -78,6 +61,10 @@ class TapeOutput(serializers.Serializer):
     code = serializers.CharField()
     slug = serializers.CharField()
     piece = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    alt_text = serializers.CharField(allow_blank=True)
+    visibility = serializers.ChoiceField(choices=TapeVisibility.values)
     when = serializers.DateTimeField()
     owner = serializers.CharField(allow_null=True)
     status = serializers.CharField()
@@ -97,108 +84,6 @@ class TapePageOutput(serializers.Serializer):
     next = serializers.CharField(allow_null=True)
     previous = serializers.CharField(allow_null=True)
     results = TapeOutput(many=True)
-
-
-class TapeUploadStartApi(APIView):
-    throttle_scope = "tape_upload"
-
-    class Input(serializers.Serializer):
-        piece = serializers.CharField(
-            required=False, allow_blank=True, allow_null=True, max_length=200
-        )
-        bytes = serializers.IntegerField(min_value=1)
-
-    class Output(serializers.Serializer):
-        slug = serializers.CharField()
-        upload_token = serializers.CharField(
-            help_text="Send it with the slug to POST /api/tapes; shown once."
-        )
-        upload = serializers.DictField()
-        expires_at = serializers.DateTimeField()
-
-    @extend_schema(request=Input, responses={201: Output}, summary="Start a tape upload")
-    def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        ticket = services.tape_upload_start(
-            user=_signed_in(request),
-            piece=data.validated_data.get("piece"),
-            size=data.validated_data["bytes"],
-            base_url=request.build_absolute_uri("/"),
-            # The rate limits' notion of a client (REMOTE_ADDR unless proxies are trusted).
-            client=client_address(request),
-        )
-        form = ticket.form
-        out = {
-            "slug": ticket.upload.slug,
-            "upload_token": ticket.token,
-            "upload": {"url": form.url, "method": form.method, "fields": form.fields},
-            "expires_at": form.expires_at,
-        }
-        return Response(self.Output(out).data, status=status.HTTP_201_CREATED)
-
-
-class _DeclaredSizeMeter(FileUploadHandler):
-    """Counts the file bytes of a form as they stream in, before any handler after it writes
-    them, and stops reading the body the moment they pass the declared size: nothing past it
-    is read into a buffer or written to a temporary file."""
-
-    def __init__(self, limit: int, request: Any = None) -> None:
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-        self.exceeded = False
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.exceeded = True
-            # Not read to the end either: what is left of the body is never read.
-            raise StopUpload(connection_reset=True)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
-# What a form adds around the file (boundaries, part headers, the key and the policy): a body
-# longer than the declared size plus this is refused before reading a byte of it.
-_FORM_FRAMING_BYTES = 16 * 1024
-
-
-class LocalUploadApi(APIView):
-    """The local-storage twin of an S3 presigned POST: the signed policy is the credential, so
-    there is no session (and no CSRF token) involved, exactly as with S3. The policy comes in
-    the URL, so the declared size bounds the body before it is read."""
-
-    authentication_classes: list[Any] = []
-    parser_classes = [MultiPartParser]
-    throttle_scope = "tape_upload"
-
-    @extend_schema(exclude=True)
-    def post(self, request: Request) -> Response:
-        policy = services.tape_upload_local_policy(
-            token=str(request.query_params.get("policy", ""))
-        )
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > policy.max_bytes + _FORM_FRAMING_BYTES:
-            raise upload_too_large(max_bytes=policy.max_bytes)
-        meter = _DeclaredSizeMeter(policy.max_bytes, request._request)
-        request._request.upload_handlers = [meter, TemporaryFileUploadHandler(request._request)]
-        fields: Any = request.data
-        if meter.exceeded:
-            raise upload_too_large(max_bytes=policy.max_bytes)
-        services.tape_upload_store_local(
-            policy=policy,
-            form_policy=fields.get("policy"),
-            key=fields.get("key"),
-            content_type=fields.get("Content-Type"),
-            file=request.FILES.get("file"),
-        )
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TapeCollectionApi(APIView):
@@ -224,12 +109,16 @@ class TapeCollectionApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("owner", str, description="Only this user's tapes."),
+            OpenApiParameter(
+                "owner",
+                str,
+                description="Only this user's tapes (their unlisted ones too, for themselves).",
+            ),
             OpenApiParameter("cursor", str, description="The cursor from a previous page."),
             OpenApiParameter("limit", int, description="Page size, at most 100."),
         ],
         responses={200: TapePageOutput},
-        summary="List tapes, newest first",
+        summary="List public tapes, newest first",
     )
     def get(self, request: Request) -> Response:
         filters = self.ListFilter(data=request.query_params)
@@ -237,7 +126,9 @@ class TapeCollectionApi(APIView):
         paginator = TapeCursorPagination()
         page = paginator.paginate_queryset(
             presenters.tapes_for_output(
-                selectors.tape_list(owner=filters.validated_data.get("owner"))
+                selectors.tape_list(
+                    owner=filters.validated_data.get("owner"), viewer=signed_in_or_guest(request)
+                )
             ),
             request,
             view=self,
@@ -250,7 +141,7 @@ class TapeCollectionApi(APIView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         tape = services.tape_create(
-            user=_signed_in(request),
+            user=signed_in_or_guest(request),
             slug=data.validated_data["slug"],
             upload_token=data.validated_data["upload_token"],
             metadata=data.validated_data.get("metadata"),
@@ -268,24 +159,55 @@ class TapeCollectionApi(APIView):
 
 class TapeDetailApi(APIView):
     # AllowAny stays listed: guests read, and the schema keeps saying that signing in is optional.
-    permission_classes = [AllowAny, TapeOwnerOrStaffCanDelete]
+    permission_classes = [AllowAny, TapeOwnerOrStaffCanChange]
 
     def get_throttles(self) -> list[Any]:
-        self.throttle_scope = "tape_post" if self.request.method == "DELETE" else "tape_read"
+        self.throttle_scope = "tape_read" if self.request.method == "GET" else "tape_post"
         return super().get_throttles()
 
     @extend_schema(responses={200: TapeOutput}, summary="A tape by its code")
     def get(self, request: Request, code: str) -> Response:
         tape = presenters.tapes_for_output(selectors.tapes_with_code(code=code)).first()
         if tape is None:
-            raise _not_found(code)
+            raise tape_not_found(code)
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
 
-    @extend_schema(responses={204: None}, summary="Delete (nuke) a tape")
+    class EditInput(serializers.Serializer):
+        # Lengths are the model's; the service cleans the text and says what is too long.
+        title = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+        alt_text = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+        visibility = serializers.ChoiceField(choices=TapeVisibility.values, required=False)
+
+    @extend_schema(
+        request=EditInput,
+        responses={200: TapeOutput},
+        summary="Edit a tape's title, description, alt text or visibility (its owner)",
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        data = self.EditInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tape = selectors.tape_get(code=code)
+        if tape is None:
+            raise tape_not_found(code)
+        self.check_object_permissions(request, tape)
+        tape = services.tape_edit(tape=tape, actor=cast(User, request.user), **data.validated_data)
+        tape = presenters.tapes_for_output(selectors.tapes_with_code(code=code)).get()
+        return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
+
+    @extend_schema(
+        responses={204: None},
+        summary="Delete (nuke) a tape: its owner (undo with POST …/restore), a moderator, or the "
+        "guest who posted it (X-Claim-Token header)",
+    )
     def delete(self, request: Request, code: str) -> Response:
         tape = selectors.tape_get(code=code)
         if tape is None:
-            raise _not_found(code)
+            raise tape_not_found(code)
+        token = claim_token(request)
+        if token and not request.user.is_authenticated:
+            services.tape_delete_as_guest(tape=tape, claim_token=token)
+            return Response(status=status.HTTP_204_NO_CONTENT)
         self.check_object_permissions(request, tape)
         # The permission class let only a signed-in owner or staff this far.
         services.tape_nuke(tape=tape, actor=cast(User, request.user))
@@ -300,7 +222,7 @@ class TapeRetryApi(APIView):
     def post(self, request: Request, code: str) -> Response:
         tape = selectors.tape_get(code=code)
         if tape is None:
-            raise _not_found(code)
+            raise tape_not_found(code)
         self.check_object_permissions(request, tape)
         tape = services.tape_reencode(tape=tape, actor=cast(User, request.user))
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
@@ -330,47 +252,3 @@ class TapeMediaApi(APIView):
         response = media_response(bucket=tape.bucket, key=key, name=name, expires=seconds)
         response["Cache-Control"] = cache_control
         return response
-
-
-class TapeClaimApi(APIView):
-    permission_classes = [SignedIn]
-    throttle_scope = "tape_claim"
-
-    class Input(serializers.Serializer):
-        tokens = serializers.ListField(
-            child=serializers.CharField(max_length=200),
-            min_length=1,
-            max_length=services.MAX_TOKENS_PER_CLAIM,
-        )
-
-    class ResultOutput(serializers.Serializer):
-        index = serializers.IntegerField()
-        claimed = serializers.BooleanField()
-        code = serializers.CharField(allow_null=True)
-        error = serializers.DictField(allow_null=True)
-
-    class Output(serializers.Serializer):
-        claimed = serializers.ListField(child=serializers.CharField())
-        results = serializers.ListField(child=serializers.DictField())
-
-    @extend_schema(request=Input, responses={200: Output}, summary="Claim tapes posted as a guest")
-    def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        outcomes = services.tapes_claim(
-            user=signed_in_user(request), tokens=data.validated_data["tokens"]
-        )
-        results = [
-            {
-                "index": o.index,
-                "claimed": o.claimed,
-                "code": o.code,
-                "error": o.error.as_dict() if o.error is not None else None,
-            }
-            for o in outcomes
-        ]
-        out = {
-            "claimed": [o.code for o in outcomes if o.claimed and o.code],
-            "results": self.ResultOutput(results, many=True).data,
-        }
-        return Response(self.Output(out).data)
