@@ -10,6 +10,7 @@ The same sign-in and sign-up buttons work either way: with Auth0 configured they
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from joserfc.errors import JoseError
@@ -37,8 +39,9 @@ from accounts.models import User
 from federation.selectors import atproto_account_get, tape_at_record, tape_federation_summary
 from federation.services import tape_federation_retry as federation_retry
 from tapes import selectors as tape_selectors
-from tapes.models import Tape, TapeStatus
-from tapes.services import tape_reencode
+from tapes.models import Tape, TapeStatus, TapeVisibility
+from tapes.presenters import tape_media
+from tapes.services import tape_reencode, undo_deadline, undo_window_words
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -242,30 +245,49 @@ def _tape_page(code: str) -> str:
 @login_required
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
+    """The person's dashboard: their tapes as cards with what they can do to each, the ones they
+    deleted and may still restore, their AT Protocol account, their username."""
     user = request.user
     assert isinstance(user, User)
     tapes = tape_selectors.tape_list_of_owner(user=user).select_related("federation")
-    page = Paginator(tapes, 50).get_page(request.GET.get("page"))
+    page = Paginator(tapes, 48).get_page(request.GET.get("page"))
+    since = timezone.now() - timedelta(seconds=int(settings.TAPES_OWNER_UNDO_SECONDS))
+    deleted = tape_selectors.tape_list_deleted_of_owner(user=user, since=since)[:48]
+    atproto = atproto_account_get(user=user)
     return render(
         request,
         "accounts/me.html",
         {
             "page": page,
-            "tapes": [
+            "tapes": [_card(tape, atproto_linked=atproto is not None) for tape in page.object_list],
+            "deleted": [
                 {
                     "tape": tape,
-                    "url": _tape_page(tape.code),
-                    "federation": tape_federation_summary(tape),
-                    "at": tape_at_record(tape),
+                    "thumbnail": tape_media(tape)["thumbnail"],
+                    "until": undo_deadline(tape),
                 }
-                for tape in page.object_list
+                for tape in deleted
             ],
-            "atproto": atproto_account_get(user=user),
+            "undo_window": undo_window_words(),
+            "atproto": atproto,
             "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
             "username_form": UsernameForm(initial={"username": user.username}),
             "signed_in_with": request.session.get(_SIGNED_IN_WITH, "local"),
         },
     )
+
+
+def _card(tape: Tape, *, atproto_linked: bool) -> dict[str, Any]:
+    federation = tape_federation_summary(tape)
+    return {
+        "tape": tape,
+        "url": _tape_page(tape.code),
+        "thumbnail": tape_media(tape)["thumbnail"],
+        "unlisted": tape.visibility == TapeVisibility.UNLISTED,
+        "federation": federation,
+        "at": tape_at_record(tape),
+        "may_send_again": atproto_linked and federation.get("state") == "failed",
+    }
 
 
 @login_required

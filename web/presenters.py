@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from federation.selectors import tape_at_record
-from tapes.models import Tape
+from tapes.models import Tape, TapeVisibility
 from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
 from web.words import STATUS_WORDS, tape_failure_words
@@ -56,6 +56,9 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     media = _media(tape, request)
     # The "Try again" button: whoever tapes.policy lets retry (its owner, or a moderator).
     may_retry = tape_may(actor=request.user, tape=tape, action=TapeAction.RETRY_ENCODE)
+    # The owner's panel (edit, visibility, delete): whoever tapes.policy lets edit.
+    may_edit = tape_may(actor=request.user, tape=tape, action=TapeAction.EDIT)
+    may_delete = tape_may(actor=request.user, tape=tape, action=TapeAction.DELETE)
     path = reverse("web:tape", kwargs={"code": tape.code})
     duration_ms = _claimed(tape, "duration_ms")
     return {
@@ -70,6 +73,15 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "failure_code": tape.failure_code,
         "failure_words": tape_failure_words(tape.failure_code),
         "may_retry": may_retry,
+        "may_edit": may_edit,
+        "may_delete": may_delete,
+        "title": tape.title,
+        "description": tape.description,
+        "alt_text": tape.alt_text,
+        "unlisted": tape.visibility == TapeVisibility.UNLISTED,
+        # What the page, its share tags and the players call the tape.
+        "name": tape.title or f"!{tape.code} · {tape.piece}",
+        "guest": tape.user_id is None,
         # The encode job's archive check passed (it records the frames it counted): only then
         # does the page play the ZIP itself.
         "validated": tape.frames is not None,
@@ -89,9 +101,11 @@ def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
         "may_retry",
         "validated",
         "api_url",
+        "guest",
     )
     return {
         **{key: page[key] for key in keys},
         "duration_ms": page["duration_ms"],
         "retry_url": reverse("tapes:retry", kwargs={"code": page["code"]}),
+        "restore_url": reverse("tapes:restore", kwargs={"code": page["code"]}),
     }

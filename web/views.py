@@ -16,6 +16,7 @@ from tapes.archive import ArchiveLimits
 from tapes.presenters import tapes_for_output
 from web import presenters
 from web.codes import code_from_input
+from web.forms import TapeEditForm
 from web.pagination import CursorInvalid, page_of
 from web.selectors import user_get_by_username
 from web.words import POST_ERRORS, tape_failure_table
@@ -88,17 +89,34 @@ def recorder(request: HttpRequest) -> HttpResponse:
 @require_GET
 @ensure_csrf_cookie
 def tape(request: HttpRequest, code: str) -> HttpResponse:
+    return tape_page_response(request, code=code)
+
+
+def tape_page_response(
+    request: HttpRequest, *, code: str, edit_form: TapeEditForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The tape page; with ``edit_form``, the owner's form as they sent it, with its errors."""
     found = tapes_for_output(selectors.tapes_with_code(code=code)).first()
     if found is None:
         return not_found(request, code=code)
     page = presenters.tape_page(found, request)
+    if edit_form is None and page["may_edit"]:
+        edit_form = TapeEditForm(
+            initial={
+                "title": found.title,
+                "description": found.description,
+                "alt_text": found.alt_text,
+                "visibility": found.visibility,
+            }
+        )
     context = {
         "tape": page,
         "state": {**presenters.tape_page_state(page), "limits": player_limits()},
         "words": tape_failure_table(),
         "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
+        "edit_form": edit_form,
     }
-    return render(request, "web/tape.html", context)
+    return render(request, "web/tape.html", context, status=status)
 
 
 @require_GET

@@ -100,7 +100,14 @@ function offer() {
       }
       result.textContent = parts.join(" ");
       result.dataset.claimed = claimed.join(",");
-      if (claimed.length) setTimeout(() => window.location.reload(), 1500);
+      if (claimed.length) {
+        try {
+          sessionStorage.setItem(CLAIMED_KEY, JSON.stringify(claimed));
+        } catch {
+          // Private mode without storage: the result above is what they get.
+        }
+        setTimeout(() => window.location.reload(), 1500);
+      }
     } catch (error) {
       result.textContent =
         `Claiming did not work: ${reason(error)}. Your tapes are still waiting; try again.`;
@@ -113,5 +120,31 @@ function offer() {
   });
 }
 
+/** The claim token this browser holds for the guest tape `code`, or null. */
+export function claimTokenFor(code) {
+  const found = read().find((e) => e.code === code);
+  return found ? found.token : null;
+}
+
+// After a claim the page reloads; the outcome is said once more on the page it lands on.
+const CLAIMED_KEY = "tapesite.claimed";
+
+function sayClaimed() {
+  let codes = [];
+  try {
+    codes = JSON.parse(sessionStorage.getItem(CLAIMED_KEY) || "[]");
+    sessionStorage.removeItem(CLAIMED_KEY);
+  } catch {
+    return;
+  }
+  const place = document.getElementById("claimed-notice");
+  if (!place || !Array.isArray(codes) || !codes.length) return;
+  const verb = codes.length === 1 ? "is" : "are";
+  place.querySelector("p").textContent =
+    `${plural(codes.length)} ${verb} now yours: ${codes.map((c) => `!${c}`).join(", ")}.`;
+  place.hidden = false;
+}
+
 window.tapesiteClaims = { read, claimAll };
 offer();
+sayClaimed();

@@ -35,6 +35,7 @@ from tapes.services.moderation import (
     tape_restore_as_guest,
     tape_unnuke,
     undo_deadline,
+    undo_window_words,
 )
 from tapes.services.posting import tape_create, tapes_delete_for_user
 from tapes.services.purge import PurgeReport, tapes_purge
@@ -95,4 +96,5 @@ __all__ = [
     "tapes_reconcile",
     "tapes_relocation_pending",
     "undo_deadline",
+    "undo_window_words",
 ]

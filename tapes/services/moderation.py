@@ -115,13 +115,14 @@ def _check_undo(locked: Tape) -> None:
     if deadline is None or timezone.now() > deadline:
         raise TapesiteError(
             "restore_expired",
-            f"A deleted tape can be restored for {_window()} after deleting it; "
+            f"A deleted tape can be restored for {undo_window_words()} after deleting it; "
             f"!{locked.code} was deleted longer ago.",
             status=409,
         )
 
 
-def _window() -> str:
+def undo_window_words() -> str:
+    """TAPES_OWNER_UNDO_SECONDS in words ("24 hours"), for messages."""
     seconds = int(settings.TAPES_OWNER_UNDO_SECONDS)
     if seconds % 3600 == 0:
         hours = seconds // 3600
