@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
@@ -103,3 +105,65 @@ def test_nuke_by_owner_or_moderator_only(
     services.tape_nuke(tape=guest_tape, actor=moderator)
     nuked = Tape.objects.filter(nuked=True, nuked_at__isnull=False)
     assert set(nuked) == {tape, guest_tape}  # soft: the rows stay
+
+
+# --- the owner's undo, and guests ------------------------------------------------------------
+
+
+def test_the_owner_undoes_their_delete_within_the_window(user: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=user)
+    nuked = Tape.objects.get(pk=tape.pk)
+    assert nuked.nuked_by_owner
+    deadline = services.undo_deadline(nuked)
+    assert deadline is not None and nuked.nuked_at is not None
+    assert (deadline - nuked.nuked_at).total_seconds() >= 600
+    services.tape_restore(tape=nuked, actor=user)
+    restored = Tape.objects.get(pk=tape.pk)
+    assert not restored.nuked and not restored.nuked_by_owner
+    actions = [entry.action for entry in audit_entries_for(target=tape).order_by("pk")]
+    assert actions == ["tape_nuke", "tape_unnuke"]
+
+
+def test_the_undo_expires(user: Any, settings: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=user)
+    Tape.objects.filter(pk=tape.pk).update(
+        nuked_at=timezone.now() - timedelta(seconds=settings.TAPES_OWNER_UNDO_SECONDS + 1)
+    )
+    with pytest.raises(TapesiteError) as refused:
+        services.tape_restore(tape=Tape.objects.get(pk=tape.pk), actor=user)
+    assert (refused.value.code, refused.value.status) == ("restore_expired", 409)
+    assert Tape.objects.get(pk=tape.pk).nuked
+
+
+def test_an_owner_cannot_undo_a_moderators_nuke(user: Any, moderator: Any) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    services.tape_nuke(tape=tape, actor=moderator, reason="spam")
+    with pytest.raises(TapesiteError) as refused:
+        services.tape_restore(tape=Tape.objects.get(pk=tape.pk), actor=user)
+    assert (refused.value.code, refused.value.status) == ("restore_not_yours", 403)
+    # A moderator restores at any time.
+    services.tape_restore(tape=Tape.objects.get(pk=tape.pk), actor=moderator)
+    assert not Tape.objects.get(pk=tape.pk).nuked
+
+
+def test_a_guest_deletes_and_restores_with_the_claim_token(other_user: Any) -> None:
+    tape = ReadyTapeFactory.create(user=None)
+    token = services.claim_token_issue(tape=tape)
+    other = ReadyTapeFactory.create(user=None)
+    services.claim_token_issue(tape=other)
+    with pytest.raises(TapesiteError) as wrong:
+        services.tape_delete_as_guest(tape=other, claim_token=token)
+    assert (wrong.value.code, wrong.value.status) == ("claim_token_invalid", 403)
+    services.tape_delete_as_guest(tape=tape, claim_token=token)
+    nuked = Tape.objects.get(pk=tape.pk)
+    assert nuked.nuked and nuked.nuked_by_owner
+    assert audit_entries_for(target=tape).get().details == {"by": "guest"}
+    services.tape_restore_as_guest(tape=nuked, claim_token=token)
+    assert not Tape.objects.get(pk=tape.pk).nuked
+    # Once claimed, the tape is its owner's: the guest's token deletes nothing.
+    services.tapes_claim(user=other_user, tokens=[token])
+    with pytest.raises(TapesiteError):
+        services.tape_delete_as_guest(tape=Tape.objects.get(pk=tape.pk), claim_token=token)
+    assert not Tape.objects.get(pk=tape.pk).nuked
