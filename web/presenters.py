@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from federation.selectors import tape_at_record
+from federation.selectors import tape_at_record, tape_federation_summary
 from tapes.models import Tape, TapeVisibility
 from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
@@ -59,6 +59,11 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     # The owner's panel (edit, visibility, delete): whoever tapes.policy lets edit.
     may_edit = tape_may(actor=request.user, tape=tape, action=TapeAction.EDIT)
     may_delete = tape_may(actor=request.user, tape=tape, action=TapeAction.DELETE)
+    federation = tape_federation_summary(tape)
+    # A failed record on the owner's PDS: they may send it again from the page.
+    federation_failed = federation["state"] == "failed" and tape_may(
+        actor=request.user, tape=tape, action=TapeAction.RETRY_FEDERATION
+    )
     path = reverse("web:tape", kwargs={"code": tape.code})
     duration_ms = _claimed(tape, "duration_ms")
     return {
@@ -75,6 +80,8 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "may_retry": may_retry,
         "may_edit": may_edit,
         "may_delete": may_delete,
+        "federation": federation,
+        "federation_failed": federation_failed,
         "title": tape.title,
         "description": tape.description,
         "alt_text": tape.alt_text,

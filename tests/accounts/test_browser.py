@@ -81,7 +81,9 @@ def test_sign_in_claim_and_sign_out_in_a_real_browser(
     tape.refresh_from_db()
     assert tape.user_id == user.pk
     assert page.evaluate("localStorage.getItem('tapesite.claims')") is None
-    page.wait_for_selector(f"tr[data-code='{tape.code}']")  # the page reloads with the tape
+    page.wait_for_selector(f".me-card[data-code='{tape.code}']")  # the page reloads with it
+    # ... and says so once more after the reload.
+    expect(page.locator("#claimed-notice")).to_have_text(f"1 tape is now yours: !{tape.code}.")
 
     # Sign out of both: the provider's page submits itself and sends us home.
     page.click("form.account-signout button")

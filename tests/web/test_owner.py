@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from tapes.models import Tape
+from tests.federation.factories import AtprotoAccountFactory, TapeFederationFactory
 from tests.tapes.factories import ReadyTapeFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +76,7 @@ def test_strangers_cannot_edit(user: Any, other_user: Any) -> None:
     assert Tape.objects.get(pk=tape.pk).title == ""
 
 
-def test_delete_asks_then_deletes_and_me_offers_the_undo(
-    owner_client: Client, user: Any
-) -> None:
+def test_delete_asks_then_deletes_and_me_offers_the_undo(owner_client: Client, user: Any) -> None:
     tape = ReadyTapeFactory.create(user=user, title="Gone soon")
     confirm = owner_client.get(f"/t/{tape.code}/delete")
     assert confirm.status_code == 200 and b'id="confirm-delete"' in confirm.content
@@ -108,3 +107,15 @@ def test_unlisted_tapes_are_reachable_by_code_but_not_listed(
     assert "Unlisted" in page
     # Owners see their own unlisted tapes on their page.
     assert f"!{unlisted.code}" in owner_client.get(f"/u/{user.username}").content.decode()
+
+
+def test_a_failed_record_can_be_sent_again_from_the_tape_page(
+    client: Client, owner_client: Client, user: Any
+) -> None:
+    tape = ReadyTapeFactory.create(user=user)
+    AtprotoAccountFactory.create(user=user)
+    TapeFederationFactory.create(tape=tape, state="failed", code="pds_unreachable")
+    page = owner_client.get(f"/t/{tape.code}").content.decode()
+    assert 'id="owner-federation-retry"' in page
+    assert 'data-code="pds_unreachable"' in page
+    assert 'id="owner-federation-retry"' not in client.get(f"/t/{tape.code}").content.decode()
