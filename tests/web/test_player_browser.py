@@ -195,6 +195,12 @@ def test_keys_and_buttons_step_frame_by_frame_and_set_speed_and_loop(
     page.keyboard.press("Space")
     assert video(page)["paused"] is False and video(page)["rate"] == 0.25
     assert page.get_by_role("button", name="Pause").is_visible()
+    # Every control is reached with Tab, with the site's focus ring.
+    page.get_by_role("button", name="Pause").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.dataset.control") == "back"
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    save_screenshot(page, "player-keyboard-desktop")
     # Headless Chromium may grant full screen: the button is there because the API is.
     assert page.get_by_role("button", name="Full screen").is_visible() == page.evaluate(
         "() => document.fullscreenEnabled"
@@ -299,5 +305,57 @@ def test_screenshots_of_the_player(
         assert box and round(box["width"] * 3) % 128 == 0, box  # whole device pixels
         assert box["width"] > 0.8 * (PHONE["width"] - 2 * 16)  # and most of the width
         save_screenshot(phone, "player-shapes-phone")
+    finally:
+        context.close()
+
+
+def test_the_video_takes_over_from_the_recording_with_the_same_controls(
+    page: Any, live_server: Any, make_tape: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    encoded = flat_tape(tmp_path_factory)
+    tape = make_tape(
+        status=TapeStatus.PROCESSING,
+        progress=60,
+        zip_content=encoded.zip,
+        frames=encoded.frames,
+        duration_ms=encoded.duration_ms,
+        frame_ms=list(encoded.frame_ms),
+        width=encoded.width,
+        height=encoded.height,
+    )
+    page.goto(f"{live_server.url}/t/{tape.code}")
+    page.locator("#tape[data-zip-playback=playing]").wait_for(timeout=15_000)
+    page.get_by_label("Speed").select_option("0.5")
+    page.get_by_role("button", name="Loop").click()
+    page.get_by_role("button", name="Pause").click()
+    # The encode job finishes: the page notices by polling and swaps in the MP4.
+    mp4_key = tape.zip_key.removesuffix(".zip") + ".mp4"
+    storage_for(tape.bucket).save(mp4_key, ContentFile(encoded.mp4))
+    Tape.objects.filter(pk=tape.pk).update(status=TapeStatus.READY, progress=100, mp4_key=mp4_key)
+    wait_for_video(page)
+    page.locator("#player[data-source=video]").wait_for()
+    # The person paused, so the video waits too; their speed and loop carry over.
+    state = video(page)
+    assert state["paused"] is True and state["rate"] == 0.5 and state["loop"] is False
+    page.locator("#player").focus()
+    page.keyboard.press("Home")
+    wait_for_colour(page, "#tape-video", 0)
+    page.keyboard.press("ArrowRight")
+    assert video(page)["time"] == pytest.approx(mid(1), abs=0.002)
+    wait_for_colour(page, "#tape-video", 1)
+
+
+def test_with_reduced_motion_nothing_moves_until_play(
+    browser: Any, live_server: Any, make_tape: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tape = ready_tape(make_tape, flat_tape(tmp_path_factory))
+    context = browser.new_context(reduced_motion="reduce")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/t/{tape.code}")
+        wait_for_video(page)
+        assert video(page)["paused"] is True
+        page.get_by_role("button", name="Play").click()
+        assert video(page)["paused"] is False
     finally:
         context.close()
