@@ -1,18 +1,73 @@
 """Serving one stored file of a tape: a redirect to a short-lived S3 link, or the file itself from
 local storage. Shared by the public media endpoint (which first checks that the tape is public)
-and the admin's (staff see nuked tapes' files too)."""
+and the admin's (staff see nuked tapes' files too).
+
+Local files answer byte ranges (``tapes.ranges``), streamed a block at a time, so a browser can
+seek in the video and Safari on iPhones plays it at all; S3 answers ranges itself."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponseRedirect
+import os
+from typing import IO
+
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils.http import http_date
 
 from tapes.files import BY_NAME
+from tapes.ranges import UNSATISFIABLE, ByteRange, parse_range, unsatisfied_content_range
 from tapes.storage import media_redirect_url, storage_for
 from tapesite.errors import TapesiteError
 
+_BLOCK = 64 * 1024
 
-def media_response(*, bucket: str, key: str, name: str, expires: int) -> HttpResponseBase:
+
+class _Slice:
+    """Reads ``length`` bytes of an open file from where it stands, then ends: what
+    ``FileResponse`` streams for a range (it has no ``tell``, so the response leaves
+    ``Content-Length`` to us)."""
+
+    def __init__(self, handle: IO[bytes], length: int) -> None:
+        self._handle = handle
+        self._left = length
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(wanted) if wanted > 0 else b""
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _validators(handle: IO[bytes]) -> tuple[int, str, str]:
+    """The file's size, a strong ETag and its Last-Modified, from one stat of the open file (so
+    the three agree even if the file were replaced meanwhile)."""
+    stat = os.fstat(handle.fileno())
+    return stat.st_size, f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"', http_date(stat.st_mtime)
+
+
+def _if_range_holds(if_range: str | None, etag: str, last_modified: str) -> bool:
+    """Whether a ``Range`` still applies: ``If-Range`` names this very file (a strong ETag or
+    the exact Last-Modified), or is absent. A stale one gets the whole file (RFC 9110, 13.1.5)."""
+    if if_range is None:
+        return True
+    value = if_range.strip()
+    if value.startswith('"'):
+        return value == etag
+    return value == last_modified
+
+
+def media_response(
+    *,
+    bucket: str,
+    key: str,
+    name: str,
+    expires: int,
+    range_header: str | None = None,
+    if_range: str | None = None,
+) -> HttpResponseBase:
     url = media_redirect_url(bucket=bucket, key=key, expires=expires)
     if url is not None:
         return HttpResponseRedirect(url)
@@ -21,4 +76,29 @@ def media_response(*, bucket: str, key: str, name: str, expires: int) -> HttpRes
     except FileNotFoundError as exc:
         raise TapesiteError("not_found", "The file is not in storage.", status=404) from exc
     file = BY_NAME.get(name)
-    return FileResponse(handle, content_type=file.media_type if file is not None else None)
+    content_type = file.media_type if file is not None else "application/octet-stream"
+    size, etag, last_modified = _validators(handle)
+    wanted = (
+        parse_range(range_header, size) if _if_range_holds(if_range, etag, last_modified) else None
+    )
+    response: HttpResponseBase
+    if wanted == UNSATISFIABLE:
+        handle.close()
+        error = TapesiteError(
+            "range_not_satisfiable", "The file has no such bytes.", details={"size": size}
+        )
+        response = JsonResponse({"error": error.as_dict()}, status=416)
+        response["Content-Range"] = unsatisfied_content_range(size)
+    elif isinstance(wanted, ByteRange):
+        handle.seek(wanted.start)
+        response = FileResponse(
+            _Slice(handle, wanted.length), status=206, content_type=content_type
+        )
+        response["Content-Length"] = str(wanted.length)
+        response["Content-Range"] = wanted.content_range
+    else:
+        response = FileResponse(handle, content_type=content_type)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Last-Modified"] = last_modified
+    return response

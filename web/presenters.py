@@ -11,6 +11,7 @@ from federation.selectors import tape_at_record, tape_federation_summary
 from tapes.models import Tape, TapeVisibility
 from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
+from tapes.timing import frame_timing
 from web.words import STATUS_WORDS, tape_failure_words
 
 
@@ -29,6 +30,16 @@ def _claimed(tape: Tape, field: str) -> Any:
         return fact
     value = tape.metadata.get({"duration_ms": "duration"}.get(field, field))
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _frame_ms(tape: Tape, frames: Any, duration_ms: Any) -> list[int]:
+    """Each frame's integer-ms duration, as the MP4's frames are timed (the player steps by
+    them). Tapes encoded before the list was kept get equal steps over their length."""
+    if tape.frame_ms:
+        return [int(ms) for ms in tape.frame_ms]
+    if not frames or not duration_ms or frames < 1 or duration_ms <= 0:
+        return []
+    return list(frame_timing([duration_ms / frames] * int(frames)).durations)
 
 
 def _seconds(duration_ms: float | None) -> str:
@@ -66,12 +77,14 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     )
     path = reverse("web:tape", kwargs={"code": tape.code})
     duration_ms = _claimed(tape, "duration_ms")
+    frames = _claimed(tape, "frames")
     return {
         **tape_card(tape, request),
         "page_url": request.build_absolute_uri(path),
         "media": media,
-        "frames": _claimed(tape, "frames"),
+        "frames": frames,
         "duration_ms": duration_ms,
+        "frame_ms": _frame_ms(tape, frames, duration_ms),
         "width": tape.width,
         "height": tape.height,
         "progress": tape.progress,
@@ -113,6 +126,10 @@ def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
     return {
         **{key: page[key] for key in keys},
         "duration_ms": page["duration_ms"],
+        # The player's frame steps on the video; the ZIP's playback has its own timing.json.
+        "frame_ms": page["frame_ms"],
+        "width": page["width"],
+        "height": page["height"],
         "retry_url": reverse("tapes:retry", kwargs={"code": page["code"]}),
         "restore_url": reverse("tapes:restore", kwargs={"code": page["code"]}),
     }

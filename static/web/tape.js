@@ -5,8 +5,15 @@
 // ZIP is never opened here: every visitor's browser would unpack whatever was uploaded. A failure shows the reason, and
 // the owner a retry. The article's data-state is the tape's status (uploaded, queued, processing,
 // ready, failed): the CSS shows the progress or the failure from it (see data-show in
-// tapesite.css); the template renders the first one.
-import { FramePlayer } from "./player.js";
+// tapesite.css); the template renders the first one. The player's controls (player.js) drive
+// whichever of the two plays.
+import {
+  FramePlayer,
+  attachControls,
+  framesSource,
+  roundedDurations,
+  videoSource,
+} from "./player.js";
 import { ApiError, api, copyText } from "./site.js";
 import { TIMING_NAME, TapeZipError, fetchTapeZip, unzipTape } from "./tapezip.js";
 
@@ -25,6 +32,12 @@ let video = $("tape-video");
 let pollTimer = 0;
 let videoFailures = 0;
 let validated = Boolean(state.validated) || state.status === "ready";
+let zipDurations = null; // the recording's own frame times, once played from the ZIP
+let known = state; // the latest the page heard of the tape (frames, duration_ms)
+
+const controls = attachControls($("player"), null, {
+  art: state.width && state.height ? { width: state.width, height: state.height } : null,
+});
 
 function failureWords(code) {
   if (!code) return "";
@@ -35,36 +48,26 @@ function failureWords(code) {
   return words.fallback;
 }
 
-// --- play / pause -----------------------------------------------------------------------------
+// --- the player's controls ----------------------------------------------------------------------
 
-function setPlaying(playing) {
-  const toggle = $("play-toggle");
-  // Play/Pause only while there is something to play.
-  $("screen-controls").hidden = !(video || player);
-  toggle.textContent = playing ? "Pause" : "Play";
-  toggle.setAttribute("aria-pressed", playing ? "false" : "true");
+/** The video's frame times: the encoder's own, else the recording's rounded the way the encoder
+ * rounds them, else equal steps over the tape's length (tapes made before the list was kept). */
+function videoFrameMs() {
+  if (state.frame_ms && state.frame_ms.length) return state.frame_ms;
+  if (zipDurations && zipDurations.length) return roundedDurations(zipDurations);
+  const frames = Number(known.frames);
+  const total = Number(known.duration_ms);
+  if (frames > 0 && total > 0) return roundedDurations(Array(frames).fill(total / frames));
+  return [];
 }
 
-$("play-toggle").addEventListener("click", () => {
-  if (video) {
-    if (video.paused) video.play();
-    else video.pause();
-    setPlaying(!video.paused);
-  } else if (player) {
-    if (player.playing) player.pause();
-    else player.play();
-    setPlaying(player.playing);
-  }
-});
-
 function setUpVideo(element) {
-  if (reducedMotion.matches) {
+  // Reduced motion, or a person who paused the recording: the video waits for Play.
+  if (reducedMotion.matches || controls.pausedByUser) {
     element.removeAttribute("autoplay");
     element.pause();
   }
-  element.addEventListener("play", () => setPlaying(true));
-  element.addEventListener("pause", () => setPlaying(false));
-  setPlaying(!element.paused || element.autoplay);
+  controls.setSource(videoSource(element, videoFrameMs()));
 }
 
 // --- frames from the ZIP ----------------------------------------------------------------------
@@ -108,6 +111,7 @@ async function playFromZip() {
         duration: Number(entry.duration) || 16.7,
       }));
     if (!frames.length) throw new Error("no frames");
+    zipDurations = frames.map((frame) => frame.duration);
     if (video && !video.hidden) return; // the MP4 arrived first
     player = new FramePlayer(canvas);
     player.load(frames);
@@ -117,12 +121,8 @@ async function playFromZip() {
     if ((video && !video.hidden) || !player) return; // the MP4 took over meanwhile
     if (!shown) throw new Error("the first frame could not be decoded");
     showScreenNote("");
-    if (reducedMotion.matches) {
-      setPlaying(false);
-    } else {
-      player.play();
-      setPlaying(true);
-    }
+    controls.setSource(framesSource(player));
+    if (!reducedMotion.matches) player.play();
     article.dataset.zipPlayback = "playing";
     article.dataset.zipFrames = String(frames.length);
   } catch (error) {
@@ -133,7 +133,7 @@ async function playFromZip() {
     console.warn("playing the recording:", error);
     if (player) player.destroy();
     player = null;
-    setPlaying(false);
+    if (!video || video.hidden) controls.setSource(null);
     if (!video || video.hidden) showScreenNote(refused ? NOTES.refused : NOTES.failed);
     $("status-note").textContent = NOTES.later;
   }
@@ -157,6 +157,7 @@ function watchForFailure(element) {
       canvas.className = "pixels";
       $("screen").append(canvas);
     }
+    if (shown) controls.setSource(player ? framesSource(player) : null);
     if (!player) playFromZip();
     if (videoFailures <= VIDEO_RETRIES && !pollTimer) {
       pollTimer = window.setTimeout(poll, VIDEO_RETRY_MS * videoFailures);
@@ -176,7 +177,7 @@ function showVideo(media) {
   element.muted = true;
   element.playsInline = true;
   element.preload = "auto";
-  element.autoplay = !reducedMotion.matches;
+  element.autoplay = !reducedMotion.matches && !controls.pausedByUser;
   element.setAttribute("aria-label", `The tape !${state.code}`);
   if (media.thumbnail) element.poster = media.thumbnail;
   element.addEventListener(
@@ -189,7 +190,7 @@ function showVideo(media) {
       showScreenNote("");
       if (player) player.destroy();
       player = null;
-      if (!reducedMotion.matches) element.play().catch(() => {});
+      if (!reducedMotion.matches && !controls.pausedByUser) element.play().catch(() => {});
       setUpVideo(element);
     },
     { once: true },
@@ -214,6 +215,7 @@ function showDownloads(media) {
 // --- status -----------------------------------------------------------------------------------
 
 function render(tape) {
+  known = tape;
   article.dataset.state = tape.status;
   if (!validated && (tape.frames != null || tape.status === "ready")) {
     // The site has checked the recording: it may play here now.
@@ -282,7 +284,6 @@ if (video) {
   watchForFailure(video);
   setUpVideo(video);
 } else {
-  setPlaying(false);
   if (!validated) showScreenNote(state.status === "failed" ? NOTES.unplayable : NOTES.waiting);
   playFromZip();
   if (state.status !== "ready" && state.status !== "failed") poll();

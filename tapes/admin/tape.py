@@ -310,6 +310,13 @@ class TapeAdmin(ModerationViews):
         if not key:
             raise Http404("No such file for this tape.")
         try:
-            return media_response(bucket=tape.bucket, key=key, name=name, expires=300)
+            return media_response(
+                bucket=tape.bucket,
+                key=key,
+                name=name,
+                expires=300,
+                range_header=request.headers.get("Range"),
+                if_range=request.headers.get("If-Range"),
+            )
         except TapesiteError as exc:
             raise Http404(exc.message) from exc

@@ -230,14 +230,16 @@ class TapeRetryApi(APIView):
 
 class TapeMediaApi(APIView):
     """A tape's file, while the tape is public: a redirect to a short-lived S3 link, or the file
-    itself from local storage. Never cached by shared caches, so a nuke takes effect at once
-    here and within TAPES_MEDIA_URL_SECONDS for links already handed out."""
+    itself from local storage (a byte range of it when asked, so videos seek). Never cached by
+    shared caches, so a nuke takes effect at once here and within TAPES_MEDIA_URL_SECONDS for
+    links already handed out."""
 
     throttle_scope = "tape_media"
 
     @extend_schema(
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
             302: OpenApiResponse(description="To a short-lived link of the file in storage."),
         },
         summary="A tape's file (zip, mp4, thumbnail, preview)",
@@ -249,6 +251,13 @@ class TapeMediaApi(APIView):
             raise TapesiteError("not_found", "No such file for a public tape.", status=404)
         seconds = int(settings.TAPES_MEDIA_URL_SECONDS)
         cache_control = f"private, max-age={max(seconds // 2, 1)}"
-        response = media_response(bucket=tape.bucket, key=key, name=name, expires=seconds)
+        response = media_response(
+            bucket=tape.bucket,
+            key=key,
+            name=name,
+            expires=seconds,
+            range_header=request.headers.get("Range"),
+            if_range=request.headers.get("If-Range"),
+        )
         response["Cache-Control"] = cache_control
         return response

@@ -3,12 +3,14 @@ that need a genuine MP4 and thumbnail but are not about encoding."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tapes.archive import inspect_archive, iter_frames
 from tapes.encoder import EncodeSettings, render_tape
-from tests.support.synth import make_tape
+from tapes.timing import frame_timing
+from tests.support.synth import Pattern, make_tape
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,31 @@ class Encoded:
     height: int
     frames: int
     duration_ms: int
+    #: The ZIP it was made from, and each frame's integer-ms duration (as the encode job records).
+    zip: bytes = b""
+    frame_ms: tuple[int, ...] = ()
 
 
 def encode_synthetic(
-    workdir: Path, *, frames: int, width: int, height: int, scale: int, seed: int
+    workdir: Path,
+    *,
+    frames: int,
+    width: int,
+    height: int,
+    scale: int,
+    seed: int,
+    pattern: Pattern = "shapes",
+    durations_ms: Sequence[float] | None = None,
 ) -> Encoded:
     tape = make_tape(
-        workdir / "t.zip", frames=frames, width=width, height=height, scale=scale, seed=seed
+        workdir / "t.zip",
+        frames=frames,
+        width=width,
+        height=height,
+        scale=scale,
+        seed=seed,
+        pattern=pattern,
+        durations_ms=durations_ms,
     )
     info = inspect_archive(tape.path)
     render_tape(
@@ -46,4 +66,6 @@ def encode_synthetic(
         height=info.height,
         frames=info.frames,
         duration_ms=round(info.total_duration_ms),
+        zip=tape.path.read_bytes(),
+        frame_ms=frame_timing(info.durations_ms).durations,
     )

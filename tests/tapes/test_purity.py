@@ -12,7 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-PURE = ["tapes.archive", "tapes.encoder", "tapes.timing", "tapes.codes", "federation.lexicon"]
+PURE = [
+    "tapes.archive",
+    "tapes.encoder",
+    "tapes.timing",
+    "tapes.codes",
+    "tapes.ranges",
+    "federation.lexicon",
+]
 
 
 @pytest.mark.parametrize("module", PURE)

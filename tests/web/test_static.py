@@ -33,6 +33,9 @@ def test_production_static_files_are_hashed_compressed_and_served(
     # A module loads its imports under their hashed names as well.
     source = (root / recorder).read_text()
     assert f'from "./{Path(paths["web/player.js"]).name}"' in source
+    # Re-exports too (the player's controls hand on its sources: export ... from).
+    player = (root / paths["web/player.js"]).read_text()
+    assert f'from "./{Path(paths["web/player-sources.js"]).name}"' in player
     worker = (root / paths["web/recorder-worker.js"]).read_text()
     fflate = Path(paths["vendor/fflate/fflate.js"]).name
     assert f'from "../vendor/fflate/{fflate}"' in worker

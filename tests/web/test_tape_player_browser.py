@@ -117,7 +117,7 @@ def test_a_crafted_zip_is_refused_with_a_clear_message(
     # The tab is alive and well, and still waits for the video.
     assert page.evaluate("() => 6 * 7") == 42
     assert page.locator("#processing").is_visible()
-    assert page.locator("#play-toggle").is_hidden()
+    assert page.locator("#screen-controls").is_hidden()
     assert csp.violations() == []
     if refusal == "entry_lies":
         save_screenshot(page, "tape-refused-zip-desktop")
@@ -165,7 +165,7 @@ def test_an_unchecked_recording_is_not_opened_until_the_site_checked_it(
     note = page.locator("#screen-note")
     assert note.inner_text() == "The recording plays here once the site has checked it."
     assert page.locator("#status-note").inner_text() == "The video will play here when it is ready."
-    assert page.locator("#play-toggle").is_hidden()  # nothing to play yet
+    assert page.locator("#screen-controls").is_hidden()  # nothing to play yet
     save_screenshot(page, "tape-processing-unchecked-desktop")
     # Several polls go by: still nothing fetched.
     page.wait_for_function(
@@ -179,7 +179,7 @@ def test_an_unchecked_recording_is_not_opened_until_the_site_checked_it(
     page.locator("#tape[data-zip-playback=playing]").wait_for(timeout=15_000)
     assert page.locator("#tape").get_attribute("data-zip-frames") == "12"
     assert page.locator("#screen-note").is_hidden()
-    assert page.locator("#play-toggle").is_visible()
+    assert page.locator("#screen-controls").is_visible()
     wait_for_ink(page, "#tape-frames", 0)
     assert len(fetched) == 1
 
