@@ -21,16 +21,21 @@ from tapesite.errors import TapesiteError
 TEXT_FIELDS = ("title", "description", "alt_text")
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Embeddings, overrides and isolates reorder the text around them when shown (other format
+# characters stay: emoji sequences need the zero-width joiner).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _clean_text(value: str, *, one_line: bool) -> str:
-    """What people type, as it should be kept: no control or format characters (they can
-    reorder text when shown: bidi overrides), runs of spaces folded, at most one blank line."""
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    """What people type, as it should be kept: no control characters or bidi overrides (they
+    can reorder text when shown), runs of spaces folded, at most one blank line."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    value = unicodedata.normalize("NFC", value)
     kept = "".join(
         char
         for char in value
-        if char == "\n" or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co")
+        if char == "\n"
+        or (unicodedata.category(char) not in ("Cc", "Cs", "Co") and char not in _BIDI_CONTROLS)
     )
     if one_line:
         return _SPACES.sub(" ", kept.replace("\n", " ")).strip()
