@@ -120,8 +120,9 @@ def touch_drag(page: Any, selector: str, *, steps: int = 16) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None
     cdp = page.context.new_cdp_session(page)
-    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.25
-    dx, dy = box["width"] * 0.5 / steps, box["height"] * 0.5 / steps
+    # Upwards: the way a finger drags to scroll a page down, so a scroll would show in scrollY.
+    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.8
+    dx, dy = box["width"] * 0.5 / steps, -box["height"] * 0.6 / steps
 
     def touch(kind: str, points: list[dict[str, float]]) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})

@@ -179,3 +179,25 @@ def test_a_take_with_nothing_drawn_cannot_be_posted(page: Any, live_server: Any)
     assert dataset(page)["blank"] == "false"
     assert page.get_by_role("button", name="POST").is_enabled()
     assert reason.is_hidden()
+
+
+def test_a_browser_that_keeps_nothing_says_so_and_the_take_still_posts(
+    page: Any, live_server: Any
+) -> None:
+    # Storage full (or a private window refusing writes): every write to IndexedDB fails.
+    page.add_init_script(
+        """IDBObjectStore.prototype.put = function () {
+               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+           };"""
+    )
+    page.goto(live_server.url + "/")
+    record_take(page, 0.5)
+    page.locator("#recorder[data-kept=failed]").wait_for()
+    notice = page.locator("#take-notice")
+    assert notice.get_attribute("data-code") == "keep_failed"
+    assert "could not keep a copy of this take" in notice.inner_text()
+    save_screenshot(page, "recorder-keep-failed")
+    page.get_by_role("button", name="POST").click()
+    page.locator("#posted").wait_for()
+    assert Tape.objects.count() == 1
+    assert notice.is_hidden()
