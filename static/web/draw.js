@@ -1,7 +1,7 @@
 // The drawing piece: crisp pixel brushes on a small canvas, with mouse, pen and touch (pointer
 // events), undo and clear. The canvas is opaque (alpha: false), as the tape format expects.
 
-const PAPER = "#fff1e8";
+export const PAPER = "#fff1e8";
 const UNDO_DEPTH = 40;
 
 export class Paper {
@@ -45,7 +45,8 @@ export class Paper {
     return this.undoStack.length > 0;
   }
 
-  // Canvas pixel under a pointer event (the canvas is shown scaled up).
+  // Canvas pixel under a pointer event. The canvas is shown at whatever CSS size fits the screen
+  // (it has no border or padding of its own): the drawing keeps the canvas' own resolution.
   point(event) {
     const box = this.canvas.getBoundingClientRect();
     return {

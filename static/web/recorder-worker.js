@@ -3,12 +3,14 @@
 // into the tape ZIP (docs/tape-format.md), so the page never holds raw pixels for more than a
 // moment and Stop only has to add timing.json and metadata.json.
 //
-// Messages in:  {type: "start", width, height}
+// A take in which no frame differs from the blank paper is marked `blank` (nothing to post).
+//
+// Messages in:  {type: "start", width, height, paper}       (paper: the blank canvas' [r, g, b])
 //               {type: "frame", index, bitmap}            (an ImageBitmap, transferred)
 //               {type: "stop", times, end, metadata}      (times: ms of each frame from the start)
 //               {type: "discard"}
 // Messages out: {type: "encoded", count}
-//               {type: "done", zip, frames, durations, metadata}
+//               {type: "done", zip, frames, durations, metadata, blank}
 //               {type: "error", message}
 import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from "../vendor/fflate/fflate.js";
 import { encodePng } from "./png.js";
@@ -21,10 +23,23 @@ function frameName(index) {
   return `frame${String(index).padStart(6, "0")}.png`;
 }
 
+// The paper's colour as one 32-bit pixel, in the platform's byte order (as Uint32Array reads).
+function packPixel([r, g, b]) {
+  return new Uint32Array(new Uint8ClampedArray([r, g, b, 255]).buffer)[0];
+}
+
+function isBlank(pixels, paper) {
+  const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.length >> 2);
+  for (let i = 0; i < words.length; i += 1) if (words[i] !== paper) return false;
+  return true;
+}
+
 class Take {
-  constructor(width, height) {
+  constructor(width, height, paper) {
     this.width = width;
     this.height = height;
+    this.paper = packPixel(paper);
+    this.inked = false; // once a frame differs from the paper, no later frame is checked
     this.canvas = new OffscreenCanvas(width, height);
     this.ctx = this.canvas.getContext("2d", { alpha: false, willReadFrequently: true });
     this.frames = []; // PNG Blobs, for the preview
@@ -74,6 +89,7 @@ class Take {
         this.ctx.drawImage(bitmap, 0, 0);
         bitmap.close();
         const pixels = this.ctx.getImageData(0, 0, this.width, this.height).data;
+        if (!this.inked && !isBlank(pixels, this.paper)) this.inked = true;
         const png = encodePng(pixels, this.width, this.height);
         const entry = new ZipPassThrough(frameName(this.next));
         this.zip.add(entry);
@@ -135,7 +151,13 @@ class Take {
     this.addJson("metadata.json", meta);
     this.zip.end();
     const zip = await this.finished;
-    return { zip, frames: this.frames, durations: durations.map((us) => us / 1000), metadata: meta };
+    return {
+      zip,
+      frames: this.frames,
+      durations: durations.map((us) => us / 1000),
+      metadata: meta,
+      blank: !this.inked,
+    };
   }
 
   discard() {
@@ -150,7 +172,7 @@ onmessage = async (event) => {
   try {
     if (message.type === "start") {
       if (take) take.discard();
-      take = new Take(message.width, message.height);
+      take = new Take(message.width, message.height, message.paper);
     } else if (message.type === "frame") {
       if (take) take.add(message.index, message.bitmap);
       else message.bitmap.close();

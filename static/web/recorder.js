@@ -6,10 +6,15 @@
 // posted, failed (the post failed), or pack-failed (the take could not be packed: drawing again
 // as in idle, with the reason). The CSS shows each part from it (data-show in tapesite.css);
 // this script only sets the state and disables what must not be pressed.
-import { Paper } from "./draw.js";
+//
+// A finished take that is not posted is kept in the browser (takes.js) as soon as it is packed,
+// and comes back after a reload; "Record again" and leaving the page ask before it is lost. A
+// take in which nothing was drawn (data-blank) cannot be posted.
+import { PAPER, Paper } from "./draw.js";
 import { FramePlayer } from "./player.js";
 import { Poster, describe } from "./post.js";
 import { copyText, formatBytes, formatSeconds } from "./site.js";
+import { agoInWords, forgetTake, framesOf, keepTake, keptTake } from "./takes.js";
 
 const config = JSON.parse(document.getElementById("recorder-config").textContent);
 const root = document.getElementById("recorder");
@@ -33,7 +38,7 @@ let lastCapture = 0;
 let encoded = 0;
 let pending = new Set();
 let created = "";
-let take = null; // {zip, frames, durations, metadata, url, name}
+let take = null; // {id, zip, frames, durations, metadata, blank, url, name, savedAt}
 let posted = null;
 let workerWaiter = null;
 
@@ -55,6 +60,10 @@ function showTime(ms) {
   $("rec-time").textContent = formatSeconds(ms);
   $("rec-progress").value = ms / 1000;
   $("rec-limit").textContent = `${formatSeconds(ms)} / ${config.limitSeconds} s`;
+}
+
+function rgbOf(hex) {
+  return [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16));
 }
 
 function slugTime(date) {
@@ -100,7 +109,8 @@ function record() {
   encoded = 0;
   pending = new Set();
   created = new Date().toISOString();
-  worker.postMessage({ type: "start", width: paper.canvas.width, height: paper.canvas.height });
+  const { width, height } = paper.canvas;
+  worker.postMessage({ type: "start", width, height, paper: rgbOf(PAPER) });
   setState("recording");
   showTime(0);
   requestAnimationFrame(loop);
@@ -132,8 +142,10 @@ async function stop(end) {
   try {
     const result = await done;
     const name = `${config.piece}-${slugTime(new Date(created))}.zip`;
-    take = { ...result, url: URL.createObjectURL(result.zip), name };
+    const id = `${created}-${Math.random().toString(36).slice(2, 10)}`;
+    take = { ...result, id, url: URL.createObjectURL(result.zip), name, savedAt: Date.now() };
     showTake();
+    if (!take.blank) keep(take);
   } catch (error) {
     $("take-summary").textContent = `The take could not be packed: ${error.message}`;
     setState("pack-failed");
@@ -163,13 +175,23 @@ function showTake() {
     `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
   root.dataset.takeMs = String(take.metadata.duration);
   root.dataset.takeFrames = String(take.metadata.frames);
+  root.dataset.blank = String(take.blank);
+  showTime(duration);
+  say("", "");
   $("download").href = take.url;
   $("download").download = take.name;
   setState("recorded");
+  $("post").disabled = take.blank;
   player.load(take.frames.map((blob, i) => ({ blob, duration: take.durations[i] })));
   if (reducedMotion.matches) player.showFirst();
   else player.play();
-  $("post").focus();
+  $(take.blank ? "again" : "post").focus();
+}
+
+// A line under the take's summary (a code for scripts and tests, the words for people).
+function say(code, words) {
+  $("take-notice").dataset.code = code;
+  $("take-notice").textContent = words;
 }
 
 function discardTake() {
@@ -177,13 +199,92 @@ function discardTake() {
   if (take) URL.revokeObjectURL(take.url);
   take = null;
   posted = null;
+  delete root.dataset.blank;
+  delete root.dataset.kept;
 }
 
-function again() {
+// A take that would be lost: finished, something drawn, not posted.
+function unposted() {
+  return Boolean(take && !take.blank && !posted);
+}
+
+// Keeping is best effort: without it the take still works, it just does not survive the tab.
+async function keep(kept) {
+  root.dataset.kept = "saving";
+  try {
+    const { id, zip, metadata, name, savedAt } = kept;
+    await keepTake({ id, zip, metadata, name, savedAt });
+    if (take === kept && !posted) root.dataset.kept = "saved";
+  } catch {
+    if (take !== kept) return;
+    root.dataset.kept = "failed";
+    say(
+      "keep_failed",
+      "This browser could not keep a copy of this take: post or download it before you leave.",
+    );
+  }
+}
+
+function forget(forgotten) {
+  if (!forgotten || forgotten.blank) return;
+  forgetTake(forgotten.id).catch(() => {
+    // nothing kept, or the store is out of reach: there is nothing left to remove either way
+  });
+}
+
+// The in-page question before an unposted take is thrown away: resolves to true for Discard.
+function confirmDiscard() {
+  const dialog = $("discard-dialog");
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "discard"), {
+      once: true,
+    });
+    dialog.showModal();
+  });
+}
+
+async function again() {
+  if (unposted() && !(await confirmDiscard())) {
+    $("again").focus();
+    return;
+  }
+  const dropped = posted ? null : take;
   discardTake();
+  forget(dropped);
   $("take-summary").textContent = "";
+  say("", "");
+  showTime(0);
   setState("idle");
   $("record").focus();
+}
+
+// After a reload or a visit elsewhere: the take that was not posted, back as it was.
+async function restore() {
+  let kept = null;
+  try {
+    kept = await keptTake();
+  } catch {
+    return; // no store in this browser: nothing can have been kept
+  }
+  if (!kept || !(kept.zip instanceof Blob) || state !== "idle") return;
+  let preview;
+  try {
+    preview = await framesOf(kept.zip);
+  } catch {
+    forget({ id: kept.id, blank: false }); // unreadable: it could never be shown or posted
+    return;
+  }
+  if (state !== "idle") return;
+  take = {
+    ...kept,
+    ...preview,
+    blank: false,
+    url: URL.createObjectURL(kept.zip),
+  };
+  showTake();
+  root.dataset.kept = "saved";
+  say("restored", `Your unposted take from ${agoInWords(kept.savedAt)} is back.`);
 }
 
 // --- posting ----------------------------------------------------------------------------------
@@ -195,7 +296,7 @@ const STEPS = {
 };
 
 async function post() {
-  if (!take) return;
+  if (!take || take.blank) return;
   setState("posting");
   $("post-progress").value = 0;
   $("post-step").textContent = STEPS.start;
@@ -229,6 +330,9 @@ async function post() {
   $("copy-done").textContent = "";
   take.name = `${posted.slug}.zip`;
   $("download").download = take.name;
+  forget(take);
+  root.dataset.kept = "posted";
+  say("", "");
   setState("posted");
   $("posted-link").focus();
 }
@@ -274,5 +378,14 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+window.addEventListener("beforeunload", (event) => {
+  if (!unposted()) return;
+  // Browsers show their own words; the take is kept all the same, but say it is not posted.
+  event.preventDefault();
+  event.returnValue = "";
+});
+
 setState("idle");
-root.dataset.ready = "true";
+restore().finally(() => {
+  root.dataset.ready = "true";
+});

@@ -89,3 +89,65 @@ def record_take(page: Any, seconds: float) -> dict[str, Any]:
     page.locator("#recorder[data-state=recorded]").wait_for()
     take = page.evaluate("() => ({...document.getElementById('recorder').dataset})")
     return {"ms": float(take["takeMs"]), "frames": int(take["takeFrames"])}
+
+
+# How many takes the recorder keeps in the browser (static/web/takes.js's IndexedDB store).
+_KEPT_TAKES = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('tapesite-takes');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains('takes')) { db.close(); resolve(0); return; }
+        const count = db.transaction('takes').objectStore('takes').count();
+        count.onsuccess = () => { db.close(); resolve(count.result); };
+        count.onerror = () => { db.close(); reject(count.error); };
+    };
+})"""
+
+
+def kept_takes(page: Any) -> int:
+    """How many unposted takes the recorder keeps in this browser (0 or 1)."""
+    return int(page.evaluate(_KEPT_TAKES))
+
+
+def wait_for_kept_takes(page: Any, count: int) -> None:
+    page.wait_for_function(f"async () => (await ({_KEPT_TAKES})()) === {count}")
+
+
+def touch_drag(page: Any, selector: str, *, steps: int = 16) -> None:
+    """One finger dragged across an element, as real touch events (CDP), so the browser decides
+    between drawing and scrolling the page as it would on a phone."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None
+    cdp = page.context.new_cdp_session(page)
+    # Upwards: the way a finger drags to scroll a page down, so a scroll would show in scrollY.
+    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.8
+    dx, dy = box["width"] * 0.5 / steps, -box["height"] * 0.6 / steps
+
+    def touch(kind: str, points: list[dict[str, float]]) -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", [{"x": x0, "y": y0}])
+    for i in range(1, steps + 1):
+        touch("touchMove", [{"x": x0 + dx * i, "y": y0 + dy * i}])
+        page.wait_for_timeout(16)
+    # The finger comes to rest before it lifts: lifted in full flight, the browser starts a fling
+    # and swallows the next tap (the one meant for Record or Stop) to stop it.
+    page.wait_for_timeout(120)
+    touch("touchMove", [{"x": x0 + dx * steps, "y": y0 + dy * steps}])
+    touch("touchEnd", [])
+    cdp.detach()
+
+
+def in_viewport(page: Any, selector: str) -> bool:
+    """Whether an element is shown and wholly inside the viewport, without scrolling."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    if box is None or size is None or not page.locator(selector).is_visible():
+        return False
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= size["width"] + 0.5
+        and box["y"] + box["height"] <= size["height"] + 0.5
+    )

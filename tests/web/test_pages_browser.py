@@ -12,7 +12,7 @@ from tapes.models import TapeStatus
 from tests.support.browser import save_screenshot
 from tests.support.synth import make_tape as make_synth_tape
 from tests.support.worker import tapes_worker, worker_log
-from tests.web.conftest import canvas_ink, sign_in, wait_for_ink
+from tests.web.conftest import canvas_ink, scribble, sign_in, wait_for_ink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,6 +136,11 @@ def test_the_recorder_is_keyboard_accessible(page: Any, live_server: Any) -> Non
     page.get_by_label("8 pixels").check()
     assert page.get_by_label("Open a tape by code").count() == 1
     assert page.get_by_role("button", name="Undo").is_disabled()
+    # Something on the paper, so the take is worth posting (a blank one cannot be posted).
+    scribble(page, 0.2)
+    page.keyboard.press("Control+Z")
+    assert canvas_ink(page, "#paper") == 0, "Ctrl+Z did not undo the stroke"
+    scribble(page, 0.2)
     # Tab until Record has focus, then check the focus ring is visible.
     for _ in range(60):
         page.keyboard.press("Tab")
