@@ -255,7 +255,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             auth_login(request, user, backend=MODEL_BACKEND)
             return HttpResponseRedirect(target)
+    _focus_first_error(form)
     return render(request, "accounts/signup.html", {"form": form, "next": target})
+
+
+def _focus_first_error(form: forms.Form) -> None:
+    """The page opens on the first field to fix, not on the first field of the form."""
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong is None:
+        return
+    for name, field in form.fields.items():
+        field.widget.attrs.pop("autofocus", None)
+        if name == wrong:
+            field.widget.attrs["autofocus"] = True
 
 
 class UsernameForm(forms.Form):
