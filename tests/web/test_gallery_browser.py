@@ -63,7 +63,13 @@ def test_every_card_holds_its_code_byline_and_age(
     assert "card-untitled" in (page.locator(".card-title").first.get_attribute("class") or "")
     # The by-line is in the card, under the code, and says who and when.
     first = page.locator("#grid > li.card").nth(1)
-    assert first.locator(".card-by").inner_text().startswith("by Ada Lovelace ·")
+    assert first.locator(".card-owner").inner_text() == "by Ada Lovelace"
+    assert first.locator(".card-by time").inner_text().endswith("ago")
+    # One line each: who and when side by side, whatever their length.
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('.card-by')].map((e) => e.offsetHeight)"
+    )
+    assert len(set(heights)) == 1, heights
     # Thumbnails are drawn pixel by pixel, not smoothed.
     rendering = page.evaluate(
         "() => getComputedStyle(document.querySelector('.thumb img')).imageRendering"
