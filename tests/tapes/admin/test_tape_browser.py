@@ -33,8 +33,12 @@ def test_the_change_page_shows_the_poster_and_the_owners_page(
         assert poster == f"/admin/tapes/tape/{tape.pk}/media/thumbnail/"
         # The poster is an image the browser can load (the thumbnail, for staff).
         loaded = page.evaluate(
-            """(src) => new Promise((done) => { const i = new Image();
-                i.onload = () => done(i.naturalWidth); i.onerror = () => done(0); i.src = src; })""",
+            """(src) => new Promise((done) => {
+                const i = new Image();
+                i.onload = () => done(i.naturalWidth);
+                i.onerror = () => done(0);
+                i.src = src;
+            })""",
             poster,
         )
         assert loaded > 0
