@@ -76,7 +76,12 @@ def _problem(request: HttpRequest, error: TapesiteError, status: int | None = No
     return render(
         request,
         "accounts/problem.html",
-        {"code": error.code, "message": error.message},
+        {
+            "code": error.code,
+            "message": error.message,
+            # Signing in goes to Auth0 when it is configured: the button says so.
+            "auth0": auth0.auth0_config() is not None,
+        },
         status=status or error.status,
     )
 
@@ -186,11 +191,37 @@ def logout(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(safe_next(request, request.POST.get("next"), "/"))
 
 
+def _new_password() -> forms.PasswordInput:
+    # Lets a password manager offer a strong new password rather than fill an old one.
+    return forms.PasswordInput(attrs={"autocomplete": "new-password"})
+
+
 class SignUpForm(forms.Form):
-    username = forms.CharField(max_length=30, help_text="2 to 30 letters, digits, '-' or '_'.")
-    email = forms.EmailField(required=False)
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+    username = forms.CharField(
+        max_length=30,
+        help_text="2 to 30 letters, digits, '-' or '_'. It is in your page's address: /u/name.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "username",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+    email = forms.EmailField(
+        required=False,
+        label="Email (optional)",
+        help_text="Not shown on your pages.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label="Password",
+        widget=_new_password(),
+        strip=False,
+        help_text="At least 8 characters, not a common password, not only digits.",
+    )
+    password2 = forms.CharField(label="Password again", widget=_new_password(), strip=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -227,7 +258,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             auth_login(request, user, backend=MODEL_BACKEND)
             return HttpResponseRedirect(target)
+    _focus_first_error(form)
     return render(request, "accounts/signup.html", {"form": form, "next": target})
+
+
+def _focus_first_error(form: forms.Form) -> None:
+    """The page opens on the first field to fix, not on the first field of the form."""
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong is None:
+        return
+    for name, field in form.fields.items():
+        field.widget.attrs.pop("autofocus", None)
+        if name == wrong:
+            field.widget.attrs["autofocus"] = True
 
 
 class UsernameForm(forms.Form):

@@ -51,6 +51,10 @@ def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     return {
         "code": tape.code,
         "piece": tape.piece,
+        # The owner's title when they gave one; else the piece it was drawn with.
+        "title": tape.title,
+        "name": tape.title or tape.piece,
+        "alt_text": tape.alt_text,
         "url": reverse("web:tape", kwargs={"code": tape.code}),
         "thumbnail": media["thumbnail"],
         "preview": media["preview"],

@@ -1,8 +1,12 @@
-// The tape grids: the animated preview on hover or keyboard focus (never with reduced motion),
-// and endless scroll that fetches the next cards when the "More tapes" link comes into view
-// (the link itself still works without scripts).
+// The tape grids: the animated preview on hover or keyboard focus, or, on a touch screen with
+// no hover, while a card is in view (never with reduced motion, nor when the browser asks to
+// save data); and endless scroll that fetches the next cards when the "More tapes" link comes
+// into view (the link itself still works without scripts).
 const grid = document.getElementById("grid");
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+// A finger cannot hover: such screens play what is in view instead.
+const noHover = window.matchMedia("(hover: none)");
+const saveData = () => Boolean(navigator.connection && navigator.connection.saveData);
 
 function animate(link, on) {
   const img = link.querySelector("img");
@@ -10,6 +14,7 @@ function animate(link, on) {
   if (!img.dataset.still) img.dataset.still = img.src;
   const wanted = on && !reducedMotion.matches ? link.dataset.preview : img.dataset.still;
   if (img.src !== wanted) img.src = wanted;
+  link.dataset.playing = String(img.src === link.dataset.preview);
 }
 
 if (grid) {
@@ -21,15 +26,43 @@ if (grid) {
   ]) {
     grid.addEventListener(event, (e) => {
       const link = e.target.closest && e.target.closest("a.card-link");
-      if (!link) return;
+      // On a touch screen what is in view plays; a tap's emulated mouse events would stop it.
+      if (!link || noHover.matches) return;
       // mouseover/out also fire between a link's own children: only crossing its edge counts.
       if (e.relatedTarget && link.contains(e.relatedTarget)) return;
       animate(link, on);
     });
   }
-  reducedMotion.addEventListener("change", () => {
-    for (const link of grid.querySelectorAll("a.card-link")) animate(link, false);
-  });
+  // Touch screens: a card plays while most of it is on screen, and stops when scrolled away.
+  const inView =
+    "IntersectionObserver" in window
+      ? new IntersectionObserver(
+          (entries) => {
+            if (!noHover.matches) return; // hover and focus decide there
+            const autoplay = !reducedMotion.matches && !saveData();
+            for (const entry of entries) animate(entry.target, autoplay && entry.isIntersecting);
+          },
+          { threshold: 0.6 },
+        )
+      : null;
+  function watchCards() {
+    if (!inView) return;
+    for (const link of grid.querySelectorAll("a.card-link[data-preview]:not([data-watched])")) {
+      link.dataset.watched = "true";
+      inView.observe(link);
+    }
+  }
+  // A setting that changes (reduced motion turned on, a mouse plugged in) applies at once:
+  // observing afresh reports every card's place again.
+  for (const query of [noHover, reducedMotion]) {
+    query.addEventListener("change", () => {
+      for (const link of grid.querySelectorAll("a.card-link[data-preview]")) animate(link, false);
+      if (!inView) return;
+      inView.disconnect();
+      for (const link of grid.querySelectorAll("a.card-link[data-watched]")) inView.observe(link);
+    });
+  }
+  watchCards();
 
   let loading = false;
   async function loadMore(more) {
@@ -45,6 +78,7 @@ if (grid) {
       template.innerHTML = html;
       item.replaceWith(template.content);
       watch();
+      watchCards();
     } catch {
       more.removeAttribute("aria-busy");
     } finally {

@@ -13,6 +13,7 @@
 import { PAPER, Paper } from "./draw.js";
 import { FramePlayer } from "./player.js";
 import { Poster, describe } from "./post.js";
+import { attachShare } from "./share.js";
 import { copyText, formatBytes, formatSeconds } from "./site.js";
 import { agoInWords, forgetTake, framesOf, keepTake, keptTake } from "./takes.js";
 
@@ -337,8 +338,12 @@ async function post() {
   $("posted-link").focus();
 }
 
+function postedUrl() {
+  return new URL($("posted-link").getAttribute("href"), window.location.href).href;
+}
+
 async function copyLink() {
-  const url = new URL($("posted-link").getAttribute("href"), window.location.href).href;
+  const url = postedUrl();
   $("copy-done").textContent = (await copyText(url)) ? "Copied!" : url;
 }
 
@@ -350,6 +355,10 @@ $("post").addEventListener("click", post);
 $("retry").addEventListener("click", post);
 $("again").addEventListener("click", again);
 $("copy-link").addEventListener("click", copyLink);
+attachShare($("share-link"), {
+  title: () => `${$("posted-link").textContent} on Tapesite`,
+  url: postedUrl,
+});
 $("undo").addEventListener("click", () => paper.undo());
 $("clear").addEventListener("click", () => paper.clear());
 paper.onchange = () => {

@@ -19,13 +19,15 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import User
+from federation.models import FederationState
+from federation.selectors import tape_federation
 from federation.services import (
     tape_federation_delete_abandon,
     tape_federation_delete_retry,
     tape_federation_retry,
 )
 from tapes import services
-from tapes.models import Tape
+from tapes.models import Tape, TapeStatus
 from tapesite.errors import TapesiteError
 
 # A bulk action over more tapes than this is refused: select fewer, or narrow the filters.
@@ -40,6 +42,46 @@ class ReasonForm(forms.Form):
     )
 
 
+# Why an action does not apply to a tape in its present state (None: it applies). The detail
+# page offers only the actions that apply, and a bulk action skips the others, saying why,
+# rather than "nuking" a nuked tape again or re-encoding a ready one. The services still check
+# everything themselves (the state may change between the page and the click).
+
+
+def _nuke_unavailable(tape: Tape) -> str | None:
+    return "already nuked" if tape.nuked else None
+
+
+def _unnuke_unavailable(tape: Tape) -> str | None:
+    if not tape.nuked:
+        return "not nuked"
+    if tape.files_purged_at is not None:
+        return "its files were purged; it cannot be restored"
+    return None
+
+
+def _retry_encode_unavailable(tape: Tape) -> str | None:
+    if tape.nuked:
+        return "nuked: un-nuke it first"
+    if tape.status == TapeStatus.READY:
+        return "its video is ready (the tapes_reencode command re-encodes ready tapes)"
+    return None
+
+
+def _retry_federation_unavailable(tape: Tape) -> str | None:
+    fed = tape_federation(tape)
+    if fed is None or not fed.wanted or fed.state != FederationState.FAILED:
+        return "its federation has not failed"
+    return None
+
+
+def _record_delete_unavailable(tape: Tape, states: tuple[str, ...]) -> str | None:
+    fed = tape_federation(tape)
+    if fed is None or fed.wanted or not fed.stale_rkeys or fed.state not in states:
+        return "no record of it is waiting to be deleted"
+    return None
+
+
 @dataclass(frozen=True)
 class Moderation:
     name: str
@@ -48,19 +90,26 @@ class Moderation:
     # The ModelAdmin's has_<permission>_permission decides who sees it.
     permission: str
     run: Callable[..., Any]
+    unavailable: Callable[[Tape], str | None]
+
+    def applies(self, tape: Tape) -> bool:
+        return self.unavailable(tape) is None
 
 
 MODERATIONS: dict[str, Moderation] = {
     moderation.name: moderation
     for moderation in (
-        Moderation("nuke", "Nuke", "nuked", "nuke", services.tape_nuke),
-        Moderation("unnuke", "Un-nuke", "restored", "nuke", services.tape_unnuke),
+        Moderation("nuke", "Nuke", "nuked", "nuke", services.tape_nuke, _nuke_unavailable),
+        Moderation(
+            "unnuke", "Un-nuke", "restored", "nuke", services.tape_unnuke, _unnuke_unavailable
+        ),
         Moderation(
             "retry_encode",
             "Retry encode",
             "queued for encoding",
             "retry",
             services.tape_reencode,
+            _retry_encode_unavailable,
         ),
         Moderation(
             "retry_federation",
@@ -68,6 +117,7 @@ MODERATIONS: dict[str, Moderation] = {
             "queued for federation",
             "retry",
             tape_federation_retry,
+            _retry_federation_unavailable,
         ),
         # A nuked tape's record whose delete gave up (federation filter: record delete failed).
         Moderation(
@@ -76,6 +126,7 @@ MODERATIONS: dict[str, Moderation] = {
             "queued for deleting their record",
             "retry",
             tape_federation_delete_retry,
+            lambda tape: _record_delete_unavailable(tape, (FederationState.FAILED,)),
         ),
         Moderation(
             "abandon_record_delete",
@@ -83,6 +134,9 @@ MODERATIONS: dict[str, Moderation] = {
             "left on their PDS",
             "retry",
             tape_federation_delete_abandon,
+            lambda tape: _record_delete_unavailable(
+                tape, (FederationState.FAILED, FederationState.PENDING)
+            ),
         ),
     )
 }
@@ -99,6 +153,10 @@ def run_moderation(
 ) -> Outcome:
     outcome = Outcome(done=[], refused=Counter())
     for tape in tapes:
+        skipped = moderation.unavailable(tape)
+        if skipped is not None:
+            outcome.refused[skipped] += 1
+            continue
         try:
             moderation.run(tape=tape, actor=actor, reason=reason)
         except TapesiteError as exc:
@@ -147,7 +205,7 @@ class ModerationViews(admin.ModelAdmin):
     def moderate_selected(
         self, request: HttpRequest, queryset: QuerySet[Tape], moderation: Moderation
     ) -> TemplateResponse | None:
-        tapes = list(queryset.select_related("user")[: BULK_LIMIT + 1])
+        tapes = list(queryset.select_related("user", "federation")[: BULK_LIMIT + 1])
         if len(tapes) > BULK_LIMIT:
             self.message_user(
                 request,
@@ -172,7 +230,7 @@ class ModerationViews(admin.ModelAdmin):
             request
         ):
             return HttpResponse("You may not do this.", status=403)
-        tape = get_object_or_404(Tape.objects.select_related("user"), pk=object_id)
+        tape = get_object_or_404(Tape.objects.select_related("user", "federation"), pk=object_id)
         form = ReasonForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             actor = request.user

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -152,8 +152,22 @@ class TapeAdmin(ModerationViews):
         )
 
     @admin.display(description="owner", ordering="user__username")
-    def owner(self, tape: Tape) -> str:
-        return tape.user.username if tape.user is not None else "guest"
+    def owner(self, tape: Tape) -> SafeString | str:
+        """The owner in the admin, and their public page: what the world sees of them."""
+        if tape.user is None:
+            return "guest"
+        user_admin = reverse("admin:accounts_user_change", args=[tape.user.pk])
+        try:
+            public = reverse("web:user", kwargs={"username": tape.user.username})
+        except NoReverseMatch:  # a site without the pages
+            return format_html('<a href="{}">{}</a>', user_admin, tape.user.username)
+        return format_html(
+            '<a href="{}">{}</a> (<a class="owner-page" href="{}">{}</a>)',
+            user_admin,
+            tape.user.username,
+            public,
+            public,
+        )
 
     @admin.display(description="federation", ordering="federation__state")
     def federation_state(self, tape: Tape) -> str:
@@ -191,10 +205,13 @@ class TapeAdmin(ModerationViews):
     def video(self, tape: Tape) -> SafeString | str:
         if not tape.mp4_key:
             return "-"
+        # The thumbnail shows before the video loads (preload only fetches its first bytes).
+        poster = _media_url(tape, "thumbnail") if tape.thumbnail_key else ""
         return format_html(
             # Styled by static/tapes-admin.css: the site's CSP allows no inline style.
-            '<video class="tape-admin-video" controls preload="metadata" src="{}"></video>',
+            '<video class="tape-admin-video" controls preload="metadata" src="{}"{}></video>',
             _media_url(tape, "mp4"),
+            format_html(' poster="{}"', poster) if poster else "",
         )
 
     @admin.display(description="thumbnail")
@@ -282,10 +299,14 @@ class TapeAdmin(ModerationViews):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        tape = self.get_object(request, object_id)
+        # Only what the person may do and what applies to the tape as it stands.
         allowed = [
             (moderation, reverse("admin:tapes_tape_moderate", args=[object_id, moderation.name]))
             for moderation in MODERATIONS.values()
             if getattr(self, f"has_{moderation.permission}_permission")(request)
+            and tape is not None
+            and moderation.applies(tape)
         ]
         context = {**(extra_context or {}), "moderations": allowed}
         return super().change_view(request, object_id, form_url, extra_context=context)

@@ -151,6 +151,8 @@ def test_a_refused_consent_is_a_clear_page_not_an_error(
     assert b"Signing in was cancelled" in response.content
     assert b"nope" not in response.content
     assert "nope" in caplog.text  # the provider's words are kept for whoever reads the logs
+    # The way back says where it leads: signing in goes to Auth0 here.
+    assert b'href="/accounts/login/">Continue with Auth0</a>' in response.content
 
 
 @pytest.mark.parametrize(

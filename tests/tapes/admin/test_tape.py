@@ -151,12 +151,14 @@ def test_single_nuke_and_unnuke_from_the_detail_page(client: Any, moderator: Any
     tape = ReadyTapeFactory.create()
     client.force_login(moderator)
     page = client.get(change_url(tape))
-    assert b"moderate-nuke" in page.content and b"moderate-unnuke" in page.content
+    assert b"moderate-nuke" in page.content and b"moderate-unnuke" not in page.content
     url = f"{LIST}{tape.pk}/moderate/nuke/"
     assert b'name="reason"' in client.get(url).content
     response = client.post(url, {"reason": "hateful"})
     assert response.status_code == 302 and response["Location"] == change_url(tape)
     assert Tape.objects.get(pk=tape.pk).nuked
+    page = client.get(change_url(tape))
+    assert b"moderate-unnuke" in page.content and b"moderate-nuke" not in page.content
     client.post(f"{LIST}{tape.pk}/moderate/unnuke/", {"reason": "appeal"})
     assert not Tape.objects.get(pk=tape.pk).nuked
     history = client.get(change_url(tape)).content.decode()
@@ -337,6 +339,95 @@ def test_detail_links_the_record_on_its_pds(client: Any, moderator: Any) -> None
         '<a href="http://127.0.0.1:2583/xrpc/com.atproto.repo.getRecord?repo=did%3Aplc%3Aabc'
         '&amp;collection=computer.aesthetic.tape&amp;rkey=3k2"' in page
     )
+
+
+def test_the_video_shows_its_thumbnail_before_it_plays(client: Any, moderator: Any) -> None:
+    tape = ReadyTapeFactory.create()
+    no_thumbnail = ReadyTapeFactory.create(thumbnail_key="")
+    client.force_login(moderator)
+    page = client.get(change_url(tape)).content.decode()
+    video = re.search(r"<video [^>]*>", page)
+    assert video is not None
+    assert f'poster="/admin/tapes/tape/{tape.pk}/media/thumbnail/"' in video.group(0)
+    bare = re.search(r"<video [^>]*>", client.get(change_url(no_thumbnail)).content.decode())
+    assert bare is not None and "poster" not in bare.group(0)
+
+
+def _offered(client: Any, tape: Tape) -> set[str]:
+    """The moderation buttons of a tape's change page."""
+    page = client.get(change_url(tape)).content.decode()
+    return set(re.findall(r'class="moderate-([a-z_]+)"', page))
+
+
+def test_the_detail_page_offers_only_what_applies_to_the_tape(client: Any, moderator: Any) -> None:
+    from django.utils import timezone
+
+    client.force_login(moderator)
+    live = ReadyTapeFactory.create()
+    assert _offered(client, live) == {"nuke"}
+    failed = ReadyTapeFactory.create(failed=True)
+    assert _offered(client, failed) == {"nuke", "retry_encode"}
+    nuked = ReadyTapeFactory.create(nuke=1)
+    assert _offered(client, nuked) == {"unnuke"}
+    purged = ReadyTapeFactory.create(nuke=90)
+    Tape.objects.filter(pk=purged.pk).update(files_purged_at=timezone.now())
+    assert _offered(client, purged) == set()
+    # Federation: a failed sync may be retried; a done one may not.
+    synced = ReadyTapeFactory.create(user=UserFactory.create())
+    TapeFederationFactory.create(tape=synced, federated=True)
+    assert _offered(client, synced) == {"nuke"}
+    stuck = ReadyTapeFactory.create(user=UserFactory.create())
+    TapeFederationFactory.create(tape=stuck, state=FederationState.FAILED, code="pds_down")
+    assert _offered(client, stuck) == {"nuke", "retry_federation"}
+    # A nuked tape whose record delete gave up: retry or abandon it, or un-nuke the tape.
+    gone = ReadyTapeFactory.create(user=UserFactory.create(), nuke=1)
+    TapeFederationFactory.create(
+        tape=gone, state=FederationState.FAILED, wanted=False, stale_rkeys=["3k2"]
+    )
+    assert _offered(client, gone) == {"unnuke", "retry_record_delete", "abandon_record_delete"}
+
+
+def test_a_bulk_action_skips_the_tapes_it_does_not_apply_to_and_says_why(
+    client: Any, moderator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    ready, failed = ReadyTapeFactory.create(), ReadyTapeFactory.create(failed=True)
+    already = ReadyTapeFactory.create(nuke=1)
+    client.force_login(moderator)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            LIST,
+            {
+                "action": "retry_encode",
+                "_selected_action": [ready.pk, failed.pk],
+                "apply": "1",
+                "reason": "x",
+            },
+            follow=True,
+        ).content.decode()
+    assert f"1 queued for encoding (!{failed.code})" in done
+    assert "Retry encode refused: its video is ready" in done
+    assert Tape.objects.get(pk=ready.pk).status == TapeStatus.READY
+    nuked_at = Tape.objects.get(pk=already.pk).nuked_at
+    done = client.post(
+        LIST,
+        {"action": "nuke", "_selected_action": [already.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    ).content.decode()
+    assert "Nuke refused: already nuked" in done
+    assert Tape.objects.get(pk=already.pk).nuked_at == nuked_at
+    assert not audit_entries_for(target=already).exists()
+
+
+def test_the_owner_links_to_their_admin_and_their_public_page(client: Any, moderator: Any) -> None:
+    owner = UserFactory.create(username="grace")
+    tape = ReadyTapeFactory.create(user=owner)
+    guest = ReadyTapeFactory.create()
+    client.force_login(moderator)
+    page = client.get(change_url(tape)).content.decode()
+    assert f'<a href="/admin/accounts/user/{owner.pk}/change/">grace</a>' in page
+    assert '<a class="owner-page" href="/u/grace">/u/grace</a>' in page
+    assert client.get("/u/grace").status_code == 200
+    assert 'class="owner-page"' not in client.get(change_url(guest)).content.decode()
 
 
 def _list_queries(client: Any, query: str = "") -> list[str]:
