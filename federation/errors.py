@@ -19,6 +19,8 @@ CODES = {
     "storage_unavailable": "The video could not be read from storage; it will be tried again.",
     "record_invalid": "The record did not match its lexicon.",
     "atproto_not_linked": "The owner has no linked AT Protocol account.",
+    # Updating a record after an edit: the record changed on the PDS between reading and writing.
+    "record_swapped": "The record changed on the PDS meanwhile; it will be tried again.",
     # A nuked tape's record that could not be deleted after ATPROTO_DELETE_MAX_ATTEMPTS: staff
     # retry the delete, or abandon it, in the admin.
     "record_delete_failed": "The record could not be deleted from the PDS; staff will look at it.",

@@ -169,13 +169,26 @@ class Xrpc:
         )
 
     def put_record(
-        self, repo: str, collection: str, rkey: str, record: dict[str, Any], token: str
+        self,
+        repo: str,
+        collection: str,
+        rkey: str,
+        record: dict[str, Any],
+        token: str,
+        *,
+        swap_record: str | None = None,
     ) -> dict[str, Any]:
-        return self.call(
-            "com.atproto.repo.putRecord",
-            body={"repo": repo, "collection": collection, "rkey": rkey, "record": record},
-            token=token,
-        )
+        # swap_record: the PDS replaces the record only if it still has this cid (InvalidSwap
+        # otherwise), so a write never lands on a record someone changed since it was read.
+        body: dict[str, Any] = {
+            "repo": repo,
+            "collection": collection,
+            "rkey": rkey,
+            "record": record,
+        }
+        if swap_record is not None:
+            body["swapRecord"] = swap_record
+        return self.call("com.atproto.repo.putRecord", body=body, token=token)
 
     def get_record(self, repo: str, collection: str, rkey: str) -> dict[str, Any] | None:
         try:
