@@ -207,3 +207,20 @@ class Xrpc:
             body={"repo": repo, "collection": collection, "rkey": rkey},
             token=token,
         )
+
+    def get_blob(self, did: str, cid: str, *, max_bytes: int) -> bytes:
+        """A blob's bytes (``com.atproto.sync.getBlob``), refused past ``max_bytes``."""
+        method = "com.atproto.sync.getBlob"
+        try:
+            response = self.egress.request(
+                "GET",
+                f"{self.base_url.rstrip('/')}/xrpc/{method}",
+                params={"did": did, "cid": cid},
+                max_bytes=max_bytes,
+                deadline=self.blob_deadline,
+            )
+        except EgressError as exc:
+            raise egress_failure(exc, method) from exc
+        if response.status != 200:
+            raise _classify(response, method)
+        return bytes(response.content)

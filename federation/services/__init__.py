@@ -19,13 +19,16 @@ from federation.services.lifecycle import (
     tapes_federation_reconcile,
 )
 from federation.services.sessions import account_session, with_session
+from federation.services.site_pds import atproto_account_create, site_pds
 
 __all__ = [
     "account_session",
+    "atproto_account_create",
     "atproto_account_link",
     "atproto_account_unlink",
     "atproto_keys_rotate",
     "atproto_records_delete_all",
+    "site_pds",
     "tape_federate",
     "tape_federate_now",
     "tape_federation_delete_abandon",
