@@ -19,6 +19,8 @@ CODES = {
     "storage_unavailable": "The video could not be read from storage; it will be tried again.",
     "record_invalid": "The record did not match its lexicon.",
     "atproto_not_linked": "The owner has no linked AT Protocol account.",
+    # Updating a record after an edit: the record changed on the PDS between reading and writing.
+    "record_swapped": "The record changed on the PDS meanwhile; it will be tried again.",
     # A nuked tape's record that could not be deleted after ATPROTO_DELETE_MAX_ATTEMPTS: staff
     # retry the delete, or abandon it, in the admin.
     "record_delete_failed": "The record could not be deleted from the PDS; staff will look at it.",
@@ -40,6 +42,16 @@ LINK_CODES = {
     "atproto_main_password": "That is the account's main password. Create an app password on "
     "your PDS (on Bluesky: Settings, Privacy and security, App passwords) and use it instead.",
     "app_password_invalid": "An app password is required.",
+    # Creating an account on the site's own PDS.
+    "atproto_already_linked": "An AT Protocol account is already linked: unlink it first.",
+    "atproto_handle_taken": "That handle is taken on this site's PDS; try another.",
+    "atproto_handle_invalid": "A handle name is 3 to 18 lowercase letters, digits or inner "
+    "hyphens.",
+    "atproto_site_pds_unavailable": "This site does not run a PDS of its own: link an account "
+    "you have elsewhere.",
+    "atproto_site_pds_unreachable": "This site's PDS is not answering right now; try again in "
+    "a few minutes.",
+    "atproto_site_pds_refused": "This site's PDS refused to create the account; try again later.",
 }
 
 GENERIC_MESSAGE = "Talking to the AT Protocol server failed."

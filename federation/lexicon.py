@@ -25,11 +25,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from federation import graphemes
+
 _TYPES = {"record", "object", "string", "integer", "boolean", "blob", "ref", "array", "unknown"}
 _KEYWORDS: dict[str, set[str]] = {
     "record": {"key", "record"},
     "object": {"required", "properties", "nullable"},
-    "string": {"format", "maxLength", "minLength", "enum", "const", "knownValues", "default"},
+    "string": {
+        "format",
+        "maxLength",
+        "minLength",
+        "maxGraphemes",
+        "minGraphemes",
+        "enum",
+        "const",
+        "knownValues",
+        "default",
+    },
     "integer": {"minimum", "maximum", "enum", "const", "default"},
     "boolean": {"const", "default"},
     "blob": {"accept", "maxSize"},
@@ -159,6 +171,16 @@ class _Validator:
             raise RecordInvalid(path, f"must not be longer than {node['maxLength']} characters")
         if "minLength" in node and size < node["minLength"]:
             raise RecordInvalid(path, f"must not be shorter than {node['minLength']} characters")
+        if "maxGraphemes" in node or "minGraphemes" in node:
+            length = graphemes.count(value)
+            if "maxGraphemes" in node and length > node["maxGraphemes"]:
+                raise RecordInvalid(
+                    path, f"must not be longer than {node['maxGraphemes']} graphemes"
+                )
+            if "minGraphemes" in node and length < node["minGraphemes"]:
+                raise RecordInvalid(
+                    path, f"must not be shorter than {node['minGraphemes']} graphemes"
+                )
         fmt = node.get("format")
         if fmt == "datetime" and not _is_datetime(value):
             raise RecordInvalid(path, "must be an valid atproto datetime")

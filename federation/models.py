@@ -75,6 +75,9 @@ class TapeFederation(models.Model):
     cid = models.CharField(max_length=128, blank=True)
     stale_rkeys = models.JSONField(default=list, blank=True)
     video_cid = models.CharField(max_length=128, blank=True)
+    # The tape's ``revision`` (its words: title, description, alt text) the record on the PDS
+    # holds; behind the tape's, the job puts the record again under the same rkey.
+    revision = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     # When the next try is scheduled (a transient failure's back-off, or a 429's reset).
     not_before = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,6 @@
-"""How federation reacts to what happens to a tape (``tapes.events``), connected in
-``FederationConfig.ready()``. The tapes app never imports this module."""
+"""How federation reacts to what happens to a tape (``tapes.events``: ready, claimed, nuked,
+un-nuked, edited, visibility changed), connected in ``FederationConfig.ready()``. The tapes app
+never imports this module."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import asdict
 from typing import Any
 
 from federation.services.lifecycle import (
+    tape_federation_on_edit,
     tape_federation_on_nuke,
     tape_federation_on_unnuke,
+    tape_federation_on_visibility,
     tape_federation_start,
     tapes_federation_reconcile,
 )
@@ -35,6 +38,16 @@ def on_unnuked(sender: type[Tape], *, tape: Tape, **kwargs: Any) -> None:
     tape_federation_on_unnuke(tape=tape)
 
 
+def on_edited(sender: type[Tape], *, tape: Tape, **kwargs: Any) -> None:
+    # The record says what the tape says: put again under its rkey.
+    tape_federation_on_edit(tape=tape)
+
+
+def on_visibility_changed(sender: type[Tape], *, tape: Tape, **kwargs: Any) -> None:
+    # Unlisted tapes are reachable by their code only; a repo is public and listable.
+    tape_federation_on_visibility(tape=tape)
+
+
 def reconcile() -> dict[str, list[int]]:
     return asdict(tapes_federation_reconcile())
 
@@ -45,6 +58,8 @@ def connect() -> None:
         (events.tape_claimed, on_claimed),
         (events.tape_nuked, on_nuked),
         (events.tape_unnuked, on_unnuked),
+        (events.tape_edited, on_edited),
+        (events.tape_visibility_changed, on_visibility_changed),
     ):
         signal.connect(receiver, sender=Tape, dispatch_uid=f"federation.{receiver.__name__}")
     reconciler_register("federation", reconcile)

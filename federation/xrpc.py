@@ -169,13 +169,26 @@ class Xrpc:
         )
 
     def put_record(
-        self, repo: str, collection: str, rkey: str, record: dict[str, Any], token: str
+        self,
+        repo: str,
+        collection: str,
+        rkey: str,
+        record: dict[str, Any],
+        token: str,
+        *,
+        swap_record: str | None = None,
     ) -> dict[str, Any]:
-        return self.call(
-            "com.atproto.repo.putRecord",
-            body={"repo": repo, "collection": collection, "rkey": rkey, "record": record},
-            token=token,
-        )
+        # swap_record: the PDS replaces the record only if it still has this cid (InvalidSwap
+        # otherwise), so a write never lands on a record someone changed since it was read.
+        body: dict[str, Any] = {
+            "repo": repo,
+            "collection": collection,
+            "rkey": rkey,
+            "record": record,
+        }
+        if swap_record is not None:
+            body["swapRecord"] = swap_record
+        return self.call("com.atproto.repo.putRecord", body=body, token=token)
 
     def get_record(self, repo: str, collection: str, rkey: str) -> dict[str, Any] | None:
         try:
@@ -194,3 +207,20 @@ class Xrpc:
             body={"repo": repo, "collection": collection, "rkey": rkey},
             token=token,
         )
+
+    def get_blob(self, did: str, cid: str, *, max_bytes: int) -> bytes:
+        """A blob's bytes (``com.atproto.sync.getBlob``), refused past ``max_bytes``."""
+        method = "com.atproto.sync.getBlob"
+        try:
+            response = self.egress.request(
+                "GET",
+                f"{self.base_url.rstrip('/')}/xrpc/{method}",
+                params={"did": did, "cid": cid},
+                max_bytes=max_bytes,
+                deadline=self.blob_deadline,
+            )
+        except EgressError as exc:
+            raise egress_failure(exc, method) from exc
+        if response.status != 200:
+            raise _classify(response, method)
+        return bytes(response.content)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from secrets import token_urlsafe
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +19,7 @@ from federation.services.sessions import (
     jwt_scope,
     session_store,
 )
+from federation.services.site_pds import SitePds, atproto_account_create, handle_name_from
 from federation.xrpc import XrpcError
 from tapesite.errors import TapesiteError
 
@@ -125,69 +125,13 @@ def app_password_of(account: AtprotoAccount) -> str:
     return decrypt(account.app_password)
 
 
-def _handle_name(username: str) -> str:
-    name = "".join(ch if ch.isalnum() else "-" for ch in username.lower()).strip("-")
-    return (name or "user")[:18]
-
-
 def atproto_account_provision(
     *, user: User, pds_url: str, admin_password: str = "", invite_code: str = ""
 ) -> AtprotoAccount:
     """Create an account for ``user`` on the site's own PDS and link it with a fresh app
-    password. The account's main password is random and kept nowhere: the site only ever holds
-    the app password; the user can reset the main one by email on the PDS."""
-    if AtprotoAccount.objects.filter(user=user).exists():
-        raise TapesiteError("atproto_already_linked", f"{user.username} already has an account.")
-    xrpc = remote.pds(pds_url)
-    try:
-        if not invite_code and admin_password:
-            invite_code = str(
-                xrpc.call(
-                    "com.atproto.server.createInviteCode",
-                    body={"useCount": 1},
-                    basic=("admin", admin_password),
-                )["code"]
-            )
-        domains = xrpc.call("com.atproto.server.describeServer").get("availableUserDomains") or []
-        if not domains:
-            raise TapesiteError("atproto_pds_no_domains", f"{pds_url} offers no handle domain.")
-        handle = f"{_handle_name(user.username)}{user.pk}{domains[0]}"
-        body = {
-            "handle": handle,
-            "email": user.email or f"{_handle_name(user.username)}{user.pk}@users.tapesite.invalid",
-            "password": secrets_token(),
-        }
-        if invite_code:
-            body["inviteCode"] = invite_code
-        created = xrpc.call("com.atproto.server.createAccount", body=body)
-        app_password = str(
-            xrpc.call(
-                "com.atproto.server.createAppPassword",
-                body={"name": "tapesite"},
-                token=created["accessJwt"],
-            )["password"]
-        )
-        session = xrpc.create_session(created["did"], app_password)
-    except XrpcError as exc:
-        raise pds_error(exc) from exc
-    with transaction.atomic():
-        account = AtprotoAccount(
-            user=user,
-            did=created["did"],
-            handle=handle,
-            pds_url=pds_url.rstrip("/"),
-            app_password=encrypt(app_password),
-            provisioned=True,
-            logins=1,
-        )
-        account.full_clean(exclude=["session", "user"])
-        account.save()
-        session_store(
-            account=account, access_jwt=session["accessJwt"], refresh_jwt=session["refreshJwt"]
-        )
-    logger.info("provisioned %s (%s) for user %s", handle, created["did"], user.pk)
-    return account
-
-
-def secrets_token() -> str:
-    return token_urlsafe(24)
+    password (``manage.py atproto_provision``): the handle is the username's with the user's id,
+    so a batch never trips on a taken name. See ``federation.services.site_pds``."""
+    suffix = str(user.pk)
+    name = handle_name_from(user.username)[: 18 - len(suffix)].rstrip("-") + suffix
+    pds = SitePds(url=pds_url.rstrip("/"), admin_password=admin_password, invite_code=invite_code)
+    return atproto_account_create(user=user, handle_name=name, pds=pds)

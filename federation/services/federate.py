@@ -3,8 +3,10 @@
 The record key (a TID) is chosen and committed before createRecord, so a retry after a crash
 finds the record it already wrote instead of writing a second one. Records that must go (a nuked
 tape, the old record of an un-nuked one) are listed in ``stale_rkeys`` and deleted first, retried
-until the PDS confirms. Transient failures (PDS down, 429) are retried with back-off; permanent
-ones leave ``failed`` with a code the user sees and can retry.
+until the PDS confirms. An edit of the tape's words puts the record again under the same rkey,
+with the blobs it already has, once the row's ``revision`` is behind the tape's. Transient
+failures (PDS down, 429) are retried with back-off; permanent ones leave ``failed`` with a code
+the user sees and can retry.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from federation.services.records import (
 from federation.services.sessions import AccountAuthFailed, PdsSession, with_session
 from federation.tid import new_tid
 from federation.xrpc import XrpcError
-from tapes.models import Tape, TapeStatus
+from tapes.models import Tape, TapeStatus, TapeVisibility
 from tapes.storage import storage_for
 
 logger = logging.getLogger(__name__)
@@ -92,7 +94,12 @@ def _prepare(tape_id: int) -> tuple[TapeFederation, AtprotoAccount | None, bool]
         account = (
             AtprotoAccount.objects.filter(user_id=tape.user_id).first() if tape.user_id else None
         )
-        wanted = fed.wanted and not tape.nuked and tape.status == TapeStatus.READY
+        wanted = (
+            fed.wanted
+            and not tape.nuked
+            and tape.status == TapeStatus.READY
+            and tape.visibility == TapeVisibility.PUBLIC
+        )
         if account is not None and fed.did and fed.did != account.did:
             # Relinked to another account: its old records are out of reach; start afresh there.
             fed.stale_rkeys = []
@@ -120,7 +127,9 @@ def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -
     if resumed:
         existing = xrpc.get_record(session.did, COLLECTION, fed.rkey)
         if existing is not None:
-            return {"rkey": fed.rkey, "uri": existing["uri"], "cid": existing["cid"]}
+            if fed.revision >= tape.revision:
+                return {"rkey": fed.rkey, "uri": existing["uri"], "cid": existing["cid"]}
+            return _put(fed, tape, existing, session)
     thumb_type = THUMBNAIL_TYPES.get(Path(tape.thumbnail_key).suffix.lower())
     thumb_ok = bool(tape.thumbnail_key and thumb_type and (tape.thumbnail_bytes or 0) <= 1_000_000)
     # Validate everything (types and sizes included) before the first write.
@@ -153,7 +162,44 @@ def _sync(fed: TapeFederation, tape: Tape, resumed: bool, session: PdsSession) -
             raise
         created = existing
     _update(fed.pk, video_cid=str(video["ref"]["$link"]))
-    return {"rkey": fed.rkey, "uri": created["uri"], "cid": created["cid"]}
+    return {
+        "rkey": fed.rkey,
+        "uri": created["uri"],
+        "cid": created["cid"],
+        "revision": tape.revision,
+    }
+
+
+def _put(
+    fed: TapeFederation, tape: Tape, existing: dict[str, Any], session: PdsSession
+) -> dict[str, Any]:
+    """The record again with the tape's words as they are now, under its rkey, with the video
+    and thumbnail blobs it already holds (nothing uploaded twice). Swapped against the cid just
+    read: a record that changed meanwhile is read again on the retry, never overwritten."""
+    value = existing.get("value")
+    value = value if isinstance(value, dict) else {}
+    thumbnail = value.get("thumbnail")
+    record = tape_record(
+        tape,
+        video=value.get("video") or {},
+        thumbnail=thumbnail if isinstance(thumbnail, dict) else None,
+    )
+    tape_lexicon().validate_record(record)
+    try:
+        put = session.xrpc.put_record(
+            session.did,
+            COLLECTION,
+            fed.rkey,
+            record,
+            session.access_jwt,
+            swap_record=str(existing["cid"]),
+        )
+    except XrpcError as exc:
+        if exc.error == "InvalidSwap":
+            raise FederationFailure("record_swapped", exc.message, retryable=True) from exc
+        raise
+    logger.info("tape %s: record %s updated to revision %s", tape.pk, fed.rkey, tape.revision)
+    return {"rkey": fed.rkey, "uri": put["uri"], "cid": put["cid"], "revision": tape.revision}
 
 
 def _retry_delay(fed: TapeFederation, exc: FederationFailure) -> float:
@@ -208,11 +254,38 @@ def tape_federate(*, tape_id: int) -> Outcome:
             return rerun
         done = {"code": "", "message": "", "attempts": 0, "not_before": None, **_RAN}
         if fed.wanted:
-            _update(fed.pk, state=FederationState.DONE, uri=at["uri"], cid=at["cid"], **done)
+            written = int(at.get("revision", fed.revision))
+            if _edited_since(tape.pk, written):
+                # Edited while this run wrote: the record holds older words. Under the row lock,
+                # so an edit committing after this read finds the row done and asks again.
+                _update(
+                    fed.pk,
+                    state=FederationState.PENDING,
+                    uri=at["uri"],
+                    cid=at["cid"],
+                    revision=written,
+                    **done,
+                )
+                tape_id = tape.pk
+                transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+                return Outcome(FederationState.PENDING, "edited")
+            _update(
+                fed.pk,
+                state=FederationState.DONE,
+                uri=at["uri"],
+                cid=at["cid"],
+                revision=written,
+                **done,
+            )
             logger.info("tape %s federated as %s", tape.pk, at["uri"])
             return Outcome(FederationState.DONE)
         _update(fed.pk, state=FederationState.NONE, uri="", cid="", **done)
         return Outcome(FederationState.NONE)
+
+
+def _edited_since(tape_id: int, revision: int) -> bool:
+    current = Tape.objects.filter(pk=tape_id).values_list("revision", flat=True).first()
+    return current is not None and current > revision
 
 
 def _rerun_if_superseded(fed: TapeFederation, planned_stale: frozenset[str]) -> Outcome | None:

@@ -1,6 +1,7 @@
 """When a tape federates: started once its video is ready (for a linked owner), retried by
-the user, withdrawn by a nuke and started afresh by an un-nuke, and found again by reconcile when
-it never started or got stuck. The work itself is ``federate``'s job."""
+the user, withdrawn by a nuke (or by going unlisted) and started afresh by an un-nuke (or by
+going public again), updated in place when its words are edited, and found again by reconcile
+when it never started or got stuck. The work itself is ``federate``'s job."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from federation import queueing
 from federation.backoff import backoff_delay
 from federation.models import AtprotoAccount, FederationState, TapeFederation
 from federation.services.federate import Outcome, tape_federate
-from tapes.models import Tape, TapeStatus
+from tapes.models import Tape, TapeStatus, TapeVisibility
 from tapes.policy import TapeAction, tape_permission_check
 from tapesite.errors import TapesiteError
 from tapesite.queueing import QueueUnavailable
@@ -33,6 +34,9 @@ def federation_wanted(tape: Tape) -> bool:
         tape.user_id is not None
         and not tape.nuked
         and tape.status == TapeStatus.READY
+        # A repo is public and listable: an unlisted tape (reachable by its code only) has no
+        # record.
+        and tape.visibility == TapeVisibility.PUBLIC
         and AtprotoAccount.objects.filter(user_id=tape.user_id).exists()
     )
 
@@ -65,6 +69,12 @@ def tape_federation_retry(*, tape: Tape, actor: User, reason: str = "") -> TapeF
     if tape.status != TapeStatus.READY or tape.nuked:
         raise TapesiteError(
             "federation_not_possible", "Only a ready tape can be federated.", status=409
+        )
+    if tape.visibility != TapeVisibility.PUBLIC:
+        raise TapesiteError(
+            "federation_not_possible",
+            "An unlisted tape is not federated: make it public first.",
+            status=409,
         )
     with transaction.atomic():
         before = TapeFederation.objects.filter(tape=tape).values_list("state", "code").first()
@@ -120,6 +130,39 @@ def tape_federation_on_unnuke(*, tape: Tape) -> None:
         fed.save()
     if federation_wanted(tape):
         tape_federation_start(tape=tape)
+
+
+def tape_federation_on_visibility(*, tape: Tape) -> None:
+    """Inside tape_edit's transaction (``tape_visibility_changed``): unlisted, the record goes as
+    a nuked tape's does; public again, it federates afresh as an un-nuked one does."""
+    if tape.visibility == TapeVisibility.PUBLIC:
+        tape_federation_on_unnuke(tape=tape)
+    else:
+        tape_federation_on_nuke(tape=tape)
+
+
+@transaction.atomic
+def tape_federation_on_edit(*, tape: Tape) -> TapeFederation | None:
+    """After an edit of the tape's words commits (``tape_edited``): a record the PDS holds with
+    older words is put again, same rkey. A run under way notices the edit itself when it records
+    its result (federate's ``_edited_since``), so only a settled row is queued here."""
+    fed = TapeFederation.objects.select_for_update().filter(tape_id=tape.pk).first()
+    if fed is None or not fed.wanted or not fed.rkey or not fed.uri:
+        return None
+    if fed.state not in (FederationState.DONE, FederationState.FAILED):
+        return None
+    revision = Tape.objects.filter(pk=tape.pk).values_list("revision", flat=True).first()
+    if revision is None or fed.revision >= revision:
+        return None
+    fed.state = FederationState.PENDING
+    fed.code = fed.message = ""
+    fed.attempts = 0
+    fed.not_before = None
+    fed.requeues, fed.requeue_after = 0, None
+    fed.save()
+    tape_id = tape.pk
+    transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+    return fed
 
 
 def _unwanted_records(tape: Tape, *, states: tuple[str, ...]) -> TapeFederation:
@@ -237,7 +280,7 @@ def tapes_federation_reconcile() -> FederationReconcileReport:
     now = timezone.now()
     report = FederationReconcileReport(started=[], requeued=[])
     linked_users = AtprotoAccount.objects.values("user_id")
-    unstarted = Tape.objects.visible().filter(
+    unstarted = Tape.objects.listed().filter(
         status=TapeStatus.READY, user_id__in=linked_users, federation__isnull=True
     )
     for tape in unstarted[:500]:

@@ -10,11 +10,20 @@ from typing import Any
 
 from django.conf import settings
 
+from federation import graphemes
 from federation.lexicon import Lexicon
 from tapes.models import Tape
 
 COLLECTION = "computer.aesthetic.tape"
 THUMBNAIL_TYPES = {".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg"}
+# The tape's words and the record's fields with their lexicon limits (bytes, graphemes): the site
+# counts characters, so a title of 100 emoji fits the tape but not the record, which gets it
+# clipped (the record's url leads to the whole text).
+TEXT_FIELDS = (
+    ("title", "title", 300, 100),
+    ("description", "description", 3000, 1000),
+    ("alt_text", "alt", 3000, 1000),
+)
 
 
 @cache
@@ -44,6 +53,10 @@ def tape_record(
         "piece": tape.piece,
         "url": _page_url(tape),
     }
+    for attribute, name, max_bytes, max_graphemes in TEXT_FIELDS:
+        text = getattr(tape, attribute)
+        if text:
+            record[name] = graphemes.clip(text, max_graphemes=max_graphemes, max_bytes=max_bytes)
     if thumbnail is not None:
         record["thumbnail"] = thumbnail
     if tape.width and tape.height:

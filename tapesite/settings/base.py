@@ -307,6 +307,9 @@ TAPES_RECORD_WIDTH = 256
 TAPES_RECORD_HEIGHT = 192
 # Where the tape page links an AT Protocol record (its at:// URI is appended).
 TAPES_AT_RECORD_VIEWER = env("TAPES_AT_RECORD_VIEWER", default="https://pdsls.dev/")
+# The record page (/at/<did>/<collection>/<rkey>) plays a record's video through the site (the
+# PDS may be one browsers cannot reach, and the CSP stays 'self'): the largest file it relays.
+TAPES_AT_BLOB_MAX_BYTES = env.int("TAPES_AT_BLOB_MAX_BYTES", default=10485760)
 
 # --- Accounts: Auth0, or the site's own accounts -----------------------------------------------
 # Auth0 is optional. Leave every AUTH0_* unset and the site signs people in itself (a sign-in and

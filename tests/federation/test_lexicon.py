@@ -90,6 +90,22 @@ CASES: list[tuple[str, Any, bool]] = [
     ("piece too long", changed(piece="p" * 65), False),
     ("url not a uri", changed(url="not a uri"), False),
     ("url with no scheme", changed(url="/tapes/bcd"), False),
+    # The owner's words: title (300 bytes, 100 graphemes), description and alt (3000, 1000).
+    ("title, description and alt", changed(title="Dusk", description="a\n\nb", alt="A line"), True),
+    ("title of 100 graphemes", changed(title="t" * 100), True),
+    ("title of 101 graphemes", changed(title="t" * 101), False),
+    ("title of 100 accented graphemes (300 bytes)", changed(title="e\u0301" * 100), True),
+    ("title of 101 accented graphemes", changed(title="e\u0301" * 101), False),
+    ("title of 37 flags (296 bytes)", changed(title="🇫🇷" * 37), True),
+    ("title of 76 emoji (304 bytes)", changed(title="😀" * 76), False),
+    ("title of 12 family emoji (300 bytes)", changed(title="👨‍👩‍👧‍👦" * 12), True),
+    ("title of 13 family emoji (325 bytes)", changed(title="👨‍👩‍👧‍👦" * 13), False),
+    ("title not a string", changed(title=3), False),
+    ("description of 1000 graphemes", changed(description="d" * 1000), True),
+    ("description of 1001 graphemes", changed(description="d" * 1001), False),
+    ("alt of 1000 graphemes", changed(alt="a" * 1000), True),
+    ("alt of 1001 graphemes", changed(alt="a" * 1001), False),
+    ("alt over 3000 bytes", changed(alt="é" * 999 + "ab" * 501), False),
 ]
 
 # Where ours is deliberately stricter than the reference (see federation/lexicon.py).
@@ -164,7 +180,7 @@ def test_original_required_fields_are_kept() -> None:
                     "type": "record",
                     "record": {
                         "type": "object",
-                        "properties": {"x": {"type": "string", "maxGraphemes": 3}},
+                        "properties": {"x": {"type": "string", "maxSize": 3}},
                     },
                 }
             },
