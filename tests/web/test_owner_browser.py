@@ -15,7 +15,7 @@ from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {
         "viewport": {"width": 390, "height": 844},
