@@ -313,7 +313,6 @@ def me(request: HttpRequest) -> HttpResponse:
             ],
             "undo_window": undo_window_words(),
             "atproto": atproto,
-            "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
             "username_form": UsernameForm(initial={"username": user.username}),
             "signed_in_with": request.session.get(_SIGNED_IN_WITH, "local"),
         },

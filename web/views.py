@@ -113,7 +113,6 @@ def tape_page_response(
         "tape": page,
         "state": {**presenters.tape_page_state(page), "limits": player_limits()},
         "words": tape_failure_table(),
-        "at_viewer": settings.TAPES_AT_RECORD_VIEWER,
         "edit_form": edit_form,
     }
     return render(request, "web/tape.html", context, status=status)

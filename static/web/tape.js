@@ -14,6 +14,7 @@ import {
   roundedDurations,
   videoSource,
 } from "./player.js";
+import { attachShare } from "./share.js";
 import { ApiError, api, copyText } from "./site.js";
 import { TIMING_NAME, TapeZipError, fetchTapeZip, unzipTape } from "./tapezip.js";
 
@@ -276,6 +277,12 @@ $("copy-link").addEventListener("click", async () => {
     $("share-link").select();
     $("copy-done").textContent = "Press Ctrl+C to copy.";
   }
+});
+
+// Phones get the system share sheet beside "Copy link".
+attachShare($("share-tape"), {
+  title: document.title.replace(/ · Tapesite$/, ""),
+  url: () => $("share-link").value,
 });
 
 if ($("retry-encode")) $("retry-encode").addEventListener("click", retryEncode);

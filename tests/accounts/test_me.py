@@ -201,7 +201,7 @@ def test_me_shows_the_linked_account_and_resends_a_failed_federation(
     )
     html = browser.get("/me").content.decode()
     assert 'data-linked="true"' in html and "@ada.test" in html and "did:plc:ada" in html
-    assert 'href="https://pdsls.dev/at://did:plc:ada/computer.aesthetic.tape/3k"' in html
+    assert 'href="/at/did:plc:ada/computer.aesthetic.tape/3k"' in html
     assert 'data-code="pds_blob_too_large"' in html
     # The code's fixed text, not the stored detail (the PDS's answer, its address).
     assert CODES["pds_blob_too_large"] in html and "10.0.0.7" not in html

@@ -158,3 +158,30 @@ def test_a_guest_deletes_from_the_browser_holding_the_claim_token(
     tab.wait_for_load_state()
     expect(tab.locator("#guest-panel")).to_be_visible()
     assert not Tape.objects.get(pk=tape.pk).nuked
+
+
+def test_a_phone_shares_the_tape_page_with_the_system_sheet(
+    browser: Any, live_server: Any, make_tape: Any, user: Any
+) -> None:
+    tape = make_tape(media=True, user=user, title="Share me")
+    context = browser.new_context(**SIZES["phone"])
+    try:
+        page = context.new_page()
+        page.add_init_script(
+            "window.__shared = []; navigator.share = async (d) => { window.__shared.push(d); };"
+        )
+        page.goto(f"{live_server.url}/t/{tape.code}")
+        share = page.get_by_role("button", name="Share…")
+        expect(share).to_be_visible()
+        share.tap()
+        page.wait_for_function("() => window.__shared.length === 1")
+        shared = page.evaluate("() => window.__shared[0]")
+        assert shared["url"].endswith(f"/t/{tape.code}")
+        assert shared["title"] == "Share me"
+        # Without the API, only "Copy link" is offered.
+        plain = context.new_page()
+        plain.goto(f"{live_server.url}/t/{tape.code}")
+        expect(plain.locator("#copy-link")).to_be_visible()
+        expect(plain.locator("#share-tape")).to_be_hidden()
+    finally:
+        context.close()
