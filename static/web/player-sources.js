@@ -64,7 +64,23 @@ export function videoSource(video, frameMs = []) {
     },
     pause: () => video.pause(),
     seek(ms) {
-      video.currentTime = ms / 1000;
+      const target = ms / 1000;
+      video.currentTime = target;
+      // Chromium now and then paints nothing after a paused seek near the end of a short video
+      // (a frame held back by the decoder): when none is presented soon after, seek once more.
+      if (!video.paused || !("requestVideoFrameCallback" in video)) return;
+      let shown = false;
+      const request = video.requestVideoFrameCallback(() => {
+        shown = true;
+      });
+      const check = () => {
+        setTimeout(() => {
+          if (shown || !video.paused || Math.abs(video.currentTime - target) > 0.001) return;
+          video.cancelVideoFrameCallback(request);
+          video.currentTime = target;
+        }, 300);
+      };
+      video.addEventListener("seeked", check, { once: true });
     },
     setRate(rate) {
       video.defaultPlaybackRate = rate;
