@@ -63,8 +63,9 @@ def _unnuke_unavailable(tape: Tape) -> str | None:
 def _retry_encode_unavailable(tape: Tape) -> str | None:
     if tape.nuked:
         return "nuked: un-nuke it first"
-    if tape.status == TapeStatus.READY:
-        return "its video is ready (the tapes_reencode command re-encodes ready tapes)"
+    # A ready tape may be encoded again (a new encoder, a bad video); one being encoded may not.
+    if tape.status == TapeStatus.PROCESSING:
+        return "it is being encoded right now"
     return None
 
 

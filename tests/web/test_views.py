@@ -110,7 +110,7 @@ def test_the_at_protocol_record_is_linked_when_federated(client: Any, make_tape:
     TapeFederationFactory.create(tape=tape, federated=True, rkey="3kxyz")
     html = client.get(f"/t/{tape.code}").content.decode()
     # The site's own record page (it offers the external viewer when the PDS is public).
-    assert 'href="/at/did:plc:abc/computer.aesthetic.tape/3kxyz"' in html
+    assert f'href="/at/did:plc:abc/computer.aesthetic.tape/3kxyz">{uri}</a>' in html
 
 
 @pytest.mark.parametrize("path", ["/t/nope", "/!nope", "/%23nope"])

@@ -364,7 +364,9 @@ def test_the_detail_page_offers_only_what_applies_to_the_tape(client: Any, moder
 
     client.force_login(moderator)
     live = ReadyTapeFactory.create()
-    assert _offered(client, live) == {"nuke"}
+    assert _offered(client, live) == {"nuke", "retry_encode"}
+    busy = ReadyTapeFactory.create(status=TapeStatus.PROCESSING)
+    assert _offered(client, busy) == {"nuke"}
     failed = ReadyTapeFactory.create(failed=True)
     assert _offered(client, failed) == {"nuke", "retry_encode"}
     nuked = ReadyTapeFactory.create(nuke=1)
@@ -375,10 +377,10 @@ def test_the_detail_page_offers_only_what_applies_to_the_tape(client: Any, moder
     # Federation: a failed sync may be retried; a done one may not.
     synced = ReadyTapeFactory.create(user=UserFactory.create())
     TapeFederationFactory.create(tape=synced, federated=True)
-    assert _offered(client, synced) == {"nuke"}
+    assert _offered(client, synced) == {"nuke", "retry_encode"}
     stuck = ReadyTapeFactory.create(user=UserFactory.create())
     TapeFederationFactory.create(tape=stuck, state=FederationState.FAILED, code="pds_down")
-    assert _offered(client, stuck) == {"nuke", "retry_federation"}
+    assert _offered(client, stuck) == {"nuke", "retry_encode", "retry_federation"}
     # A nuked tape whose record delete gave up: retry or abandon it, or un-nuke the tape.
     gone = ReadyTapeFactory.create(user=UserFactory.create(), nuke=1)
     TapeFederationFactory.create(
@@ -390,7 +392,8 @@ def test_the_detail_page_offers_only_what_applies_to_the_tape(client: Any, moder
 def test_a_bulk_action_skips_the_tapes_it_does_not_apply_to_and_says_why(
     client: Any, moderator: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    ready, failed = ReadyTapeFactory.create(), ReadyTapeFactory.create(failed=True)
+    busy = ReadyTapeFactory.create(status=TapeStatus.PROCESSING)
+    failed = ReadyTapeFactory.create(failed=True)
     already = ReadyTapeFactory.create(nuke=1)
     client.force_login(moderator)
     with django_capture_on_commit_callbacks(execute=True):
@@ -398,15 +401,15 @@ def test_a_bulk_action_skips_the_tapes_it_does_not_apply_to_and_says_why(
             LIST,
             {
                 "action": "retry_encode",
-                "_selected_action": [ready.pk, failed.pk],
+                "_selected_action": [busy.pk, failed.pk],
                 "apply": "1",
                 "reason": "x",
             },
             follow=True,
         ).content.decode()
     assert f"1 queued for encoding (!{failed.code})" in done
-    assert "Retry encode refused: its video is ready" in done
-    assert Tape.objects.get(pk=ready.pk).status == TapeStatus.READY
+    assert "Retry encode refused: it is being encoded right now" in done
+    assert Tape.objects.get(pk=busy.pk).status == TapeStatus.PROCESSING
     nuked_at = Tape.objects.get(pk=already.pk).nuked_at
     done = client.post(
         LIST,
