@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -81,11 +83,30 @@ def _weed_binary() -> str:
     return found
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_port_block(size: int) -> int:
-    """The first of ``size`` consecutive loopback ports that are all free right now."""
-    for _ in range(50):
-        base = free_port()
-        if base + size < 65000 and not any(_port_open(base + i) for i in range(1, size)):
+    """The first of ``size`` consecutive loopback ports that are all free right now, below the
+    kernel's ephemeral range: inside it, any outgoing connection (a database client, the browser)
+    may take one of them as its source port between the check and the server's bind."""
+    top = max(_ephemeral_low(), 12000) - size
+    for _ in range(200):
+        base = random.randrange(10000, top)
+        if all(_bindable(base + i) for i in range(size)):
             return base
     raise RuntimeError(f"no block of {size} free ports on 127.0.0.1")
 
@@ -143,8 +164,34 @@ def seaweedfs(
         "admin.port.grpc",
     ]
     with startup_lock():
+        proc, ports = _start_weed(names, data, config, host, wrap, log, workdir / "weed.log")
+    try:
+        yield S3Server(f"http://{host}:{ports['s3.port']}", access_key, secret_key)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _start_weed(
+    names: list[str],
+    data: Path,
+    config: Path,
+    host: str,
+    wrap: Sequence[str],
+    log: Any,
+    log_path: Path,
+) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    """Start ``weed mini`` on a free block of ports and wait until S3 answers. A port taken
+    between the check and weed's bind (by a process outside the lock) makes weed exit at once:
+    then it starts again on another block, at most three times."""
+    for attempt in range(3):
         base = _free_port_block(len(names))
         ports = {name: base + i for i, name in enumerate(names)}
+        start = log.tell() if hasattr(log, "tell") else 0
         proc = subprocess.Popen(
             [
                 *wrap,
@@ -166,21 +213,23 @@ def seaweedfs(
         try:
             # The S3 port opens before the gateway serves (and once it did not stay open): ready
             # is an HTTP answer, twice in a row.
-            wait_until(lambda: _s3_answers(ports["s3.port"], host), 60, "SeaweedFS S3", proc)
-            wait_until(lambda: _s3_answers(ports["s3.port"], host), 10, "SeaweedFS S3", proc)
+            s3_port = ports["s3.port"]
+            for seconds in (60, 10):
+                wait_until(lambda: _s3_answers(s3_port, host), seconds, "SeaweedFS S3", proc)  # noqa: B023
+        except RuntimeError:
+            proc.kill()
+            log.flush()
+            said = log_path.read_bytes()[start:]
+            if attempt < 2 and b"address already in use" in said:
+                continue
+            log.close()
+            raise
         except BaseException:
             proc.kill()
             log.close()
             raise
-    try:
-        yield S3Server(f"http://{host}:{ports['s3.port']}", access_key, secret_key)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        return proc, ports
+    raise AssertionError("unreachable")
 
 
 def weed_pids(data_dir: Path) -> list[int]:
