@@ -12,9 +12,11 @@ import pytest
 from playwright.sync_api import expect
 
 from federation.links import record_page_url
-from federation.models import AtprotoAccount
+from federation.models import AtprotoAccount, FederationState
+from federation.services import tape_federate
 from tapes.models import Tape
-from tests.federation.conftest import at_of, federate
+from tapes.services import tape_edit
+from tests.federation.conftest import COLLECTION, at_of, fed_of, federate
 from tests.support.browser import CspWatch, save_screenshot
 from tests.support.pds import Pds
 from tests.web.conftest import sign_in
@@ -66,8 +68,6 @@ def test_the_record_page_plays_the_tapes_video_from_the_pds(
 ) -> None:
     link(user)
     tape = ready_tape(user)
-    from tapes.services import tape_edit
-
     tape_edit(
         tape=tape,
         actor=user,
@@ -93,7 +93,7 @@ def test_the_record_page_plays_the_tapes_video_from_the_pds(
     page.wait_for_function(
         "() => document.querySelector('video[data-at-video]').currentTime > 0.05"
     )
-    expect(page.get_by_role("link", name=f"Tape #{tape.code}")).to_have_attribute(
+    expect(page.get_by_role("link", name=f"Tape !{tape.code}")).to_have_attribute(
         "href", f"/t/{tape.code}"
     )
     video.evaluate("v => { v.pause(); v.currentTime = 0; }")
@@ -105,3 +105,44 @@ def test_the_record_page_plays_the_tapes_video_from_the_pds(
     expect(page.locator("[data-code=at_record_not_found]")).to_be_visible()
     save_screenshot(page, "at-record-not-found-phone")
     assert csp.violations() == []
+
+
+def test_the_owner_edits_on_the_page_and_the_record_on_the_pds_follows(
+    page: Any,
+    live_server: Any,
+    user: Any,
+    link: Any,
+    ready_tape: Callable[..., Tape],
+    pds: Pds,
+) -> None:
+    _account, remote = link(user)
+    tape = ready_tape(user)
+    assert federate(tape).state == FederationState.DONE
+    before = at_of(tape)
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server.url}/t/{tape.code}")
+    page.get_by_text("Edit title, description, alt text and visibility").click()
+    page.get_by_label("Title").fill("Edited on the page")
+    page.get_by_label("Alt text").fill("Three red squares")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("h1")).to_have_text("Edited on the page")
+    # The federate job's work, as the worker would run it off the queue.
+    assert fed_of(tape).state == FederationState.PENDING
+    assert tape_federate(tape_id=tape.pk).state == FederationState.DONE
+    after = at_of(tape)
+    assert after["rkey"] == before["rkey"] and after["cid"] != before["cid"]
+    got = pds.get_record(remote.did, COLLECTION, before["rkey"]).json()
+    value = got["value"]
+    assert (value["title"], value["alt"]) == ("Edited on the page", "Three red squares")
+    # The page's record link opens the site's record page, which shows the new words.
+    page.get_by_role("link", name=after["uri"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edited on the page")
+
+    # Unlisted from the page: the record leaves the PDS.
+    page.goto(f"{live_server.url}/t/{tape.code}")
+    page.get_by_text("Edit title, description, alt text and visibility").click()
+    page.get_by_label("Unlisted: only people with its code or link").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".badge-unlisted")).to_be_visible()
+    tape_federate(tape_id=tape.pk)
+    assert pds.get_record(remote.did, COLLECTION, before["rkey"]).status_code == 400
