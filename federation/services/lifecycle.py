@@ -41,6 +41,19 @@ def federation_wanted(tape: Tape) -> bool:
     )
 
 
+def _queue_afresh(fed: TapeFederation) -> None:
+    """Inside a transaction with ``fed`` locked: pending with a fresh count of attempts and
+    requeues, and the job enqueued once the change commits."""
+    fed.state = FederationState.PENDING
+    fed.code = fed.message = ""
+    fed.attempts = 0
+    fed.not_before = None
+    fed.requeues, fed.requeue_after = 0, None
+    fed.save()
+    tape_id = fed.tape_id
+    transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+
+
 def tape_federation_start(*, tape: Tape) -> TapeFederation | None:
     """Mark a ready tape of a linked user for federation and enqueue the job after commit.
     Guests and users with no linked account are not federated (returns None)."""
@@ -51,14 +64,7 @@ def tape_federation_start(*, tape: Tape) -> TapeFederation | None:
         if fed.state == FederationState.DONE and fed.rkey and fed.wanted:
             return fed
         fed.wanted = True
-        fed.state = FederationState.PENDING
-        fed.code = fed.message = ""
-        fed.attempts = 0
-        fed.not_before = None
-        fed.requeues, fed.requeue_after = 0, None
-        fed.save()
-        tape_id = tape.pk
-        transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+        _queue_afresh(fed)
     return fed
 
 
@@ -154,14 +160,7 @@ def tape_federation_on_edit(*, tape: Tape) -> TapeFederation | None:
     revision = Tape.objects.filter(pk=tape.pk).values_list("revision", flat=True).first()
     if revision is None or fed.revision >= revision:
         return None
-    fed.state = FederationState.PENDING
-    fed.code = fed.message = ""
-    fed.attempts = 0
-    fed.not_before = None
-    fed.requeues, fed.requeue_after = 0, None
-    fed.save()
-    tape_id = tape.pk
-    transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
+    _queue_afresh(fed)
     return fed
 
 
@@ -183,12 +182,7 @@ def tape_federation_delete_retry(*, tape: Tape, actor: User, reason: str = "") -
     with transaction.atomic():
         fed = _unwanted_records(tape, states=(FederationState.FAILED,))
         before = {"state": fed.state, "code": fed.code, "operation": "delete"}
-        fed.state = FederationState.PENDING
-        fed.code = fed.message = ""
-        fed.attempts = 0
-        fed.not_before = None
-        fed.requeues, fed.requeue_after = 0, None
-        fed.save()
+        _queue_afresh(fed)
         if grant.moderated:
             audit_record(
                 actor=actor,
@@ -197,8 +191,6 @@ def tape_federation_delete_retry(*, tape: Tape, actor: User, reason: str = "") -
                 reason=reason,
                 details=before,
             )
-        tape_id = tape.pk
-        transaction.on_commit(lambda: queueing.enqueue_federate(tape_id))
     return fed
 
 
