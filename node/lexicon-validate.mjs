@@ -2,6 +2,10 @@
 // validator can be checked against it on the same records.
 //
 //   node node/lexicon-validate.mjs LEXICON.json... < records.jsonl
+//   node node/lexicon-validate.mjs --atproto-api [LEXICON.json...] < records.jsonl
+//
+// --atproto-api adds every lexicon the published @atproto/api package carries (app.bsky.*,
+// com.atproto.*): Bluesky posts, embeds and feed generator records are checked against those.
 //
 // Each input line is {"nsid": "...", "record": {...}} in the JSON form a PDS speaks (blobs as
 // {"$type":"blob","ref":{"$link":CID},...}); each output line is {"valid": bool, "error": str|null}.
@@ -11,12 +15,19 @@ import readline from 'node:readline'
 
 import { Lexicons, jsonToLex } from '@atproto/lexicon'
 
-const files = process.argv.slice(2)
-if (files.length === 0) {
-  console.error('usage: node lexicon-validate.mjs LEXICON.json... < records.jsonl')
+const args = process.argv.slice(2)
+const withApi = args.includes('--atproto-api')
+const files = args.filter((arg) => arg !== '--atproto-api')
+if (files.length === 0 && !withApi) {
+  console.error('usage: node lexicon-validate.mjs [--atproto-api] LEXICON.json... < records.jsonl')
   process.exit(2)
 }
-const lexicons = new Lexicons(files.map((file) => JSON.parse(fs.readFileSync(file, 'utf8'))))
+const docs = files.map((file) => JSON.parse(fs.readFileSync(file, 'utf8')))
+if (withApi) {
+  const { schemas } = await import('@atproto/api')
+  docs.push(...schemas)
+}
+const lexicons = new Lexicons(docs)
 
 const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
 for await (const line of lines) {

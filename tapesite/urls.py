@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/", include("tapes.urls")),
     path("api/", include("federation.urls")),
     path("", include("federation.page_urls")),
+    path("api/", include("bluesky.urls")),
+    path("", include("bluesky.feed_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file (?script): no inline script under the CSP.
     path(

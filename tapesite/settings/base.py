@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "ops",
     "web",
     "federation",
+    "bluesky",
 ]
 
 MIDDLEWARE = [

@@ -25,3 +25,18 @@ def reference(records: list[Any]) -> list[dict[str, Any]]:
         check=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def reference_bsky(nsid: str, records: list[Any]) -> list[dict[str, Any]]:
+    """Run records of a published lexicon (``app.bsky.feed.post``, ``app.bsky.feed.generator``,
+    ...) through the same reference validator, with the lexicons npm @atproto/api carries."""
+    lines = "".join(json.dumps({"nsid": nsid, "record": r}) + "\n" for r in records)
+    done = subprocess.run(
+        [node_binary(), str(ROOT / "node/lexicon-validate.mjs"), "--atproto-api"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
