@@ -161,7 +161,7 @@ def test_a_post_written_between_pages_does_not_shift_the_later_ones(
     fresh: list[BlueskyPost] = []
 
     def insert() -> None:
-        newest = max(p.posted_at for p in posts)
+        newest = max(p.posted_at for p in posts if p.posted_at is not None)
         fresh.append(BlueskyPostFactory.create(posted_at=newest + timedelta(minutes=5)))
 
     pages = walk(client, 3, between=insert)
