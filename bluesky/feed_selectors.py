@@ -30,7 +30,9 @@ def feed_rows(*, after: feedgen.Position | None, count: int) -> list[feedgen.Row
     when None)."""
     posts = feed_posts()
     if after is not None:
-        posts = posts.filter(
+        # The redundant posted_at <= bound is what the index on posted_at can seek to; the OR
+        # alone is a filter, and a deep page would scan every newer post to reach its start.
+        posts = posts.filter(posted_at__lte=after.posted_at).filter(
             Q(posted_at__lt=after.posted_at) | Q(posted_at=after.posted_at, id__lt=after.id)
         )
     rows = []
