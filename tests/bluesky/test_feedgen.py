@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +129,16 @@ def test_the_last_page_has_no_cursor_even_when_full(n: int) -> None:
     page = feedgen.page(_rows(n), 3)
     assert len(page.uris) == n
     assert page.cursor is None
+
+
+def test_feedgen_imports_neither_django_nor_the_site() -> None:
+    probe = (
+        "import sys, bluesky.feedgen; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'django', 'tapesite', 'rest_framework', 'federation', 'tapes'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
