@@ -402,6 +402,28 @@ ATPROTO_LEXICON_DIR = BASE_DIR / "lexicons"
 # The public address of the site, for the record's link back to the tape's page.
 TAPES_SITE_URL = env("TAPES_SITE_URL", default="http://127.0.0.1:8000")
 
+# --- Bluesky: the "Tapes" custom feed (the site as a feed generator; docs/bluesky.md) ----------
+# The host of the site's did:web (did:web:<host>) and of the endpoint Bluesky's AppView calls;
+# empty: TAPES_SITE_URL's host (and port, as did:web spells it: %3A).
+BLUESKY_FEEDGEN_HOSTNAME = env("BLUESKY_FEEDGEN_HOSTNAME", default="")
+# The account that publishes the feed record (manage.py bluesky_feed_publish): a handle or DID
+# and an app password, from the environment only; by default the site's own account.
+BLUESKY_FEED_PUBLISHER_IDENTIFIER = env(
+    "BLUESKY_FEED_PUBLISHER_IDENTIFIER", default=ATPROTO_SITE_IDENTIFIER
+)
+BLUESKY_FEED_PUBLISHER_APP_PASSWORD = env(
+    "BLUESKY_FEED_PUBLISHER_APP_PASSWORD", default=ATPROTO_SITE_APP_PASSWORD
+)
+# The DID of that account, which the feed's at:// URI names; empty: the identifier when it is a
+# DID. The views never resolve a handle, so a handle publisher needs this set (the publish
+# command prints it).
+BLUESKY_FEED_PUBLISHER_DID = env("BLUESKY_FEED_PUBLISHER_DID", default="")
+# The feed record's rkey: at://<publisher DID>/app.bsky.feed.generator/<rkey>.
+BLUESKY_FEED_RKEY = env("BLUESKY_FEED_RKEY", default="tapes")
+# The did.json and the app.bsky.feed.* methods answer only when the feed generator is on. Unset:
+# on as soon as the publisher's DID is known (there is no feed to serve before that).
+BLUESKY_FEEDGEN_ENABLED: bool | None = env.bool("BLUESKY_FEEDGEN_ENABLED", default=None)
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate makes an unauthenticated API call a 401, and a request

@@ -1,0 +1,20 @@
+"""Fixtures for the bluesky app's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+PUBLISHER_DID = "did:plc:publisher0000000000000"
+FEED_URI = f"at://{PUBLISHER_DID}/app.bsky.feed.generator/tapes"
+
+
+@pytest.fixture
+def feed_settings(settings: Any) -> Any:
+    """The feed generator on, as an operator would set it: a host, the publisher's DID."""
+    settings.BLUESKY_FEEDGEN_HOSTNAME = "tapes.example"
+    settings.BLUESKY_FEED_PUBLISHER_DID = PUBLISHER_DID
+    settings.BLUESKY_FEED_RKEY = "tapes"
+    settings.BLUESKY_FEEDGEN_ENABLED = None
+    return settings
