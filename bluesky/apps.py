@@ -7,3 +7,8 @@ class BlueskyConfig(AppConfig):
 
     name = "bluesky"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from bluesky import reactions
+
+        reactions.connect()

@@ -52,6 +52,10 @@ class BlueskyPost(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
+    # Reconcile's requeues of a run that stopped without an outcome, and when it may requeue
+    # again (as federation's): past ATPROTO_STUCK_MAX_REQUEUES the post fails (bluesky_stuck).
+    requeues = models.PositiveIntegerField(default=0)
+    requeue_after = models.DateTimeField(null=True, blank=True)
     # Posted because the owner chose "post every new tape" rather than from the tape page.
     automatic = models.BooleanField(default=False)
     requested_at = models.DateTimeField(auto_now_add=True)

@@ -1,7 +1,12 @@
-"""The API of Bluesky posts (under /api/): ask for a tape's post, retry it, delete it."""
+"""The API of Bluesky posts (under /api/): a tape's post, and the user's choice on /me."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from bluesky import apis
 
 app_name = "bluesky"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("tapes/<str:code>/bluesky", apis.TapeBlueskyApi.as_view(), name="tape-post"),
+    path("me/bluesky", apis.MeBlueskyApi.as_view(), name="me"),
+]

@@ -175,13 +175,14 @@ def redis_with_timeouts(redis_url: str, *, read: float | None = None) -> str:
 
 
 def rq_queues(redis_url: str) -> dict[str, dict]:
-    """The queues: ``encode`` (CPU bound), ``federate`` (waits on PDSes) and ``default``, where
+    """The queues: ``encode`` (CPU bound), ``federate`` and ``bluesky`` (wait on PDSes and
+    Bluesky's video service) and ``default``, where
     federate jobs queued before federation had its own queue wait (a federation worker drains
     it). A job's own timeout (the federate job's is shorter) wins over DEFAULT_TIMEOUT."""
     redis_url = redis_with_timeouts(redis_url, read=10)
     return {
         name: {"URL": redis_url, "DEFAULT_TIMEOUT": 900}
-        for name in ("default", "encode", "federate")
+        for name in ("default", "encode", "federate", "bluesky")
     }
 
 
@@ -285,7 +286,9 @@ TAPES_RECONCILE_INTERVAL_SECONDS = env.int("TAPES_RECONCILE_INTERVAL_SECONDS", d
 # everything suits a small site; give encoding and federation their own workers (./scripts/run,
 # docs/operations.md) so a slow PDS never holds up encoding. "default" holds federate jobs queued
 # before federation had its own queue: keep a federation worker on it until it is empty.
-TAPES_WORKER_QUEUES = env.list("TAPES_WORKER_QUEUES", default=["encode", "federate", "default"])
+TAPES_WORKER_QUEUES = env.list(
+    "TAPES_WORKER_QUEUES", default=["encode", "federate", "bluesky", "default"]
+)
 TAPES_MAX_ATTEMPTS = env.int("TAPES_MAX_ATTEMPTS", default=5)
 # Back-off between transient encode failures (storage down, worker killed), in seconds.
 TAPES_RETRY_INTERVALS = env.list("TAPES_RETRY_INTERVALS", cast=int, default=[15, 60, 180, 600])

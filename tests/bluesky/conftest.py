@@ -18,3 +18,8 @@ def feed_settings(settings: Any) -> Any:
     settings.BLUESKY_FEED_RKEY = "tapes"
     settings.BLUESKY_FEEDGEN_ENABLED = None
     return settings
+
+
+# Linked accounts on the reference PDS and ready tapes with real MP4s, as federation's tests
+# make them (tests/federation/conftest.py).
+from tests.federation.conftest import encoded, link, ready_tape  # noqa: E402, F401
