@@ -53,7 +53,7 @@ class TapeBlueskyApi(APIView):
 
     @extend_schema(responses={200: PostOutput}, summary="Your tape's Bluesky post")
     def get(self, request: Request, code: str) -> Response:
-        _user_, tape = _own_tape(request, code)
+        _, tape = _own_tape(request, code)
         return Response(_post_out(tape))
 
     @extend_schema(
