@@ -28,6 +28,15 @@ VIDEO_CODES = {
     "link card.",
     "video_processing_failed": "Bluesky's video service could not process the video, so the "
     "tape was posted as a link card.",
+    # A failed job's failureCode pds_upload_failure / pds_upload_unsupported_blob_size: the
+    # service processed the video but the user's own PDS did not store it.
+    "video_pds_upload_failed": "Bluesky's video service could not store the video on your PDS, "
+    "so the tape was posted as a link card.",
+    "video_too_large_for_pds": "The video is larger than your PDS takes, so the tape was posted "
+    "as a link card.",
+    # The copy for Bluesky (the tape upscaled) could not be made from the tape's files.
+    "video_copy_failed": "The video for Bluesky could not be made from the tape, so the tape "
+    "was posted as a link card.",
     "video_service_unreachable": "Bluesky's video service could not be reached, so the tape was "
     "posted as a link card.",
     "video_processing": "Bluesky is still processing the video; it will be checked again.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from federation.errors import FederationFailure
 from tapesite.egress import Egress, EgressError, EgressResponse
@@ -79,6 +80,17 @@ def egress_failure(exc: EgressError, method: str) -> XrpcError:
     return XrpcError(exc.code, f"{method}: {exc}")
 
 
+def service_did(pds_url: str) -> str:
+    """The DID a PDS names itself with (``did:web:<hostname>``), the ``aud`` of a service-auth
+    token meant for it. The port is left out: a PDS's DID is its hostname's (the reference PDS on
+    ``http://localhost:PORT`` is ``did:web:localhost``, as its describeServer says), which is
+    also how Bluesky's own app names the PDS it asks for a video upload token."""
+    host = urlsplit(pds_url).hostname
+    if not host:
+        raise ValueError(f"no host in {pds_url!r}")
+    return f"did:web:{host}"
+
+
 @dataclass(frozen=True)
 class Xrpc:
     base_url: str
@@ -141,6 +153,17 @@ class Xrpc:
 
     def refresh_session(self, refresh_jwt: str) -> dict[str, Any]:
         return self.call("com.atproto.server.refreshSession", token=refresh_jwt, procedure=True)
+
+    def get_service_auth(self, *, aud: str, lxm: str, exp: int, token: str) -> str:
+        """A token signed with the account's key that lets the service ``aud`` call ``lxm`` on
+        the account's behalf until ``exp`` (seconds since the epoch; the PDS allows at most an
+        hour ahead)."""
+        out = self.call(
+            "com.atproto.server.getServiceAuth",
+            params={"aud": aud, "lxm": lxm, "exp": str(exp)},
+            token=token,
+        )
+        return str(out["token"])
 
     def resolve_handle(self, handle: str) -> str:
         return str(

@@ -124,7 +124,9 @@ async function main() {
     version: '0.5.35',
     dataDirectory: dir,
     blobstoreDiskLocation: path.join(dir, 'blobs'),
-    didPlcUrl: plcUrl,
+    // The PDS resolves DIDs (e.g. the issuer of a service-auth token) through a fetch that
+    // refuses IP-address hosts even with SSRF protection off: name the loopback PLC by name.
+    didPlcUrl: plcUrl.replace(/^http:\/\/127\.0\.0\.1:/, 'http://localhost:'),
     serviceHandleDomains: ['.test'],
     crawlers: [],
     inviteRequired: bool(opt('invite-required', 'PDS_INVITE_REQUIRED', 'false')),

@@ -26,6 +26,7 @@ from tapes.services.encoding import (
     RetryLater,
     tape_encode,
     tape_enqueue_encode,
+    tape_video_copy,
     tape_workdirs_clean,
 )
 from tapes.services.moderation import (
@@ -89,6 +90,7 @@ __all__ = [
     "tape_upload_store_local",
     "tape_upload_take",
     "tape_uploads_sweep",
+    "tape_video_copy",
     "tape_workdirs_clean",
     "tapes_claim",
     "tapes_delete_for_user",

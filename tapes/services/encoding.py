@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -27,6 +27,9 @@ from tapes.storage import sibling_key, storage_for
 from tapes.timing import frame_timing
 from tapesite import queueing
 from tapesite.errors import TapesiteError
+
+if TYPE_CHECKING:
+    from tapes.encoder import EncodeResult
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +204,39 @@ def _encode_files(
         fields[file.bytes_field] = _store(tape, key, path)
         fields[file.key_field] = key
     return fields
+
+
+def tape_video_copy(*, tape: Tape, path: Path, max_long_side: int, max_bytes: int) -> EncodeResult:
+    """Write another MP4 of ``tape`` to ``path``, made from its ZIP's frames like the published
+    one (the same encoder and quality ladder, nearest-neighbour upscale by an even factor) but
+    with the long side up to ``max_long_side`` and at most ``max_bytes``: the copy another
+    service wants (Bluesky's video service transcodes what it gets, so it gets the drawing
+    already big). Returns the encoder's ``EncodeResult``; the tape's row and stored files are
+    left alone. Raises TapesiteError (storage, a ZIP that no longer reads, too large)."""
+    from tapes import archive, encoder
+
+    options = {**settings.TAPES_ENCODER, "max_long_side": max_long_side, "max_bytes": max_bytes}
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
+        zip_path = Path(workdir) / "tape.zip"
+        _download(tape, zip_path)
+        try:
+            info = archive.inspect_archive(
+                zip_path, archive.ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
+            )
+            return encoder.render_tape(
+                lambda: archive.iter_frames(zip_path, info),
+                info.durations_ms,
+                info.width,
+                info.height,
+                mp4_path=path,
+                settings=encoder.EncodeSettings(**options),
+            )
+        except archive.ArchiveError as exc:
+            raise TapesiteError(exc.code, exc.message, details=exc.details) from exc
+        except encoder.EncodeError as exc:
+            raise TapesiteError(
+                exc.code, exc.message, details=exc.details, status=422, retryable=exc.retryable
+            ) from exc
 
 
 def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = None) -> Tape | None:

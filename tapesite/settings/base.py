@@ -427,6 +427,26 @@ BLUESKY_FEED_RKEY = env("BLUESKY_FEED_RKEY", default="tapes")
 # on as soon as the publisher's DID is known (there is no feed to serve before that).
 BLUESKY_FEEDGEN_ENABLED: bool | None = env.bool("BLUESKY_FEEDGEN_ENABLED", default=None)
 
+# --- Bluesky: the video service (app.bsky.video.*) that processes a posted tape's video --------
+# Its address and DID (the aud of the token that lets it check the upload limits); production:
+# Bluesky's. docs/bluesky.md "The video service".
+BLUESKY_VIDEO_SERVICE_URL = env("BLUESKY_VIDEO_SERVICE_URL", default="https://video.bsky.app")
+BLUESKY_VIDEO_SERVICE_DID = env("BLUESKY_VIDEO_SERVICE_DID", default="did:web:video.bsky.app")
+# How long one posting job waits for the service to finish processing, and how often it asks;
+# past the window the job is retried later and polls the same job.
+BLUESKY_VIDEO_POLL_SECONDS = env.float("BLUESKY_VIDEO_POLL_SECONDS", default=120.0)
+BLUESKY_VIDEO_POLL_INTERVAL_SECONDS = env.float("BLUESKY_VIDEO_POLL_INTERVAL_SECONDS", default=2.0)
+# The deadline of the upload call (the copy is at most BLUESKY_VIDEO_MAX_BYTES).
+BLUESKY_VIDEO_UPLOAD_DEADLINE_SECONDS = env.float(
+    "BLUESKY_VIDEO_UPLOAD_DEADLINE_SECONDS", default=300.0
+)
+# What Bluesky takes: the copy's upscale keeps within the sides, and a copy past the bytes or a
+# tape past the seconds is posted as a link card without asking the service.
+BLUESKY_VIDEO_MAX_LONG_SIDE = env.int("BLUESKY_VIDEO_MAX_LONG_SIDE", default=1920)
+BLUESKY_VIDEO_MAX_SHORT_SIDE = env.int("BLUESKY_VIDEO_MAX_SHORT_SIDE", default=1080)
+BLUESKY_VIDEO_MAX_BYTES = env.int("BLUESKY_VIDEO_MAX_BYTES", default=100_000_000)
+BLUESKY_VIDEO_MAX_SECONDS = env.float("BLUESKY_VIDEO_MAX_SECONDS", default=180.0)
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate makes an unauthenticated API call a 401, and a request
