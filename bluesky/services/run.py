@@ -35,6 +35,7 @@ from bluesky.records import (
     video_embed,
 )
 from bluesky.services.common import Outcome, owner_account, posted_tape, tape_postable, update
+from bluesky.services.video import bluesky_video_blob
 from federation.backoff import backoff_delay
 from federation.errors import FederationFailure
 from federation.models import AtprotoAccount
@@ -48,14 +49,6 @@ logger = logging.getLogger(__name__)
 
 # A run that records an outcome was not stuck: reconcile's count of requeues starts again.
 _RAN: dict[str, Any] = {"requeues": 0, "requeue_after": None}
-
-
-def _video_blob(*, post: BlueskyPost, tape: Tape, session: PdsSession) -> dict[str, Any]:
-    # Until the video service's client is merged (bluesky.services.video), every post is a
-    # link card, as it is when the service cannot be reached.
-    raise BlueskyFailure(
-        "video_service_unreachable", "No video service is configured.", fallback=True
-    )
 
 
 def _prepare(tape_id: int) -> tuple[BlueskyPost, AtprotoAccount | None, bool] | None:
@@ -128,14 +121,14 @@ def _embed(
     if post.video_blob:
         return video_embed(posted, post.video_blob), None
     try:
-        blob = _video_blob(post=post, tape=tape, session=session)
+        blob = bluesky_video_blob(post=post, tape=tape, session=session)
     except BlueskyFailure as exc:
         if not exc.fallback:
             raise
         logger.info("tape %s: posting a link card (%s: %s)", tape.pk, exc.code, exc.message)
         return external_embed(posted, card_thumbnail(tape=tape, session=session)), exc
+    # Saved by the video service's client too: a retry reuses it rather than uploading again.
     post.video_blob = blob
-    update(post.pk, video_blob=blob)
     return video_embed(posted, blob), None
 
 
