@@ -87,7 +87,7 @@ class MeBlueskyApi(APIView):
     def _out(user: Any) -> dict[str, Any]:
         prefs = selectors.bluesky_preferences_get(user=user)
         posts = [
-            {"code": post.tape.code, **PostOutput(selectors.bluesky_post_summary(post)).data}
+            {"tape": post.tape.code, **PostOutput(selectors.bluesky_post_summary(post)).data}
             for post in selectors.bluesky_posts_of_user(user=user)
         ]
         return {"post_new_tapes": bool(prefs and prefs.post_new_tapes), "posts": posts}
