@@ -292,7 +292,9 @@ def me(request: HttpRequest) -> HttpResponse:
     deleted and may still restore, their AT Protocol account, their username."""
     user = request.user
     assert isinstance(user, User)
-    tapes = tape_selectors.tape_list_of_owner(user=user).select_related("federation")
+    tapes = tape_selectors.tape_list_of_owner(user=user).select_related(
+        "federation", "bluesky_post"
+    )
     page = Paginator(tapes, 48).get_page(request.GET.get("page"))
     since = timezone.now() - timedelta(seconds=int(settings.TAPES_OWNER_UNDO_SECONDS))
     deleted = tape_selectors.tape_list_deleted_of_owner(user=user, since=since)[:48]

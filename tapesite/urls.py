@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("federation.page_urls")),
     path("api/", include("bluesky.urls")),
     path("", include("bluesky.feed_urls")),
+    path("", include("bluesky.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file (?script): no inline script under the CSP.
     path(

@@ -63,7 +63,10 @@ def test_refusals_have_stable_codes(api: Any, user: Any, other_user: Any, link: 
     link(user)
     Tape.objects.filter(pk=mine.pk).update(visibility=TapeVisibility.UNLISTED)
     unlisted = api.post(f"/api/tapes/{mine.code}/bluesky")
-    assert (unlisted.status_code, unlisted.json()["error"]["code"]) == (409, "bluesky_tape_not_public")
+    assert (unlisted.status_code, unlisted.json()["error"]["code"]) == (
+        409,
+        "bluesky_tape_not_public",
+    )
     assert api.post(f"/api/tapes/{theirs.code}/bluesky").status_code == 404
     assert api.delete(f"/api/tapes/{theirs.code}/bluesky").status_code == 404
     missing = api.delete(f"/api/tapes/{mine.code}/bluesky")
@@ -114,7 +117,11 @@ def test_me_bluesky_sets_the_choice_and_lists_recent_posts(api: Any, user: Any) 
     body = changed.json()
     assert body["post_new_tapes"] is True
     [shown] = body["posts"]
-    assert (shown["tape"], shown["state"], shown["code"]) == (post.tape.code, "failed", "pds_rejected")
+    assert (shown["tape"], shown["state"], shown["code"]) == (
+        post.tape.code,
+        "failed",
+        "pds_rejected",
+    )
     assert api.get("/api/me/bluesky").json()["post_new_tapes"] is True
     bad = api.put("/api/me/bluesky", {"post_new_tapes": "perhaps"}, format="json")
     assert bad.status_code == 400
