@@ -25,7 +25,7 @@ def _token(pds: Pds, account: Account, *, aud: str, lxm: str, exp: int | None = 
     session = pds.login(account.did, account.app_password)
     response = requests.get(
         pds.xrpc_url("com.atproto.server.getServiceAuth"),
-        params={"aud": aud, "lxm": lxm, "exp": exp or int(time.time()) + 600},
+        params={"aud": aud, "lxm": lxm, "exp": str(exp or int(time.time()) + 600)},
         headers={"Authorization": f"Bearer {session['accessJwt']}"},
         timeout=30,
     )
@@ -89,7 +89,7 @@ def test_a_video_ends_on_the_users_pds_and_every_answer_matches_the_lexicons(
     # What the PDS stored is the bytes sent: a record that names the blob ties it (an
     # untethered blob is not served), then getBlob has it.
     session = pds.login(account.did, account.password)
-    record = {
+    record: dict[str, Any] = {
         "$type": "app.bsky.feed.post",
         "text": "v",
         "createdAt": "2026-12-05T12:00:00.000Z",
