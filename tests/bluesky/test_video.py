@@ -5,6 +5,9 @@ tests/bluesky/services/test_video.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,3 +264,16 @@ def test_limits_are_asked_with_the_token() -> None:
     service, egress = _client((200, {"canUpload": True}))
     assert service.get_upload_limits(token="t").can_upload
     assert egress.sent[0]["headers"] == {"Authorization": "Bearer t"}
+
+
+def test_video_imports_no_django() -> None:
+    probe = (
+        "import sys, bluesky.video; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'django', 'rest_framework', 'accounts', 'audit', 'web'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

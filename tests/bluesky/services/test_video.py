@@ -16,13 +16,14 @@ import requests
 
 from bluesky.errors import VIDEO_CODES, BlueskyFailure
 from bluesky.models import BlueskyPost, BlueskyPostState
-from bluesky.services.video import bluesky_video_blob
+from bluesky.services.video import bluesky_video_blob, bluesky_video_copy
 from bluesky.video import FAILURE_CODES
 from federation.services import atproto_account_link
 from federation.services.sessions import PdsSession, account_session
 from federation.xrpc import XrpcError
 from tapes import services as tape_services
 from tapes.models import Tape, TapeStatus
+from tapes.storage import storage_for
 from tests.accounts.factories import UserFactory
 from tests.support import synth
 from tests.support.pds import Account, Pds
@@ -321,3 +322,29 @@ def test_a_pds_refusing_service_auth_is_an_xrpc_error(
         bluesky_video_blob(post=bluesky_post, tape=tape, session=broken)
     assert caught.value.code == "pds_auth_failed"
     assert video_service.calls == []
+
+
+def test_the_copy_is_made_from_the_zip_and_leaves_the_tape_alone(
+    ready: Callable[[], Tape], tmp_path: Path, settings: Any
+) -> None:
+    tape = ready()
+    before = Tape.objects.filter(pk=tape.pk).values().get()
+    settings.BLUESKY_VIDEO_MAX_LONG_SIDE, settings.BLUESKY_VIDEO_MAX_SHORT_SIDE = 640, 360
+    path = tmp_path / "copy.mp4"
+    assert bluesky_video_copy(tape=tape, path=path) == 30  # 20x12 -> 600x360
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (600, 360)
+        assert stream.frames == 6
+    assert Tape.objects.filter(pk=tape.pk).values().get() == before
+
+
+def test_a_zip_storage_cannot_give_is_retried_not_a_link_card(
+    ready: Callable[[], Tape], tmp_path: Path
+) -> None:
+    tape = ready()
+    storage_for(tape.bucket).delete(tape.zip_key)
+    with pytest.raises(BlueskyFailure) as caught:
+        bluesky_video_copy(tape=tape, path=tmp_path / "copy.mp4")
+    assert caught.value.code == "storage_unavailable"
+    assert caught.value.retryable and not caught.value.fallback
