@@ -260,6 +260,14 @@ def test_a_job_the_service_does_not_know_failed() -> None:
     assert egress.sent[0]["params"] == {"jobId": "gone"} and egress.sent[0]["method"] == "GET"
 
 
+def test_a_busy_service_while_polling_is_asked_again_later() -> None:
+    service, _ = _client((429, {"error": "RateLimitExceeded"}))
+    with pytest.raises(Exception) as caught:
+        service.get_job_status("j")
+    assert getattr(caught.value, "code", None) == "video_processing"
+    assert caught.value.retryable and not caught.value.fallback  # type: ignore[attr-defined]
+
+
 def test_limits_are_asked_with_the_token() -> None:
     service, egress = _client((200, {"canUpload": True}))
     assert service.get_upload_limits(token="t").can_upload

@@ -298,10 +298,10 @@ def test_a_copy_larger_than_bluesky_takes_is_not_uploaded(
     assert "app.bsky.video.uploadVideo" not in video_service.calls
 
 
-def test_the_service_refuses_a_token_the_pds_did_not_sign(
+def test_a_token_the_service_does_not_accept_is_rejected(
     poster: Callable[[], Poster], video_service: VideoServiceStandIn, settings: Any
 ) -> None:
-    # A token for another service DID: the PDS signs it, but the stand-in wants its own aud.
+    # A token for another service's DID: the PDS signs it, but the service wants its own aud.
     settings.BLUESKY_VIDEO_SERVICE_DID = "did:web:elsewhere.test"
     assert _fails(poster(), "video_rejected").fallback
     assert video_service.refused == [("app.bsky.video.getUploadLimits", "BadJwtAudience")]
