@@ -308,7 +308,9 @@ class VideoService:
     def get_job_status(self, job_id: str) -> JobStatus:
         method = "app.bsky.video.getJobStatus"
         response = self._request(method, params={"jobId": job_id})
-        if response.status == 404 or (400 <= response.status < 500 and response.status != 429):
+        if response.status == 429:  # asked too often: the job goes on, ask again later
+            raise failure("video_processing", f"{method} answered 429 for {job_id}", fallback=False)
+        if 400 <= response.status < 500:
             raise failure(
                 "video_processing_failed", f"{method} answered {response.status} for {job_id}"
             )

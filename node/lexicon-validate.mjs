@@ -9,6 +9,8 @@
 //
 // Each input line is {"nsid": "...", "record": {...}} in the JSON form a PDS speaks (blobs as
 // {"$type":"blob","ref":{"$link":CID},...}); each output line is {"valid": bool, "error": str|null}.
+// A line {"nsid": "...", "output": {...}} checks the output of the query or procedure ``nsid``
+// instead (what a service answers, e.g. app.bsky.video.getJobStatus).
 
 import fs from 'node:fs'
 import readline from 'node:readline'
@@ -32,10 +34,11 @@ const lexicons = new Lexicons(docs)
 const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
 for await (const line of lines) {
   if (!line.trim()) continue
-  const { nsid, record } = JSON.parse(line)
+  const { nsid, record, output } = JSON.parse(line)
   let result
   try {
-    lexicons.assertValidRecord(nsid, jsonToLex(record))
+    if (output !== undefined) lexicons.assertValidXrpcOutput(nsid, jsonToLex(output))
+    else lexicons.assertValidRecord(nsid, jsonToLex(record))
     result = { valid: true, error: null }
   } catch (err) {
     result = { valid: false, error: String(err?.message ?? err) }

@@ -15,7 +15,8 @@ from django.conf import settings as django_settings
 from tests.support.services import RedisServer, S3Server, seaweedfs
 
 # tests.support.pds: the reference PDS and PLC (pds, pds_factory, plc_url, atproto_settings);
-# tests.support.listeners: loopback HTTP listeners a test owns (listener).
+# tests.support.listeners: loopback HTTP listeners a test owns (listener);
+# tests.support.video_service: the stand-in for Bluesky's video service (video_service).
 pytest_plugins = [
     "tests.support.browser",
     "tests.support.oidc",
@@ -23,6 +24,7 @@ pytest_plugins = [
     "tests.support.tape_rows",
     "tests.support.pds",
     "tests.support.listeners",
+    "tests.support.video_service",
 ]
 
 

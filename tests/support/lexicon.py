@@ -40,3 +40,19 @@ def reference_bsky(nsid: str, records: list[Any]) -> list[dict[str, Any]]:
         check=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def reference_bsky_outputs(answers: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Run ``(nsid, output)`` pairs, what a service answered to the query or procedure ``nsid``
+    (``app.bsky.video.getJobStatus``, ...), through the reference validator's output check,
+    with the lexicons npm @atproto/api carries."""
+    lines = "".join(json.dumps({"nsid": nsid, "output": out}) + "\n" for nsid, out in answers)
+    done = subprocess.run(
+        [node_binary(), str(ROOT / "node/lexicon-validate.mjs"), "--atproto-api"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
