@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tapes.models import Tape
 
 PUBLISHER_DID = "did:plc:publisher0000000000000"
 FEED_URI = f"at://{PUBLISHER_DID}/app.bsky.feed.generator/tapes"
@@ -38,3 +43,23 @@ def _video_service_down(settings: Any) -> None:
 
 
 DOWN_VIDEO_SERVICE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def encoded_tape(tmp_path: Path) -> Callable[[Any], Tape]:
+    """``encoded_tape(user)``: a public tape of ``user`` encoded for real from a ZIP (the video
+    service's copy is made from the ZIP, which ``ready_tape`` does not store)."""
+    from tapes import services as tape_services
+    from tapes.models import TapeStatus
+    from tests.support import synth
+    from tests.tapes.factories import TapeUploadFactory, post
+
+    def make(user: Any) -> Tape:
+        path = tmp_path / f"t{time.monotonic_ns()}.zip"
+        synth.make_tape(path, frames=6, width=20, height=12, scale=1, seed=5)
+        tape = post(TapeUploadFactory.create(content=path.read_bytes(), user=user), user=user)
+        done = tape_services.tape_encode(tape_id=tape.pk)
+        assert done is not None and done.status == TapeStatus.READY
+        return done
+
+    return make
