@@ -63,7 +63,9 @@ def _check_postable(tape: Tape) -> None:
 def _check_owner(tape: Tape, actor: User) -> None:
     if tape.user_id is None or tape.user_id != actor.pk:
         # Only the owner posts to their own account; others learn nothing about the post.
-        raise TapesiteError("not_found", f"No tape of yours has the code {tape.code!r}.", 404)
+        raise TapesiteError(
+            "not_found", f"No tape of yours has the code {tape.code!r}.", status=404
+        )
 
 
 def bluesky_post_request(*, tape: Tape, actor: User, automatic: bool = False) -> BlueskyPost:
@@ -147,14 +149,15 @@ def bluesky_post_on_visibility(*, tape: Tape) -> None:
 def bluesky_post_on_ready(*, tape: Tape) -> BlueskyPost | None:
     """After a tape becomes ready (``tape_ready``): posted when its owner chose "post every new
     tape", it is public, and they have a linked account; else nothing."""
-    if tape.user is None or not tape_postable(tape):
+    owner = tape.user
+    if owner is None or not tape_postable(tape):
         return None
-    chose = BlueskyPreferences.objects.filter(user_id=tape.user_id, post_new_tapes=True).exists()
+    chose = BlueskyPreferences.objects.filter(user=owner, post_new_tapes=True).exists()
     if not chose or owner_account(tape) is None:
         return None
     if BlueskyPost.objects.filter(tape=tape).exists():
         return None
-    return bluesky_post_request(tape=tape, actor=tape.user, automatic=True)
+    return bluesky_post_request(tape=tape, actor=owner, automatic=True)
 
 
 def bluesky_posts_on_deleting(*, tape_ids: Iterable[int]) -> int:

@@ -125,3 +125,13 @@ def test_me_bluesky_sets_the_choice_and_lists_recent_posts(api: Any, user: Any) 
     assert api.get("/api/me/bluesky").json()["post_new_tapes"] is True
     bad = api.put("/api/me/bluesky", {"post_new_tapes": "perhaps"}, format="json")
     assert bad.status_code == 400
+
+
+def test_only_the_owner_may_post_through_the_service(user: Any, other_user: Any) -> None:
+    from bluesky.services import bluesky_post_request
+    from tapesite.errors import TapesiteError
+
+    tape = ReadyTapeFactory.create(user=other_user)
+    with pytest.raises(TapesiteError) as refused:
+        bluesky_post_request(tape=tape, actor=user)
+    assert (refused.value.code, refused.value.status) == ("not_found", 404)

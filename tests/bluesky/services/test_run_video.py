@@ -45,6 +45,7 @@ def test_a_post_embeds_the_video_the_service_processed(
     value = got.json()["value"]
     embed = value["embed"]
     assert embed["$type"] == "app.bsky.embed.video"
+    assert post.video_blob is not None
     assert embed["video"]["ref"]["$link"] == post.video_blob["ref"]["$link"]
     assert embed["aspectRatio"] == {"width": tape.width, "height": tape.height}
     assert embed["alt"] == "Bubbles drift across the dark."
