@@ -3,7 +3,10 @@ app.bsky.* lexicons with the reference validator (npm @atproto/lexicon)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bluesky.records import (
     PostedTape,
@@ -129,3 +132,17 @@ def test_the_reference_validator_catches_a_broken_post() -> None:
     del broken["createdAt"]
     results = reference_bsky("app.bsky.feed.post", [broken])
     assert results[0] == {"valid": False, "error": 'Record must have the property "createdAt"'}
+
+
+def test_records_import_neither_django_nor_the_site() -> None:
+    # federation.graphemes (pure) is the one module of the site it uses.
+    probe = (
+        "import sys, bluesky.records; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'django', 'tapesite', 'rest_framework', 'tapes', 'accounts'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
