@@ -39,7 +39,7 @@ def test_an_idle_worker_wakes_up_for_the_reconcile_interval(settings: Any) -> No
 
 def test_a_worker_serves_the_queues_it_is_given_or_every_queue(settings: Any) -> None:
     # Without --queues one worker serves everything, so no job is ever stranded.
-    assert worker_queues() == ["encode", "federate", "default"]
+    assert worker_queues() == ["encode", "federate", "bluesky", "default"]
     assert worker_queues(["encode"]) == ["encode"]
     assert worker_queues([" federate", "default", "federate"]) == ["federate", "default"]
     settings.TAPES_WORKER_QUEUES = ["federate"]
