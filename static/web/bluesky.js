@@ -22,7 +22,9 @@ function render(post) {
   const link = document.getElementById("bluesky-link");
   if (link) link.href = post.url || "#";
   const progress = document.getElementById("bluesky-progress");
-  if (progress) progress.value = post.progress || 0;
+  // No value until the video service reports some: an indeterminate bar, not an empty one.
+  if (progress && post.progress) progress.value = post.progress;
+  else if (progress) progress.removeAttribute("value");
   show("bluesky-retrying", post.state === "pending" ? post.message : "");
   show("bluesky-fallback", post.fallback ? post.message : "");
   show("bluesky-failure", post.state === "failed" ? post.message : "", true);

@@ -135,3 +135,16 @@ def test_only_the_owner_may_post_through_the_service(user: Any, other_user: Any)
     with pytest.raises(TapesiteError) as refused:
         bluesky_post_request(tape=tape, actor=user)
     assert (refused.value.code, refused.value.status) == ("not_found", 404)
+
+
+def test_a_post_not_written_yet_is_stopped_at_once(
+    api: Any, user: Any, link: Any, ready_tape: Callable[..., Tape]
+) -> None:
+    link(user)
+    tape = ready_tape(user)
+    api.force_login(user)
+    assert api.post(f"/api/tapes/{tape.code}/bluesky").json()["state"] == "pending"
+    stopped = api.delete(f"/api/tapes/{tape.code}/bluesky")
+    assert (stopped.status_code, stopped.json()["state"]) == (202, "none")
+    assert not BlueskyPost.objects.filter(tape=tape).exists()
+    assert bluesky_post_run(tape_id=tape.pk).state == "skipped"

@@ -65,6 +65,8 @@ def test_the_owner_posts_a_tape_to_bluesky_from_its_page(
     box.get_by_role("button", name="Post to Bluesky").click()
     expect(box).to_have_attribute("data-state", "pending")
     expect(box.get_by_text("Posting to Bluesky…")).to_be_visible()
+    expect(box.get_by_role("button", name="Stop posting")).to_be_visible()
+    expect(box.get_by_role("button", name="Delete from Bluesky")).to_be_hidden()
     save_screenshot(tab, f"bluesky-tape-posting-{tab.size_name}")
 
     # The job (here, in the test's process) writes the post; the page follows it by itself.
