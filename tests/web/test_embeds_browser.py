@@ -16,7 +16,7 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image, ImageChops
 
-from tapes.models import Tape
+from tapes.models import Tape, TapeStatus
 from tapes.storage import storage_for
 from tests.support.browser import CspWatch, save_screenshot
 from tests.support.encoded import Encoded, encode_synthetic
@@ -235,16 +235,20 @@ def test_a_nuked_tapes_embed_is_a_small_gone_card(
     browser: Any, page: Any, live_server: Any, make_tape: Any, listener: Any
 ) -> None:
     tape = make_tape(media=True, nuked=True)
-    html = (
-        f'<iframe src="{live_server.url}/t/{tape.code}/embed" width="512" height="420" '
+    making = make_tape(status=TapeStatus.PROCESSING, progress=30, frames=None, duration_ms=None)
+    frames = [
+        f'<iframe id="{name}" src="{live_server.url}/t/{code}/embed" width="512" height="420" '
         'title="A tape on Tapesite" frameborder="0" style="border:0"></iframe>'
-    )
-    blog = host_page(listener, html)
+        for name, code in (("gone", tape.code), ("making", making.code))
+    ]
+    blog = host_page(listener, *frames)
     page.goto(blog.url)
-    card = page.frame_locator("iframe").locator("#embed-gone")
+    card = page.frame_locator("#gone").locator("#embed-gone")
     card.wait_for()
     assert card.get_attribute("data-state") == "gone"
     assert "This tape is gone." in card.inner_text()
+    later = page.frame_locator("#making").locator("#player[data-state=making]")
+    assert "still being made" in later.inner_text()
     save_screenshot(page, "embed-gone-desktop")
     context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=3
@@ -252,7 +256,7 @@ def test_a_nuked_tapes_embed_is_a_small_gone_card(
     try:
         phone = context.new_page()
         phone.goto(blog.url)
-        phone.frame_locator("iframe").locator("#embed-gone").wait_for()
+        phone.frame_locator("#gone").locator("#embed-gone").wait_for()
         save_screenshot(phone, "embed-gone-phone")
     finally:
         context.close()
