@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import escape
 
 from federation.selectors import tape_at_record, tape_federation_summary
-from tapes.models import Tape, TapeVisibility
+from tapes.encoder import DEFAULT_SETTINGS
+from tapes.encoder.geometry import output_geometry
+from tapes.models import Tape, TapeStatus, TapeVisibility
 from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
 from tapes.timing import frame_timing
+from web.oembed import EmbedSize, embed_size
 from web.words import STATUS_WORDS, tape_failure_words
+
+# How long an oEmbed consumer may keep an answer (the spec's cache_age, in seconds).
+OEMBED_CACHE_SECONDS = 3600
 
 
 def _media(tape: Tape, request: HttpRequest) -> dict[str, str | None]:
@@ -137,3 +146,111 @@ def tape_page_state(page: dict[str, Any]) -> dict[str, Any]:
         "retry_url": reverse("tapes:retry", kwargs={"code": page["code"]}),
         "restore_url": reverse("tapes:restore", kwargs={"code": page["code"]}),
     }
+
+
+# --- embeds and oEmbed (docs/embeds.md) -----------------------------------------------------------
+
+
+def embeddable(tape: Tape) -> bool:
+    """A picture to embed: the video is made (a tape still being made, or failed, embeds as a
+    card saying so, and oEmbed has no answer for it yet)."""
+    return tape.status == TapeStatus.READY and bool(tape.mp4_key) and bool(tape.width)
+
+
+def _iframe(src: str, size: EmbedSize, title: str) -> str:
+    # The consumer's page, not ours: the border is turned off the ways every browser knows.
+    return (
+        f'<iframe src="{escape(src)}" width="{size.width}" height="{size.height}" '
+        f'title="{escape(title)}" frameborder="0" style="border:0" allowfullscreen '
+        f'loading="lazy"></iframe>'
+    )
+
+
+def _thumbnail_size(tape: Tape) -> tuple[int, int]:
+    # The encoder writes the thumbnail at the video's full upscale (tapes.encoder.render).
+    width, height = tape.width or 1, tape.height or 1
+    long_side = int(settings.TAPES_ENCODER.get("max_long_side", DEFAULT_SETTINGS.max_long_side))
+    _, _, factor = output_geometry(width, height, long_side)
+    return width * factor, height * factor
+
+
+def tape_embed_links(tape: Tape, request: HttpRequest) -> dict[str, Any]:
+    """What the tape page offers for embedding: the embed page, its iframe code at the default
+    size, the oEmbed discovery links (for every tape: consumers ask again once it is ready)."""
+    page_url = request.build_absolute_uri(reverse("web:tape", kwargs={"code": tape.code}))
+    embed_url = request.build_absolute_uri(reverse("web:tape-embed", kwargs={"code": tape.code}))
+    oembed = request.build_absolute_uri(reverse("web:oembed"))
+    query = urlencode({"url": page_url})
+    size = (
+        embed_size(tape.width, tape.height)
+        if embeddable(tape) and tape.width and tape.height
+        else None
+    )
+    name = tape.title or f"!{tape.code} · {tape.piece}"
+    return {
+        "url": embed_url,
+        "width": size.width if size else None,
+        "height": size.height if size else None,
+        "iframe": _iframe(embed_url, size, f"{name} on Tapesite") if size else "",
+        "oembed_json": f"{oembed}?{query}&format=json",
+        "oembed_xml": f"{oembed}?{query}&format=xml",
+    }
+
+
+def tape_embed(tape: Tape, request: HttpRequest) -> dict[str, Any]:
+    """The embed page: the video, its frame times and size, and the link back."""
+    card = tape_card(tape, request)
+    duration_ms = _claimed(tape, "duration_ms")
+    frames = _claimed(tape, "frames")
+    return {
+        **card,
+        "name": tape.title or f"!{tape.code} · {tape.piece}",
+        "page_url": request.build_absolute_uri(card["url"]),
+        "media": _media(tape, request),
+        "ready": embeddable(tape),
+        "failed": tape.status == TapeStatus.FAILED,
+        "unlisted": tape.visibility == TapeVisibility.UNLISTED,
+        "width": tape.width,
+        "height": tape.height,
+        "state": {
+            "code": tape.code,
+            "width": tape.width,
+            "height": tape.height,
+            "frame_ms": _frame_ms(tape, frames, duration_ms),
+        },
+    }
+
+
+def tape_oembed(
+    tape: Tape, request: HttpRequest, *, maxwidth: int | None, maxheight: int | None
+) -> dict[str, str | int] | None:
+    """The oEmbed answer for a tape (a ``video``), fitted inside maxwidth by maxheight; None
+    when there is none (not ready yet, or no room for even a one-pixel picture)."""
+    if not embeddable(tape) or not tape.width or not tape.height:
+        return None
+    size = embed_size(tape.width, tape.height, maxwidth=maxwidth, maxheight=maxheight)
+    if size is None:
+        return None
+    links = tape_embed_links(tape, request)
+    name = tape.title or f"!{tape.code} · {tape.piece}"
+    answer: dict[str, str | int] = {
+        "type": "video",
+        "version": "1.0",
+        "title": name,
+        "provider_name": "Tapesite",
+        "provider_url": request.build_absolute_uri("/"),
+        "cache_age": OEMBED_CACHE_SECONDS,
+        "html": _iframe(links["url"], size, f"{name} on Tapesite"),
+        "width": size.width,
+        "height": size.height,
+    }
+    if tape.user is not None:
+        answer["author_name"] = tape.user.display_name
+        answer["author_url"] = request.build_absolute_uri(
+            reverse("web:user", kwargs={"username": tape.user.username})
+        )
+    thumbnail = _media(tape, request).get("thumbnail")
+    if thumbnail:
+        answer["thumbnail_url"] = thumbnail
+        answer["thumbnail_width"], answer["thumbnail_height"] = _thumbnail_size(tape)
+    return answer

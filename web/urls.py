@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web import owner, views
+from web import embeds, owner, views
 
 app_name = "web"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.recorder, name="recorder"),
     path("tapes", views.gallery, name="gallery"),
     path("t/<str:code>", views.tape, name="tape"),
+    path("t/<str:code>/embed", embeds.tape_embed, name="tape-embed"),
+    path("oembed", embeds.oembed, name="oembed"),
     path("t/<str:code>/edit", owner.tape_edit, name="tape-edit"),
     path("t/<str:code>/delete", owner.tape_delete, name="tape-delete"),
     path("t/<str:code>/restore", owner.tape_restore, name="tape-restore"),

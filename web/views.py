@@ -114,6 +114,7 @@ def tape_page_response(
         "state": {**presenters.tape_page_state(page), "limits": player_limits()},
         "words": tape_failure_table(),
         "edit_form": edit_form,
+        "embed": presenters.tape_embed_links(found, request),
     }
     return render(request, "web/tape.html", context, status=status)
 

@@ -140,7 +140,10 @@ const fullscreenEnabled = () =>
 
 /** Attach the controls to container for source (or null: nothing to play yet, the bar is hidden).
  * options.art: {width, height}, the drawing's own pixel size (else the picture's);
- * options.label: what the player is, for screen readers. Returns {setSource, source, destroy}. */
+ * options.label: what the player is, for screen readers;
+ * options.bar: false keeps the bar hidden (the embed page has its own small one);
+ * options.fitHeight: () => the height the picture may take (default: most of the window's).
+ * Returns {setSource, source, pausedByUser, togglePlay, fit, destroy}. */
 export function attachControls(container, source, options = {}) {
   const bar =
     container.querySelector("[data-player-controls]") ||
@@ -223,9 +226,9 @@ export function attachControls(container, source, options = {}) {
     const down = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
     const width = screen.clientWidth - across;
     const full = fullscreenElement() === container;
-    const height = full
-      ? container.clientHeight - bar.offsetHeight - down
-      : Math.max(180, window.innerHeight * 0.72);
+    let height = Math.max(180, window.innerHeight * 0.72);
+    if (full) height = container.clientHeight - bar.offsetHeight - down;
+    else if (options.fitHeight) height = options.fitHeight() - down;
     const size = pixelFit(art, width, height);
     const key = `${size.width}x${size.height}`;
     if (key === fitted && media.dataset.fitted === key) return;
@@ -359,7 +362,7 @@ export function attachControls(container, source, options = {}) {
     current = next;
     durations = [];
     fitted = "";
-    bar.hidden = !current;
+    bar.hidden = !current || options.bar === false;
     container.dataset.source = current ? current.kind : "";
     if (!current) return;
     current.setRate(prefs.rate);
@@ -379,6 +382,7 @@ export function attachControls(container, source, options = {}) {
     get pausedByUser() {
       return pausedByUser;
     },
+    togglePlay,
     fit,
     destroy() {
       setSource(null);

@@ -61,7 +61,7 @@ def test_a_ready_tape_unfurls(client: Any, make_tape: Any, user: Any) -> None:
         str(tape.width),
         str(tape.height),
     )
-    assert meta(html, "twitter:card") == "summary_large_image"
+    assert meta(html, "twitter:card") == "player"  # the embed plays in the post (test_embeds)
     assert meta(html, "twitter:image") == meta(html, "og:image")
     assert "Ada Lovelace" in (meta(html, "og:description") or "")
     assert 'id="tape-video"' in html
