@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from accounts.models import User
 from tapes.models import Tape, TapeStatus, TapeVisibility
@@ -44,9 +44,11 @@ def sitemap_tapes() -> QuerySet[Tape]:
     return _feed_base(owner=None).only("code", "updated_at").order_by("id")
 
 
-def sitemap_tapes_changed() -> datetime | None:
-    newest: datetime | None = _feed_base(owner=None).aggregate(newest=Max("updated_at"))["newest"]
-    return newest
+def sitemap_tapes_version() -> tuple[int, datetime | None]:
+    """How many tapes the sitemap lists and their newest change, in one aggregate: a tape
+    entering raises the newest change, one leaving lowers the count, one changing raises it."""
+    found = _feed_base(owner=None).aggregate(count=Count("id"), newest=Max("updated_at"))
+    return int(found["count"]), found["newest"]
 
 
 def sitemap_users() -> QuerySet[User]:

@@ -1,4 +1,3 @@
-from django.contrib.sitemaps.views import sitemap
 from django.urls import path, re_path
 
 from web import crawlers, feeds, owner, views
@@ -18,12 +17,7 @@ urlpatterns = [
     path("tapes/feed.atom", feeds.site_feed, name="feed"),
     path("u/<str:username>/feed.atom", feeds.user_feed, name="user-feed"),
     path("sitemap.xml", crawlers.sitemap_index, name="sitemap"),
-    path(
-        "sitemap-<slug:section>.xml",
-        sitemap,
-        {"sitemaps": crawlers.SITEMAPS},
-        name="sitemap-section",
-    ),
+    path("sitemap-<slug:section>.xml", crawlers.sitemap_section, name="sitemap-section"),
     path("robots.txt", crawlers.robots_txt, name="robots"),
     # End of feeds.
     # /!xyz and /%23xyz (the URL-encoded "#xyz"; a bare "#" never reaches the server).

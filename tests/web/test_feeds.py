@@ -321,3 +321,16 @@ def test_robots_txt_names_the_sitemap_and_keeps_crawlers_out_of_the_api(client: 
     assert f"Sitemap: {SITE}/sitemap.xml" in lines
     assert {"Disallow: /api/", "Disallow: /admin/", "Allow: /api/tapes/*/media/"} <= set(lines)
     assert "Disallow: /t/" not in lines and "Disallow: /" not in lines
+
+
+def test_the_tapes_sitemap_answers_304_until_a_tape_changes(client: Client, user: Any) -> None:
+    tape = ready(3, user=user)
+    first = client.get("/sitemap-tapes.xml")
+    assert first["Cache-Control"] == "public, max-age=3600"
+    etag = first["ETag"]
+    assert client.get("/sitemap-tapes.xml", headers={"If-None-Match": etag}).status_code == 304
+    services.tape_edit(tape=tape, actor=user, visibility=TapeVisibility.UNLISTED)
+    changed = client.get("/sitemap-tapes.xml", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert sitemap_locs(client, "/sitemap-tapes.xml") == []
+    assert client.get("/sitemap.xml")["Cache-Control"] == "public, max-age=3600"
