@@ -187,6 +187,12 @@ def test_an_unchanged_feed_answers_304_to_its_etag_and_date(client: Client, user
     earlier = http_date((timezone.now() - timedelta(hours=1)).timestamp())
     assert client.get("/tapes/feed.atom", headers={"If-Modified-Since": earlier}).status_code == 200
 
+    # The same for everyone: a signed-in reader gets the same version, and no Vary: Cookie.
+    signed_in = Client()
+    signed_in.force_login(user)
+    theirs = signed_in.get("/tapes/feed.atom")
+    assert theirs["ETag"] == etag and "Cookie" not in theirs.get("Vary", "")
+
     user_feed = client.get("/u/ada/feed.atom")
     assert user_feed["ETag"] != etag  # another feed, another version
     assert (
