@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web import embeds, owner, views
+from web import crawlers, embeds, feeds, owner, views
 
 app_name = "web"
 
@@ -15,6 +15,13 @@ urlpatterns = [
     path("t/<str:code>/restore", owner.tape_restore, name="tape-restore"),
     path("u/<str:username>", views.user_tapes, name="user"),
     path("go", views.go, name="go"),
+    # Feeds, sitemap, robots.txt (web/feeds.py, web/crawlers.py; docs/feeds.md).
+    path("tapes/feed.atom", feeds.site_feed, name="feed"),
+    path("u/<str:username>/feed.atom", feeds.user_feed, name="user-feed"),
+    path("sitemap.xml", crawlers.sitemap_index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", crawlers.sitemap_section, name="sitemap-section"),
+    path("robots.txt", crawlers.robots_txt, name="robots"),
+    # End of feeds.
     # /!xyz and /%23xyz (the URL-encoded "#xyz"; a bare "#" never reaches the server).
     re_path(r"^[!#](?P<code>[A-Za-z0-9]{1,16})/?$", views.tape_short, name="tape-short"),
 ]

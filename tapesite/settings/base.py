@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -309,6 +310,11 @@ TAPES_OWNER_UNDO_SECONDS = max(env.int("TAPES_OWNER_UNDO_SECONDS", default=24 * 
 TAPES_RECORD_LIMIT_SECONDS = env.int("TAPES_RECORD_LIMIT_SECONDS", default=60)
 TAPES_RECORD_WIDTH = 256
 TAPES_RECORD_HEIGHT = 192
+# Feeds and sitemap (docs/feeds.md): entries per Atom feed, how long readers and caches may keep
+# a feed before asking again (they then revalidate with its ETag), URLs per sitemap page.
+TAPES_FEED_ENTRIES = env.int("TAPES_FEED_ENTRIES", default=50)
+TAPES_FEED_MAX_AGE_SECONDS = env.int("TAPES_FEED_MAX_AGE_SECONDS", default=300)
+TAPES_SITEMAP_PAGE_SIZE = min(env.int("TAPES_SITEMAP_PAGE_SIZE", default=10000), 50000)
 # Where the tape page links an AT Protocol record (its at:// URI is appended).
 TAPES_AT_RECORD_VIEWER = env("TAPES_AT_RECORD_VIEWER", default="https://pdsls.dev/")
 # The record page (/at/<did>/<collection>/<rkey>) plays a record's video through the site (the
