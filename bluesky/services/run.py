@@ -36,9 +36,9 @@ from bluesky.records import (
 )
 from bluesky.services.common import Outcome, owner_account, posted_tape, tape_postable, update
 from bluesky.services.video import bluesky_video_blob
-from federation.backoff import backoff_delay
 from federation.errors import FederationFailure
 from federation.models import AtprotoAccount
+from federation.services.federate import pds_retry_delay
 from federation.services.sessions import AccountAuthFailed, PdsSession, with_session
 from federation.tid import new_tid
 from federation.xrpc import XrpcError
@@ -180,18 +180,6 @@ def _sync(post: BlueskyPost, tape: Tape, resumed: bool, session: PdsSession) -> 
     }
 
 
-def _retry_delay(post: BlueskyPost, exc: FederationFailure) -> float:
-    asked = 0.0
-    if exc.code == "pds_rate_limited" and exc.reset_at is not None:
-        asked = exc.reset_at - timezone.now().timestamp()
-    return backoff_delay(
-        post.attempts,
-        floor=float(settings.ATPROTO_RETRY_FLOOR_SECONDS),
-        cap=float(settings.ATPROTO_RETRY_CAP_SECONDS),
-        wait_at_least=asked,
-    )
-
-
 def bluesky_post_run(*, tape_id: int) -> Outcome:
     """Write the tape's post once, or delete what must go; the job's whole work."""
     prepared = _prepare(tape_id)
@@ -278,7 +266,7 @@ def _failed(post: BlueskyPost, exc: FederationFailure, planned_stale: frozenset[
         else settings.ATPROTO_DELETE_MAX_ATTEMPTS
     )
     if exc.retryable and post.attempts < int(limit):
-        delay = _retry_delay(post, exc)
+        delay = pds_retry_delay(attempts=post.attempts, exc=exc)
         update(
             post.pk,
             state=BlueskyPostState.PENDING,

@@ -202,15 +202,16 @@ def _put(
     return {"rkey": fed.rkey, "uri": put["uri"], "cid": put["cid"], "revision": tape.revision}
 
 
-def _retry_delay(fed: TapeFederation, exc: FederationFailure) -> float:
-    """The back-off after attempt ``fed.attempts``, between ATPROTO_RETRY_FLOOR_SECONDS and
-    ATPROTO_RETRY_CAP_SECONDS: a 429's reset is waited for, but a reset of 0, in the past or
-    absurdly far is held to the bounds, and repeated 429s back off like any failure."""
+def pds_retry_delay(*, attempts: int, exc: FederationFailure) -> float:
+    """The back-off after attempt ``attempts`` at a PDS (a tape's record, or its Bluesky post),
+    between ATPROTO_RETRY_FLOOR_SECONDS and ATPROTO_RETRY_CAP_SECONDS: a 429's reset is waited
+    for, but a reset of 0, in the past or absurdly far is held to the bounds, and repeated 429s
+    back off like any failure."""
     asked = 0.0
     if exc.code == "pds_rate_limited" and exc.reset_at is not None:
         asked = exc.reset_at - timezone.now().timestamp()
     return backoff_delay(
-        fed.attempts,
+        attempts,
         floor=float(settings.ATPROTO_RETRY_FLOOR_SECONDS),
         cap=float(settings.ATPROTO_RETRY_CAP_SECONDS),
         wait_at_least=asked,
@@ -336,7 +337,7 @@ def _failed(
         else settings.ATPROTO_DELETE_MAX_ATTEMPTS
     )
     if exc.retryable and fed.attempts < int(limit):
-        delay = _retry_delay(fed, exc)
+        delay = pds_retry_delay(attempts=fed.attempts, exc=exc)
         _update(
             fed.pk,
             state=FederationState.PENDING,
