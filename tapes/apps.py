@@ -9,6 +9,12 @@ def _delete_users_tapes(sender: Any, *, user: Any, **kwargs: Any) -> None:
     tapes_delete_for_user(user=user)
 
 
+def _sites_changed(sender: Any, **kwargs: Any) -> None:
+    from tapes.services import buckets_cors_enqueue
+
+    buckets_cors_enqueue()
+
+
 class TapesConfig(AppConfig):
     name = "tapes"
     default_auto_field = "django.db.models.BigAutoField"
@@ -21,4 +27,9 @@ class TapesConfig(AppConfig):
         from tapes.metrics import DatabaseCollector
 
         user_deleting.connect(_delete_users_tapes, dispatch_uid="tapes.delete_users_tapes")
+        # The buckets' CORS follows the registered sites (sites sits below tapes and only
+        # announces the change).
+        from sites.events import sites_changed
+
+        sites_changed.connect(_sites_changed, dispatch_uid="tapes.buckets_cors")
         source_register("database", DatabaseCollector())

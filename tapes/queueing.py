@@ -24,3 +24,12 @@ ENCODE = JobKind(name="encode", queue="encode", func="tapes.jobs.encode_tape", r
 RELOCATE = JobKind(
     name="relocate", queue="encode", func="tapes.jobs.relocate_tape", retry=_encode_retry
 )
+# The buckets' CORS rule, applied again after the registered sites change (one job for all
+# buckets, object id 0). A change while it runs queues one more run, so the last change wins.
+BUCKETS_CORS = JobKind(
+    name="buckets-cors",
+    queue="default",
+    func="tapes.jobs.apply_buckets_cors",
+    retry=_encode_retry,
+    again_while_running=True,
+)

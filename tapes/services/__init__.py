@@ -10,11 +10,13 @@
 - ``relocate``: a claimed guest tape's files move to its owner's bucket (a queued job)
 - ``quotas``: how much one poster may post in a day
 - ``purge``: deleting nuked tapes' files
+- ``buckets``: the buckets' set-up and CORS (Tapesite's origin and the registered sites')
 - ``status``: the single status update every concern uses
 
 Who may do what is ``tapes.policy``'s; what other apps hear of it, ``tapes.events``.
 """
 
+from tapes.services.buckets import bucket_cors_origins, buckets_cors_enqueue, buckets_setup
 from tapes.services.claims import (
     MAX_TOKENS_PER_CLAIM,
     ClaimOutcome,
@@ -68,6 +70,9 @@ __all__ = [
     "Relocated",
     "RetryLater",
     "UploadTicket",
+    "bucket_cors_origins",
+    "buckets_cors_enqueue",
+    "buckets_setup",
     "claim_token_issue",
     "reconciler_register",
     "tape_create",

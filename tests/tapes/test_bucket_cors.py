@@ -1,0 +1,78 @@
+"""The buckets' CORS follows the registered sites, on the real SeaweedFS: tapes_storage_setup
+puts every active site's origin in, and a change to the sites queues the job that applies it
+again (here run in-process, as the worker would run it)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import django_rq
+import pytest
+from django.core.files.storage import storages
+from django.core.management import call_command
+
+from sites import services as site_services
+from tapes.jobs import apply_buckets_cors
+from tapes.queueing import BUCKETS_CORS
+from tapes.storage import s3_client
+from tests.sites.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+OWN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def buckets(s3_storage: Any, settings: Any) -> Any:
+    """Buckets of this module's own, so the rules it writes touch no other test's."""
+    names = {"cors-user": "tapes_user", "cors-guest": "tapes_guest"}
+    settings.TAPES_SITE_URL = OWN
+    settings.TAPES_BUCKET_STORAGES = names
+    settings.STORAGES = {**settings.STORAGES}
+    for bucket, alias in names.items():
+        options = {**settings.STORAGES[alias]["OPTIONS"], "bucket_name": bucket}
+        settings.STORAGES[alias] = {**settings.STORAGES[alias], "OPTIONS": options}
+    client = s3_client(storages["tapes_user"])
+    assert client is not None
+    return client
+
+
+def allowed(client: Any, bucket: str) -> list[str]:
+    rules = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert len(rules) == 1
+    assert {"POST", "GET"} <= set(rules[0]["AllowedMethods"])
+    return list(rules[0]["AllowedOrigins"])
+
+
+def test_setup_applies_the_registered_active_sites(buckets: Any) -> None:
+    SiteFactory(origin="https://a.example")
+    SiteFactory(origin="https://b.example:8443")
+    SiteFactory(origin="https://off.example", active=False)
+    out = io.StringIO()
+    call_command("tapes_storage_setup", "--cors-origin", "https://extra.example", stdout=out)
+    expected = [OWN, "https://extra.example", "https://a.example", "https://b.example:8443"]
+    for bucket in ("cors-user", "cors-guest"):
+        assert allowed(buckets, bucket) == expected
+    assert "CORS for" in out.getvalue()
+
+
+def test_saving_a_site_queues_the_job_that_reapplies_cors(
+    buckets: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    call_command("tapes_storage_setup", stdout=io.StringIO())
+    assert allowed(buckets, "cors-guest") == [OWN]
+    queue = django_rq.get_queue(BUCKETS_CORS.queue)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        site = site_services.site_create(origin="https://New.Example/", name="New")
+    assert BUCKETS_CORS.job_id(0) in queue.job_ids
+    apply_buckets_cors(0)
+    assert allowed(buckets, "cors-guest") == [OWN, "https://new.example"]
+
+    queue.empty()
+    with django_capture_on_commit_callbacks(execute=True):
+        site_services.site_suspend(site=site)
+    assert BUCKETS_CORS.job_id(0) in queue.job_ids
+    apply_buckets_cors(0)
+    assert allowed(buckets, "cors-user") == [OWN]
