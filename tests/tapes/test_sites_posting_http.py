@@ -79,7 +79,7 @@ def test_the_site_bytes_quota_and_the_settings_default(api: Any, settings: Any) 
 
 
 def test_registering_checks_the_site_quota_again(api: Any) -> None:
-    site = SiteFactory(origin=ORIGIN, tapes_per_day=5)
+    site = SiteFactory.create(origin=ORIGIN, tapes_per_day=5)
     first = start(api, addr="198.51.100.1").json()
     second = start(api, addr="198.51.100.2").json()
     assert post(api, first, addr="198.51.100.1").status_code == 201
@@ -123,6 +123,7 @@ def test_provenance_round_trip_through_the_api(api: Any) -> None:
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     assert response.json()["claim_token"]
     tape = Tape.objects.get(code=response.json()["code"])
+    assert tape.site is not None
     assert (tape.site.origin, tape.origin) == (ORIGIN, ORIGIN)
     shown = api.get(f"/api/tapes/{tape.code}").json()["provenance"]
     assert shown == {
@@ -135,8 +136,8 @@ def test_provenance_round_trip_through_the_api(api: Any) -> None:
 def test_the_site_comes_from_origin_never_from_the_body(api: Any) -> None:
     SiteFactory(origin=ORIGIN)
     ticket = start(api, origin=None).json()
-    body = {"provenance": {"piece_url": "https://x.example/p", "site": ORIGIN, "origin": ORIGIN}}
-    response = post(api, ticket, origin=None, **body)
+    provenance = {"piece_url": "https://x.example/p", "site": ORIGIN, "origin": ORIGIN}
+    response = post(api, ticket, origin=None, provenance=provenance)
     assert response.status_code == 201, response.content
     tape = Tape.objects.get()
     assert tape.site is None and tape.origin == ""
