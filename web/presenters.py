@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -16,6 +16,7 @@ from tapes.encoder.geometry import output_geometry
 from tapes.models import Tape, TapeStatus, TapeVisibility
 from tapes.policy import TapeAction, tape_may
 from tapes.presenters import tape_media
+from tapes.selectors import tape_provenance
 from tapes.timing import frame_timing
 from web.oembed import EmbedSize, embed_size
 from web.words import STATUS_WORDS, tape_failure_words
@@ -120,6 +121,30 @@ def tape_page(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "validated": tape.frames is not None,
         "at": tape_at_record(tape),
         "api_url": reverse("tapes:detail", kwargs={"code": tape.code}),
+        "provenance": provenance_line(tape),
+    }
+
+
+def provenance_line(tape: Tape) -> dict[str, Any] | None:
+    """What the tape page says of where the tape was recorded: "Recorded from <piece> on
+    <site>", and its source and seed. Every link is the poster's say, so the template marks
+    them nofollow ugc; a source is a link only when it is an http(s) URL."""
+    provenance = tape_provenance(tape)
+    if provenance is None:
+        return None
+    site = provenance["site"]
+    origin = provenance["origin"]
+    piece_url = provenance["piece_url"]
+    source = provenance["source"] or ""
+    return {
+        "piece": tape.piece,
+        "piece_url": piece_url,
+        # A removed site still shows where the tape came from, by its origin's host.
+        "site_name": site["name"] if site else (urlsplit(origin).netloc if origin else None),
+        "piece_host": urlsplit(piece_url).netloc if piece_url and not origin else None,
+        "source": source or None,
+        "source_is_url": source.lower().startswith(("http://", "https://")),
+        "seed": provenance["seed"],
     }
 
 

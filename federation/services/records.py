@@ -13,6 +13,7 @@ from django.conf import settings
 from federation import graphemes
 from federation.lexicon import Lexicon
 from tapes.models import Tape
+from tapes.selectors import tape_provenance
 
 COLLECTION = "computer.aesthetic.tape"
 THUMBNAIL_TYPES = {".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg"}
@@ -65,7 +66,26 @@ def tape_record(
         record["durationMs"] = tape.duration_ms
     if tape.frames:
         record["frames"] = tape.frames
+    provenance = _provenance(tape)
+    if provenance:
+        record["provenance"] = provenance
     return record
+
+
+def _provenance(tape: Tape) -> dict[str, str]:
+    """The tape's provenance in the record's spelling, empty parts left out."""
+    shown = tape_provenance(tape)
+    if shown is None:
+        return {}
+    site = shown["site"]
+    parts = {
+        "site": site["name"] if site else None,
+        "origin": shown["origin"],
+        "pieceUrl": shown["piece_url"],
+        "source": shown["source"],
+        "seed": shown["seed"],
+    }
+    return {name: value for name, value in parts.items() if value}
 
 
 def placeholder_blob(mime: str, size: int) -> dict[str, Any]:

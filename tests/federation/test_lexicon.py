@@ -82,6 +82,24 @@ CASES: list[tuple[str, Any, bool]] = [
     ("aspect ratio missing height", changed(aspectRatio={"width": 3}), False),
     ("aspect ratio zero width", changed(aspectRatio={"width": 0, "height": 2}), False),
     ("aspect ratio not an object", changed(aspectRatio=[16, 9]), False),
+    (
+        "provenance",
+        changed(
+            provenance={
+                "site": "Pieces",
+                "origin": "https://pieces.example",
+                "pieceUrl": "https://pieces.example/line?x=1",
+                "source": "a line, drawn slowly",
+                "seed": "42",
+            }
+        ),
+        True,
+    ),
+    ("provenance with the seed only", changed(provenance={"seed": "7"}), True),
+    ("provenance not an object", changed(provenance="pieces.example"), False),
+    ("provenance piece url not a uri", changed(provenance={"pieceUrl": "not a uri"}), False),
+    ("provenance source too long", changed(provenance={"source": "s" * 501}), False),
+    ("provenance seed too long", changed(provenance={"seed": "1" * 201}), False),
     ("negative duration", changed(durationMs=-1), False),
     ("fractional frames", changed(frames=2.5), False),
     ("frames as a string", changed(frames="48"), False),
