@@ -15,6 +15,8 @@ urlpatterns = [
     path("t/<str:code>/restore", owner.tape_restore, name="tape-restore"),
     path("u/<str:username>", views.user_tapes, name="user"),
     path("go", views.go, name="go"),
+    # A guest's claim link from another site's page (the token in the fragment).
+    path("claim", views.claim, name="claim"),
     # Feeds, sitemap, robots.txt (web/feeds.py, web/crawlers.py; docs/feeds.md).
     path("tapes/feed.atom", feeds.site_feed, name="feed"),
     path("u/<str:username>/feed.atom", feeds.user_feed, name="user-feed"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -126,6 +127,30 @@ def tape_short(request: HttpRequest, code: str) -> HttpResponseRedirect:
 
 
 @require_GET
+@require_GET
+@ensure_csrf_cookie  # the claim offer POSTs /api/tapes/claim with the cookie's token
+def claim(request: HttpRequest) -> HttpResponse:
+    """Where a guest's "keep it: claim on Tapesite" link leads from another site's page:
+    ``/claim?code=CODE#token=TOKEN``. The token is in the fragment, so it never reaches the
+    server (nor logs, nor Referer headers); the page's script keeps it in this browser's
+    "tapesite.claims" and clears it from the address. Signed out, the page asks to sign in;
+    signed in, it shows the claim offer, which claims only when the person says so."""
+    code = code_from_input(request.GET.get("code", ""))
+    tape = selectors.tape_get(code=code) if code else None
+    back = f"{reverse('web:claim')}?{urlencode({'code': code})}" if code else reverse("web:claim")
+    # After the claim the offer reloads the page: by then the tape is the signed-in person's.
+    mine = tape is not None and request.user.is_authenticated and tape.user_id == request.user.pk
+    context = {
+        "code": code,
+        "mine": mine,
+        "card": presenters.tape_card(tape, request) if tape is not None else None,
+        "signin_url": f"{reverse('accounts:login')}?{urlencode({'next': back})}",
+        "signup_url": f"{reverse('accounts:signup')}?{urlencode({'next': back})}",
+        "config": {"code": code},
+    }
+    return render(request, "web/claim.html", context)
+
+
 def go(request: HttpRequest) -> HttpResponse:
     """The code box without scripts: a GET form lands here."""
     typed = request.GET.get("code", "")

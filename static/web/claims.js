@@ -120,6 +120,22 @@ function offer() {
   });
 }
 
+/** Keep the claim token of the guest tape `code` (the /claim page's link from another site). */
+export function keepClaim(code, token) {
+  const list = read().filter((e) => e.code !== code);
+  list.push({ code, token });
+  try {
+    write(list);
+  } catch {
+    // Storage full or disabled: the page says the token is missing.
+  }
+}
+
+/** Show the offer again after tokens were added on this page. */
+export function refreshOffer() {
+  offer();
+}
+
 /** The claim token this browser holds for the guest tape `code`, or null. */
 export function claimTokenFor(code) {
   const found = read().find((e) => e.code === code);
