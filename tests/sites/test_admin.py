@@ -1,0 +1,80 @@
+"""Registering sites in the admin: the list with its tapes of the last day, search, and adding
+a site through the services (normalised origin, the buckets' CORS job queued)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sites.models import Site
+from tapes.models import Tape
+from tapes.queueing import BUCKETS_CORS
+from tests.sites.factories import SiteFactory
+from tests.tapes.factories import TapeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client, django_user_model: Any) -> Client:
+    boss = django_user_model.objects.create_superuser(username="boss", password="pw")
+    client.force_login(boss)
+    return client
+
+
+def test_the_list_counts_each_sites_tapes_of_the_last_day(admin_client: Client) -> None:
+    busy = SiteFactory.create(name="Busy pieces", origin="https://busy.example")
+    SiteFactory.create(name="Quiet pieces", origin="https://quiet.example")
+    for _ in range(3):
+        TapeFactory.create(site=busy, origin=busy.origin)
+    old = TapeFactory.create(site=busy, origin=busy.origin)
+    Tape.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+
+    listed = admin_client.get("/admin/sites/site/")
+    assert listed.status_code == 200
+    rows = {row.name: row for row in listed.context["cl"].result_list}
+    assert rows["Busy pieces"]._tapes_last_day == 3
+    assert rows["Quiet pieces"]._tapes_last_day == 0
+    assert b"in 24 h" in listed.content  # the column
+
+    found = admin_client.get("/admin/sites/site/", {"q": "quiet.example"})
+    assert [site.name for site in found.context["cl"].result_list] == ["Quiet pieces"]
+
+
+def test_adding_a_site_normalises_it_and_queues_the_cors_job(
+    admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    form = {
+        "origin": "HTTPS://New.Example/",
+        "name": "New pieces",
+        "active": "on",
+        "guest_owner": "",
+        "tapes_per_day": "0",
+        "bytes_per_day": "0",
+        "posts_per_minute": "10",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/sites/site/add/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    site = Site.objects.get()
+    assert (site.origin, site.posts_per_minute) == ("https://new.example", 10)
+    assert BUCKETS_CORS.job_id(0) in django_rq.get_queue(BUCKETS_CORS.queue).job_ids
+
+
+def test_a_path_is_refused_with_a_reason(admin_client: Client) -> None:
+    form = {
+        "origin": "https://new.example/pieces",
+        "name": "New",
+        "tapes_per_day": "0",
+        "bytes_per_day": "0",
+        "posts_per_minute": "0",
+    }
+    response = admin_client.post("/admin/sites/site/add/", form)
+    assert response.status_code == 200
+    assert "no path" in str(response.context["adminform"].form.errors["origin"])
+    assert not Site.objects.exists()
