@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connections
 from django.utils import timezone
@@ -32,12 +33,17 @@ def start(
     )
 
 
-def post(ticket: UploadTicket, site: Site | None, **provenance: str) -> Tape:
+def post(ticket: UploadTicket, site: Site | None, *, piece_url: str = "", seed: str = "") -> Tape:
     storage_for(ticket.upload.bucket).save(
         ticket.upload.key, ContentFile(b"z" * ticket.upload.declared_bytes)
     )
     return services.tape_create(
-        user=None, slug=ticket.upload.slug, upload_token=ticket.token, site=site, **provenance
+        user=None,
+        slug=ticket.upload.slug,
+        upload_token=ticket.token,
+        site=site,
+        piece_url=piece_url,
+        seed=seed,
     )
 
 
@@ -107,8 +113,6 @@ def test_a_guest_owner_owns_the_tape_and_the_provenance_is_kept(user: Any) -> No
 def test_a_piece_url_must_be_http_or_https() -> None:
     site = SiteFactory.create()
     ticket = start(site, client="198.51.100.1")
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as caught:
         post(ticket, site, piece_url="ftp://pieces.example/q")
     assert "piece_url" in caught.value.message_dict
