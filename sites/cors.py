@@ -37,12 +37,6 @@ def request_site(request: Any) -> Site | None:
     return site if isinstance(site, Site) else None
 
 
-def request_origin(request: Any) -> str:
-    """The Origin a request from a registered site carried, normalised ("" otherwise)."""
-    site = request_site(request)
-    return site.origin if site is not None else ""
-
-
 def own_origins(request: HttpRequest) -> set[str]:
     """Tapesite's own origins: the one this request was addressed to, and TAPES_SITE_URL's."""
     own = {origin_or_none(f"{request.scheme}://{request.get_host()}")}

@@ -62,6 +62,8 @@ class TapeAdmin(ModerationViews):
         "nuked",
         KindFilter,
         ("when", admin.DateFieldListFilter),
+        # Registered sites are few: the filter lists them all (no scan of the tapes).
+        "site",
     ]
     search_fields = ["code"]  # see get_search_results
     search_help_text = "A code (with or without !), the start of a slug, or an owner's username."
@@ -92,6 +94,11 @@ class TapeAdmin(ModerationViews):
         "at_record",
         "metadata_pretty",
         "history",
+        "site",
+        "origin",
+        "piece_url",
+        "source",
+        "seed",
     ]
     fieldsets = [
         (None, {"fields": ["code", "slug", "owner", "when", "video", "thumbnail_large"]}),
@@ -102,6 +109,8 @@ class TapeAdmin(ModerationViews):
         ("Moderation", {"fields": ["nuked", "nuked_at", "files_purged_at", "history"]}),
         ("Federation", {"fields": ["federation_state", "federation_detail", "at_record"]}),
         ("Files and metadata", {"fields": ["media_files", "metadata_pretty"]}),
+        # Where it was recorded, when posted from a registered site's page (the page's say).
+        ("Provenance", {"fields": ["site", "origin", "piece_url", "source", "seed"]}),
     ]
 
     # --- permissions: read-only rows; actions by permission ------------------------------------

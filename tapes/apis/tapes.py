@@ -60,6 +60,15 @@ def _cursor_invalid() -> TapesiteError:
     return TapesiteError("cursor_invalid", "The cursor is not valid.")
 
 
+class ProvenanceOutput(serializers.Serializer):
+    site = serializers.DictField(allow_null=True, help_text="{name, origin}; null once removed")
+    origin = serializers.CharField(allow_null=True)
+    piece_url = serializers.CharField(allow_null=True)
+    # Declared like ProvenanceInput's: DRF's metaclass takes it out of the class.
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]
+    seed = serializers.CharField(allow_null=True)
+
+
 class TapeOutput(serializers.Serializer):
     code = serializers.CharField()
     slug = serializers.CharField()
@@ -78,7 +87,7 @@ class TapeOutput(serializers.Serializer):
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
     media = serializers.DictField()
-    provenance = serializers.DictField(allow_null=True)
+    provenance = ProvenanceOutput(allow_null=True)
     at = serializers.DictField(allow_null=True)
     federation = serializers.DictField()
     url = serializers.CharField()

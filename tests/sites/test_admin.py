@@ -78,3 +78,20 @@ def test_a_path_is_refused_with_a_reason(admin_client: Client) -> None:
     assert response.status_code == 200
     assert "no path" in str(response.context["adminform"].form.errors["origin"])
     assert not Site.objects.exists()
+
+
+def test_a_tapes_admin_page_shows_its_provenance_and_filters_by_site(
+    admin_client: Client,
+) -> None:
+    site = SiteFactory.create(name="Pieces", origin="https://pieces.example")
+    tape = TapeFactory.create(
+        site=site, origin=site.origin, piece_url="https://pieces.example/q", seed="42"
+    )
+    other = TapeFactory.create()
+    page = admin_client.get(f"/admin/tapes/tape/{tape.pk}/change/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Provenance" in content and "https://pieces.example/q" in content
+    listed = admin_client.get("/admin/tapes/tape/", {"site__id__exact": site.pk})
+    codes = [row.code for row in listed.context["cl"].result_list]
+    assert codes == [tape.code] and other.code not in codes
