@@ -142,6 +142,7 @@ def claim(request: HttpRequest) -> HttpResponse:
     mine = tape is not None and request.user.is_authenticated and tape.user_id == request.user.pk
     context = {
         "code": code,
+        "name": f"!{code}" if code else "your tape",
         "mine": mine,
         "card": presenters.tape_card(tape, request) if tape is not None else None,
         "signin_url": f"{reverse('accounts:login')}?{urlencode({'next': back})}",
