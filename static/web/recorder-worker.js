@@ -13,7 +13,7 @@
 //               {type: "done", zip, frames, durations, metadata, blank}
 //               {type: "error", message}
 import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from "../vendor/fflate/fflate.js";
-import { encodePng } from "./png.js";
+import { encodePng } from "../tapes/png.js";
 
 const FLUSH_BYTES = 1 << 20;
 
