@@ -1,0 +1,161 @@
+"""The recorder library (static/tapes/tapes.js) in headless Chromium: what it records from 2D,
+WebGL and offscreen canvases, the exact timing of frames mode, its limits, and posting to the live
+server. Every ZIP is read back in Python by the archive reader the server uses."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tapes.archive import inspect_archive
+from tapes.models import Tape
+from tests.recorder.conftest import frames_of, open_library, save_zip
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A 2D canvas drawn on every animation frame for ~0.6 s, recorded in realtime.
+RECORD_2D = """async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96; canvas.height = 64;
+    document.body.append(canvas);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#fff1e8'; ctx.fillRect(0, 0, 96, 64);
+    const take = Tapes.record(canvas, {piece: 'dots', blankColour: '#fff1e8'});
+    const events = {frame: 0, statechange: []};
+    take.addEventListener('frame', () => { events.frame += 1; });
+    take.addEventListener('statechange', () => events.statechange.push(take.state));
+    let n = 0;
+    const started = performance.now();
+    await new Promise((resolve) => {
+        const draw = () => {
+            ctx.fillStyle = n % 2 ? '#ff004d' : '#29adff';
+            ctx.fillRect(n % 96, 20, 3, 3);
+            n += 1;
+            if (performance.now() - started < 600) requestAnimationFrame(draw);
+            else resolve();
+        };
+        requestAnimationFrame(draw);
+    });
+    window.result = await take.stop();
+    return {frames: result.frames, durationMs: result.durationMs, bytes: result.bytes,
+            blank: result.blank, metadata: result.metadata, state: take.state, events, drawn: n,
+            rafRestored: String(window.requestAnimationFrame).includes('[native code]')};
+}"""
+
+
+def test_records_a_2d_canvas_in_realtime(page: Any, live_server: Any, tmp_path: Path) -> None:
+    assert open_library(page, live_server) == "1.0.0"
+    out = page.evaluate(RECORD_2D)
+    assert out["state"] == "recorded"
+    assert out["events"]["statechange"] == ["packing", "recorded"]
+    assert out["events"]["frame"] == out["frames"]
+    # One frame per animation frame the page drew in (at most 60 a second).
+    assert 20 <= out["frames"] <= out["drawn"] + 1, out
+    assert 550 <= out["durationMs"] <= 900, out
+    assert out["blank"] is False
+    assert out["rafRestored"], "requestAnimationFrame stays wrapped after the take"
+    meta = out["metadata"]
+    assert meta["piece"] == "dots"
+    assert meta["resolution"] == {
+        "width": 96,
+        "height": 64,
+        "originalWidth": 96,
+        "originalHeight": 64,
+        "scale": 1,
+    }
+
+    saved = save_zip(page, "result", tmp_path / "take.zip")
+    assert saved.stat().st_size == out["bytes"]
+    info = inspect_archive(saved)
+    assert info.frames == out["frames"]
+    assert info.discrepancies == ()
+    assert (info.width, info.height, info.scale) == (96, 64, 1)
+    assert abs(sum(info.durations_ms) - out["durationMs"]) < 0.01
+    frames = frames_of(saved)
+    # The dots accumulate: the last frame shows both colours, the first far fewer dots.
+    last = frames[-1]
+    assert (255, 0, 77) in {last.getpixel((x, 21)) for x in range(96)}
+    assert (41, 173, 255) in {last.getpixel((x, 21)) for x in range(96)}
+    inked = [sum(1 for x in range(96) if f.getpixel((x, 21)) != (255, 241, 232)) for f in frames]
+    assert inked[0] < inked[-1]
+
+
+# Frames mode: each frame exactly its given duration, captured at the call (the canvas is drawn
+# over at once after each frame() and that must not show).
+FRAMES_MODE = """async (durations) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 40; canvas.height = 30;
+    const ctx = canvas.getContext('2d');
+    const take = Tapes.record(canvas, {mode: 'frames', piece: 'steps'});
+    for (let i = 0; i < durations.length; i += 1) {
+        ctx.fillStyle = `rgb(${i * 20}, ${255 - i * 20}, 7)`;
+        ctx.fillRect(0, 0, 40, 30);
+        await take.frame(durations[i]);
+        ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 40, 30);  // drawn after: not in the frame
+    }
+    window.result = await take.stop();
+    return {frames: result.frames, durationMs: result.durationMs, metadata: result.metadata};
+}"""
+
+
+def test_frames_mode_keeps_durations_exactly_as_given(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    open_library(page, live_server)
+    durations = [33.3, 16.7, 50, 0.5, 1000, 16.666, 7.25]
+    out = page.evaluate(FRAMES_MODE, durations)
+    assert out["frames"] == len(durations)
+    saved = save_zip(page, "result", tmp_path / "frames.zip")
+    with zipfile.ZipFile(saved) as archive:
+        timing = json.loads(archive.read("timing.json"))
+    assert [t["duration"] for t in timing] == durations
+    sums = [round(sum(durations[:i]), 6) for i in range(len(durations))]
+    assert [t["timestamp"] for t in timing] == sums
+    assert [t["filename"] for t in timing] == [f"frame{i:06d}.png" for i in range(len(durations))]
+    assert out["durationMs"] == round(sum(durations), 6) == out["metadata"]["duration"]
+    info = inspect_archive(saved)
+    assert info.frames == len(durations)
+    assert info.discrepancies == ()
+    for i, frame in enumerate(frames_of(saved)):
+        assert frame.getpixel((5, 5)) == (i * 20, 255 - i * 20, 7), i
+
+
+def test_posts_a_take_as_a_guest_and_keeps_the_claim(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    open_library(page, live_server)
+    page.evaluate(RECORD_2D)
+    posted = page.evaluate(
+        """async () => {
+            const take = window.lastTake = Tapes.record(
+                Object.assign(document.createElement('canvas'), {width: 8, height: 8}),
+                {mode: 'frames', piece: 'tiny', source: 'https://example.org/src.js', seed: '42'});
+            take.canvas.getContext('2d').fillRect(0, 0, 4, 4);
+            await take.frame(100);
+            await take.stop();
+            const steps = [];
+            take.addEventListener('progress', (e) => steps.push(e.detail.step));
+            const answer = await take.post();
+            return {answer, steps: [...new Set(steps)], state: take.state,
+                    claims: JSON.parse(localStorage.getItem('tapes.claims'))};
+        }"""
+    )
+    answer = posted["answer"]
+    assert posted["state"] == "posted"
+    assert posted["steps"] == ["start", "upload", "register"]
+    tape = Tape.objects.get(code=answer["code"])
+    assert tape.user is None
+    assert answer["url"] == f"{live_server.url}/t/{answer['code']}"
+    token = answer["claim_token"]
+    assert answer["claimUrl"] == f"{live_server.url}/claim?code={answer['code']}#token={token}"
+    [claim] = posted["claims"]
+    assert [claim["site"], claim["code"], claim["token"]] == [
+        live_server.url,
+        answer["code"],
+        token,
+    ]
+    assert claim["at"]
