@@ -6,9 +6,12 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from django.test.testcases import LiveServerThread
 from PIL import Image
 
 # A page of the live server's own origin with no script of its own: the tests import the library
@@ -48,3 +51,23 @@ def frames_of(path: Path) -> list[Image.Image]:
     with zipfile.ZipFile(path) as archive:
         names = sorted(n for n in archive.namelist() if n.startswith("frame"))
         return [Image.open(io.BytesIO(archive.read(n))).convert("RGB") for n in names]
+
+
+def _as_is(app: Any) -> Any:
+    return app
+
+
+@pytest.fixture
+def whitenoise_server(live_server: Any) -> Iterator[str]:
+    """The site served as in production: /static/ answered by whitenoise's middleware.
+    (``live_server`` answers /static/ with Django's own handler before any middleware, which
+    sends no CORS header, so a cross-origin import of the library cannot be tested through it.)
+    Depends on ``live_server`` for its database setup. Yields the base URL."""
+    thread = LiveServerThread("localhost", static_handler=_as_is)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()

@@ -14,6 +14,7 @@ import pytest
 from tapes.archive import inspect_archive
 from tapes.models import Tape
 from tests.recorder.conftest import frames_of, open_library, save_zip
+from tests.support.listeners import respond
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,3 +160,46 @@ def test_posts_a_take_as_a_guest_and_keeps_the_claim(
         token,
     ]
     assert claim["at"]
+
+
+def test_static_tapes_are_served_with_cors(client: Any) -> None:
+    # whitenoise (the middleware that serves /static/ in every environment) allows any origin to
+    # import the library and its worker as module scripts.
+    for name in ("tapes.js", "pack-worker.js", "post.js", "errors.js", "png.js"):
+        response = client.get(f"/static/tapes/{name}")
+        assert response.status_code == 200, name
+        assert response["Access-Control-Allow-Origin"] == "*", name
+        assert "javascript" in response["Content-Type"], name
+    vendor = client.get("/static/vendor/fflate/fflate.js")
+    assert vendor["Access-Control-Allow-Origin"] == "*"
+
+
+def test_records_when_imported_from_another_origin(
+    page: Any, whitenoise_server: str, listener: Any, tmp_path: Path
+) -> None:
+    # A creative-coding site on another origin (a loopback listener the test owns) imports the
+    # library by absolute URL: the packing worker must start all the same (from a blob: URL).
+    html = b"<!doctype html><title>piece</title><canvas width=20 height=10></canvas>"
+    other = listener(respond(body=html, headers={"Content-Type": "text/html"}))
+    page.goto(other.url + "/piece")
+    out = page.evaluate(
+        """async (site) => {
+            window.Tapes = await import(site + '/static/tapes/tapes.js');
+            const canvas = document.querySelector('canvas');
+            const ctx = canvas.getContext('2d');
+            const take = Tapes.record(canvas, {mode: 'frames', piece: 'elsewhere'});
+            ctx.fillStyle = '#123456'; ctx.fillRect(0, 0, 20, 10);
+            await take.frame(40);
+            ctx.fillStyle = '#abcdef'; ctx.fillRect(0, 0, 20, 10);
+            await take.frame(60);
+            window.result = await take.stop();
+            return {site: take.site, frames: result.frames, origin: location.origin};
+        }""",
+        whitenoise_server,
+    )
+    assert out["origin"] == other.url != whitenoise_server
+    assert out["site"] == whitenoise_server  # the default site: where the library came from
+    saved = save_zip(page, "result", tmp_path / "cross.zip")
+    assert inspect_archive(saved).frames == 2
+    colours = [f.getpixel((3, 3)) for f in frames_of(saved)]
+    assert colours == [(0x12, 0x34, 0x56), (0xAB, 0xCD, 0xEF)]
