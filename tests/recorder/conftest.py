@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.test.testcases import LiveServerThread
 from PIL import Image
 
@@ -53,8 +54,15 @@ def frames_of(path: Path) -> list[Image.Image]:
         return [Image.open(io.BytesIO(archive.read(n))).convert("RGB") for n in names]
 
 
-def _as_is(app: Any) -> Any:
-    return app
+class _AsIs(WSGIHandler):
+    """The live server's "static handler" that handles nothing: every request, /static/ too,
+    goes to the application (and so through whitenoise's middleware)."""
+
+    def __init__(self, application: WSGIHandler) -> None:
+        self.application = application
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.application(environ, start_response)
 
 
 @pytest.fixture
@@ -63,7 +71,7 @@ def whitenoise_server(live_server: Any) -> Iterator[str]:
     (``live_server`` answers /static/ with Django's own handler before any middleware, which
     sends no CORS header, so a cross-origin import of the library cannot be tested through it.)
     Depends on ``live_server`` for its database setup. Yields the base URL."""
-    thread = LiveServerThread("localhost", static_handler=_as_is)
+    thread = LiveServerThread("localhost", static_handler=_AsIs)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
