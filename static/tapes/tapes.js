@@ -235,6 +235,11 @@ class Take extends EventTarget {
       o.maxSeconds ?? LIMITS.maxSeconds,
       (v) => typeof v === "number" && v > 0 && v <= LIMITS.maxSeconds,
     );
+    this.maxFrames = option(
+      "maxFrames",
+      o.maxFrames ?? LIMITS.maxFrames,
+      (v) => Number.isInteger(v) && v > 0 && v <= LIMITS.maxFrames,
+    );
     const maxFps = option("maxFps", o.maxFps ?? 60, (v) => typeof v === "number" && v > 0 && v <= 60);
     this.piece = option("piece", o.piece ?? "piece", (v) => typeof v === "string" && PIECE_RE.test(v));
     const blank = option(
@@ -393,7 +398,7 @@ class Take extends EventTarget {
     if (this.t0 === null) this.t0 = ts;
     const elapsed = ts - this.t0;
     const limit = this.maxMs - REALTIME_END_MARGIN_MS;
-    if (elapsed >= limit || this.count >= LIMITS.maxFrames) {
+    if (elapsed >= limit || this.count >= this.maxFrames) {
       this.endMs = Math.min(elapsed, limit);
       this._limit();
       return;
@@ -433,7 +438,7 @@ class Take extends EventTarget {
     }
     // The frame that reaches the take's length is cut to end exactly at it, and is the last.
     const remaining = tidy(this.maxMs - this.total);
-    const last = durationMs >= remaining || this.count + 1 >= LIMITS.maxFrames;
+    const last = durationMs >= remaining || this.count + 1 >= this.maxFrames;
     const duration = Math.min(durationMs, remaining);
     try {
       this._capture();

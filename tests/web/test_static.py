@@ -36,9 +36,11 @@ def test_production_static_files_are_hashed_compressed_and_served(
     # Re-exports too (the player's controls hand on its sources: export ... from).
     player = (root / paths["web/player.js"]).read_text()
     assert f'from "./{Path(paths["web/player-sources.js"]).name}"' in player
-    worker = (root / paths["web/recorder-worker.js"]).read_text()
+    # The recorder library's packing worker, too (static/tapes/).
+    worker = (root / paths["tapes/pack-worker.js"]).read_text()
     fflate = Path(paths["vendor/fflate/fflate.js"]).name
     assert f'from "../vendor/fflate/{fflate}"' in worker
+    assert f'from "../{paths["tapes/tapes.js"]}"' in source
     assert (root / "vendor/fflate/LICENSE").exists()
 
     response = client.get(f"/static/{recorder}", HTTP_ACCEPT_ENCODING="gzip")
@@ -49,7 +51,6 @@ def test_production_static_files_are_hashed_compressed_and_served(
 
     page = client.get("/").content.decode()
     assert f'src="/static/{recorder}"' in page
-    assert f'data-worker="/static/{paths["web/recorder-worker.js"]}"' in page
 
 
 ROOT = Path(__file__).resolve().parents[2]
