@@ -470,13 +470,19 @@ class Take extends EventTarget {
         return entry;
       });
     }
-    // Durations from whole microseconds, so they add up exactly to the take's length.
+    // Durations from whole microseconds, so they add up exactly to the take's length. A frame
+    // is shown at most maxFrameMs (a tab hidden for longer has no animation frames at all): the
+    // take is then that much shorter than the wall clock, rather than not a valid tape.
     const micros = this.times.map((t) => Math.round(t * 1000));
     const endMicros = Math.round(end * 1000);
-    return micros.map((t, i) => ({
-      duration: (i + 1 < micros.length ? micros[i + 1] - t : Math.max(endMicros - t, 1000)) / 1000,
-      timestamp: t / 1000,
-    }));
+    const longest = LIMITS.maxFrameMs * 1000;
+    let at = 0;
+    return micros.map((t, i) => {
+      const next = i + 1 < micros.length ? micros[i + 1] - t : Math.max(endMicros - t, 1000);
+      const entry = { duration: Math.min(next, longest) / 1000, timestamp: at / 1000 };
+      at += Math.min(next, longest);
+      return entry;
+    });
   }
 
   /** Stop recording and pack: resolves to {zip, bytes, frames, durationMs, metadata, blank}. */

@@ -49,6 +49,12 @@ def test_production_static_files_are_hashed_compressed_and_served(
     assert "immutable" in response["Cache-Control"]
     assert response["Content-Type"].startswith("text/javascript")
 
+    # The library finds its worker by its plain name (new URL("./pack-worker.js",
+    # import.meta.url) is not rewritten to the hashed one): the unhashed files are served too.
+    plain = client.get("/static/tapes/pack-worker.js")
+    assert plain.status_code == 200
+    assert plain["Access-Control-Allow-Origin"] == "*"
+
     page = client.get("/").content.decode()
     assert f'src="/static/{recorder}"' in page
 
