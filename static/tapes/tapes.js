@@ -277,7 +277,8 @@ class Take extends EventTarget {
     this.encoded = 0; // frames packed by the worker
     this.times = []; // realtime: ms of each frame from the start
     this.durations = []; // frames mode: each frame's ms, as given
-    this.total = 0; // frames mode: their sum
+    this.sum = 0; // frames mode: their sum
+    this.total = 0; // ... without float noise
     this.t0 = null;
     this.lastCapture = 0;
     this.pending = new Set(); // bitmaps on their way to the worker
@@ -451,7 +452,8 @@ class Take extends EventTarget {
       );
     }
     this.durations.push(duration);
-    this.total = tidy(this.total + duration);
+    this.sum += duration;
+    this.total = tidy(this.sum);
     this._frameEvent(this.total);
     if (last) {
       this._limit();
@@ -465,8 +467,8 @@ class Take extends EventTarget {
     if (this.mode === "frames") {
       let at = 0;
       return this.durations.map((duration) => {
-        const entry = { duration, timestamp: at };
-        at = tidy(at + duration);
+        const entry = { duration, timestamp: tidy(at) };
+        at += duration;
         return entry;
       });
     }
