@@ -152,10 +152,21 @@ export class Poster {
 
   /**
    * Post `zip` to `site`; `onProgress(step, fraction)` gets step "start" | "upload" | "register".
+   * A guest's claim token goes to "tapes.claims" unless `keepClaims` is false (Tapesite's own
+   * recorder page keeps it where the site's pages look, "tapesite.claims").
    * Resolves to the API's answer plus `url` (the tape page), `apiUrl` (the API's `url`) and, for
    * a guest, `claimUrl`. Rejects with a TapesError carrying `step`.
    */
-  async post({ site, zip, piece, metadata, provenance = null, token = null, onProgress }) {
+  async post({
+    site,
+    zip,
+    piece,
+    metadata,
+    provenance = null,
+    token = null,
+    keepClaims = true,
+    onProgress = () => {},
+  }) {
     const sameOrigin = new URL(site).origin === pageOrigin();
     const resume =
       this.ticket &&
@@ -189,7 +200,7 @@ export class Poster {
       this.lastError = null;
       const answer = { ...posted, apiUrl: posted.url, url: `${site}/t/${posted.code}` };
       if (posted.claim_token) {
-        keepClaim({ site, code: posted.code, token: posted.claim_token });
+        if (keepClaims) keepClaim({ site, code: posted.code, token: posted.claim_token });
         answer.claimUrl = claimUrl(site, posted.code, posted.claim_token);
       }
       return answer;

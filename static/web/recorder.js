@@ -252,6 +252,7 @@ async function post() {
       zip: take.zip,
       piece: config.piece,
       metadata: take.metadata,
+      keepClaims: false, // kept below, where the site's own pages look for them
       onProgress: (step, fraction) => {
         if (step === "upload" && fraction > 0) {
           const percent = Math.round(fraction * 100);
