@@ -4,12 +4,17 @@
 // memory holds a few frames whatever the take's length; Stop only adds timing.json and
 // metadata.json.
 //
+// Encoding is the expensive part (a 1024 x 1024 truecolour frame takes ~100 ms), so on a machine
+// with cores to spare it runs in a pool of encoder workers (png-worker.js), frames written to the
+// ZIP in order as their PNGs come back; with two cores or fewer, here, one frame at a time.
+//
 // A frame arrives either as an ImageBitmap (2D canvases: drawn onto an opaque canvas, which
 // composites any transparency over black as the format says) or as the raw RGBA of
 // gl.readPixels (WebGL: bottom-up rows, flipped here; a non-premultiplied buffer is composited
 // over black with the format's own rounding, a premultiplied one already is).
 //
-// Messages in:  {type: "start", width, height, blank: [r, g, b] | null, preview: bool}
+// Messages in:  {type: "start", width, height, blank: [r, g, b] | null, preview: bool,
+//                encoders: number | null (encoder workers; null: the cores to spare)}
 //               {type: "frame", index, bitmap}                        (ImageBitmap, transferred)
 //               {type: "frame", index, pixels, flip, premultiplied}   (ArrayBuffer, transferred)
 //               {type: "stop", timing: [{duration, timestamp}], metadata}
@@ -21,6 +26,84 @@ import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from "../vendor/fflate/fflat
 import { encodePng } from "./png.js";
 
 const FLUSH_BYTES = 1 << 20;
+// Encoders beside this worker: the cores left once the page and this worker have one each.
+const CORES = (globalThis.navigator && navigator.hardwareConcurrency) || 2;
+const DEFAULT_ENCODERS = Math.max(0, Math.min(4, CORES - 2));
+
+// A worker cannot be constructed from another origin's URL: when this worker was itself loaded
+// from another origin (a page importing tapes.js cross-origin), its encoders start from blob:.
+function startEncoder() {
+  const url = new URL("./png-worker.js", import.meta.url);
+  if (url.origin === globalThis.location.origin) {
+    return { worker: new Worker(url, { type: "module" }), blob: null };
+  }
+  const source = `import ${JSON.stringify(url.href)};\n`;
+  const blob = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  return { worker: new Worker(blob, { type: "module" }), blob };
+}
+
+// Encoding here, one frame at a time, for machines without cores to spare: the same shape as a
+// pool worker, each frame encoded in its own task so more frames and Stop get in between.
+class InlineEncoder {
+  constructor(width, height, done) {
+    this.width = width;
+    this.height = height;
+    this.done = done;
+    this.busy = false;
+  }
+
+  encode(index, pixels) {
+    this.busy = true;
+    setTimeout(() => {
+      let png = null;
+      let error = null;
+      try {
+        png = encodePng(pixels, this.width, this.height);
+      } catch (failure) {
+        error = failure;
+      }
+      this.busy = false;
+      this.done(index, png, error);
+    }, 0);
+  }
+
+  close() {}
+}
+
+class PoolEncoder {
+  constructor(width, height, done) {
+    this.width = width;
+    this.height = height;
+    this.busy = false;
+    const { worker, blob } = startEncoder();
+    this.worker = worker;
+    this.blob = blob;
+    worker.onmessage = (event) => {
+      const { index, png, error } = event.data;
+      this.busy = false;
+      done(index, png ? new Uint8Array(png) : null, error ? new Error(error) : null);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.busy = false;
+      done(this.index, null, new Error(event.message || "a PNG encoder could not start"));
+    };
+  }
+
+  encode(index, pixels) {
+    this.busy = true;
+    this.index = index;
+    const { buffer } = pixels;
+    this.worker.postMessage({ index, pixels: buffer, width: this.width, height: this.height }, [
+      buffer,
+    ]);
+  }
+
+  close() {
+    this.worker.terminate();
+    if (this.blob) URL.revokeObjectURL(this.blob);
+  }
+}
 
 let take = null;
 
@@ -61,7 +144,7 @@ function glPixels(buffer, width, height, premultiplied) {
 }
 
 class Take {
-  constructor({ width, height, blank, preview }) {
+  constructor({ width, height, blank, preview, encoders }) {
     this.width = width;
     this.height = height;
     this.blankWord = blank ? packPixel(blank) : null;
@@ -69,9 +152,18 @@ class Take {
     this.canvas = null; // made on the first bitmap
     this.ctx = null;
     this.pngs = preview ? [] : null;
-    this.waiting = new Map(); // index -> frame that arrived ahead of its turn
-    this.next = 0;
-    this.busy = false;
+    this.waiting = new Map(); // index -> frame not handed to an encoder yet
+    this.dispatched = 0; // frames handed to an encoder
+    this.encodedPngs = new Map(); // index -> PNG back ahead of its turn
+    this.next = 0; // frames written to the ZIP
+    this.failure = null;
+    this.written = null; // {count, resolve, reject} while finish() waits
+    const done = (index, png, error) => this.encoded(index, png, error);
+    const pool = encoders ?? DEFAULT_ENCODERS;
+    this.encoders =
+      pool > 0
+        ? Array.from({ length: pool }, () => new PoolEncoder(width, height, done))
+        : [new InlineEncoder(width, height, done)];
     this.parts = []; // the ZIP so far, as Blobs
     this.bytes = 0;
     this.chunks = [];
@@ -91,7 +183,6 @@ class Take {
       if (this.chunkBytes >= FLUSH_BYTES || final) this.flush();
       if (final) this.resolveZip(new Blob(this.parts, { type: "application/zip" }));
     });
-    this.idle = Promise.resolve();
   }
 
   // Small chunks become one Blob per MiB: the browser may keep Blobs out of the JS heap.
@@ -103,7 +194,56 @@ class Take {
 
   add(index, frame) {
     this.waiting.set(index, frame);
-    if (!this.busy) this.idle = this.drain();
+    this.pump();
+  }
+
+  // Hand the next frames, in order, to idle encoders.
+  pump() {
+    while (!this.failure && this.waiting.has(this.dispatched)) {
+      const encoder = this.encoders.find((candidate) => !candidate.busy);
+      if (!encoder) return;
+      const index = this.dispatched;
+      const frame = this.waiting.get(index);
+      this.waiting.delete(index);
+      this.dispatched += 1;
+      let pixels;
+      try {
+        pixels = this.pixelsOf(frame);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (this.blankWord !== null && !this.inked && !isAll(pixels, this.blankWord)) {
+        this.inked = true;
+      }
+      encoder.encode(index, pixels);
+    }
+  }
+
+  encoded(index, png, error) {
+    if (error) {
+      this.fail(error);
+      return;
+    }
+    this.encodedPngs.set(index, png);
+    while (this.encodedPngs.has(this.next)) {
+      const bytes = this.encodedPngs.get(this.next);
+      this.encodedPngs.delete(this.next);
+      const entry = new ZipPassThrough(frameName(this.next));
+      this.zip.add(entry);
+      entry.push(bytes, true);
+      if (this.pngs) this.pngs.push(new Blob([bytes], { type: "image/png" }));
+      this.next += 1;
+      postMessage({ type: "encoded", count: this.next });
+    }
+    if (this.written && this.next >= this.written.count) this.written.resolve();
+    this.pump();
+  }
+
+  fail(error) {
+    this.failure ??= error;
+    if (this.written) this.written.reject(this.failure);
+    postMessage({ type: "error", message: String(error && error.message ? error.message : error) });
   }
 
   pixelsOf(frame) {
@@ -122,38 +262,16 @@ class Take {
     return glPixels(frame.pixels, this.width, this.height, frame.premultiplied);
   }
 
-  async drain() {
-    this.busy = true;
-    try {
-      while (this.waiting.has(this.next)) {
-        const frame = this.waiting.get(this.next);
-        this.waiting.delete(this.next);
-        const pixels = this.pixelsOf(frame);
-        if (this.blankWord !== null && !this.inked && !isAll(pixels, this.blankWord)) {
-          this.inked = true;
-        }
-        const png = encodePng(pixels, this.width, this.height);
-        const entry = new ZipPassThrough(frameName(this.next));
-        this.zip.add(entry);
-        entry.push(png, true);
-        if (this.pngs) this.pngs.push(new Blob([png], { type: "image/png" }));
-        this.next += 1;
-        postMessage({ type: "encoded", count: this.next });
-        // Let other messages (more frames, Stop) in between frames.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    } finally {
-      this.busy = false;
+  // Every frame up to `count` in the ZIP (all were sent before Stop, so all have arrived).
+  waitFor(count) {
+    if (this.failure) return Promise.reject(this.failure);
+    for (let index = this.dispatched; index < count; index += 1) {
+      if (!this.waiting.has(index)) return Promise.reject(new Error(`frame ${index} never arrived`));
     }
-  }
-
-  async waitFor(count) {
-    while (this.next < count) {
-      if (!this.busy && !this.waiting.has(this.next)) {
-        throw new Error(`frame ${this.next} never arrived`);
-      }
-      await this.idle;
-    }
+    if (this.next >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.written = { count, resolve, reject };
+    });
   }
 
   addJson(name, value) {
@@ -171,6 +289,7 @@ class Take {
     this.addJson("metadata.json", metadata);
     this.zip.end();
     const zip = await this.finished;
+    this.close();
     return {
       zip,
       bytes: zip.size,
@@ -179,9 +298,14 @@ class Take {
     };
   }
 
+  close() {
+    for (const encoder of this.encoders) encoder.close();
+  }
+
   discard() {
     for (const frame of this.waiting.values()) if (frame.bitmap) frame.bitmap.close();
     this.waiting.clear();
+    this.close();
     this.zip.terminate();
   }
 }

@@ -254,6 +254,11 @@ class Take extends EventTarget {
         return false;
       }
     }).replace(/\/+$/, "");
+    this.encoders = option(
+      "encoders",
+      o.encoders ?? null,
+      (v) => v === null || (Number.isInteger(v) && v >= 0 && v <= 4),
+    );
     this.pieceUrl = o.pieceUrl === undefined ? (globalThis.location ? globalThis.location.href : null) : o.pieceUrl;
     this.source = o.source ?? null;
     this.seed = o.seed ?? null;
@@ -305,6 +310,7 @@ class Take extends EventTarget {
       height,
       blank: blank ? rgbOf(blank) : null,
       preview: Boolean(o.preview),
+      encoders: this.encoders,
     });
     if (this.mode === "realtime") {
       scheduler.takes.add(this);

@@ -87,13 +87,13 @@ def test_records_a_2d_canvas_in_realtime(page: Any, live_server: Any, tmp_path: 
 
 # Frames mode: each frame exactly its given duration, captured at the call (the canvas is drawn
 # over at once after each frame() and that must not show).
-FRAMES_MODE = """async (durations) => {
+FRAMES_MODE = """async ([durations, encoders]) => {
     const canvas = document.createElement('canvas');
     canvas.width = 40; canvas.height = 30;
     const ctx = canvas.getContext('2d');
-    const take = Tapes.record(canvas, {mode: 'frames', piece: 'steps'});
+    const take = Tapes.record(canvas, {mode: 'frames', piece: 'steps', encoders});
     for (let i = 0; i < durations.length; i += 1) {
-        ctx.fillStyle = `rgb(${i * 20}, ${255 - i * 20}, 7)`;
+        ctx.fillStyle = `rgb(${i * 9}, ${255 - i * 9}, 7)`;
         ctx.fillRect(0, 0, 40, 30);
         await take.frame(durations[i]);
         ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 40, 30);  // drawn after: not in the frame
@@ -103,12 +103,15 @@ FRAMES_MODE = """async (durations) => {
 }"""
 
 
+# 0: frames encoded in the packing worker itself (two cores or fewer); 3: a pool of encoder
+# workers, PNGs coming back out of order and written in order.
+@pytest.mark.parametrize("encoders", [0, 3])
 def test_frames_mode_keeps_durations_exactly_as_given(
-    page: Any, live_server: Any, tmp_path: Path
+    page: Any, live_server: Any, tmp_path: Path, encoders: int
 ) -> None:
     open_library(page, live_server)
-    durations = [33.3, 16.7, 50, 0.5, 1000, 16.666, 7.25]
-    out = page.evaluate(FRAMES_MODE, durations)
+    durations = [33.3, 16.7, 50, 0.5, 1000, 16.666, 7.25, *([1000 / 60] * 20)]
+    out = page.evaluate(FRAMES_MODE, [durations, encoders])
     assert out["frames"] == len(durations)
     saved = save_zip(page, "result", tmp_path / "frames.zip")
     with zipfile.ZipFile(saved) as archive:
@@ -122,7 +125,7 @@ def test_frames_mode_keeps_durations_exactly_as_given(
     assert info.frames == len(durations)
     assert info.discrepancies == ()
     for i, frame in enumerate(frames_of(saved)):
-        assert frame.getpixel((5, 5)) == (i * 20, 255 - i * 20, 7), i
+        assert frame.getpixel((5, 5)) == (i * 9, 255 - i * 9, 7), i
 
 
 def test_posts_a_take_as_a_guest_and_keeps_the_claim(
@@ -187,7 +190,8 @@ def test_records_when_imported_from_another_origin(
             window.Tapes = await import(site + '/static/tapes/tapes.js');
             const canvas = document.querySelector('canvas');
             const ctx = canvas.getContext('2d');
-            const take = Tapes.record(canvas, {mode: 'frames', piece: 'elsewhere'});
+            // A pool of encoders, started from blob: inside the blob:-started packing worker.
+            const take = Tapes.record(canvas, {mode: 'frames', piece: 'elsewhere', encoders: 2});
             ctx.fillStyle = '#123456'; ctx.fillRect(0, 0, 20, 10);
             await take.frame(40);
             ctx.fillStyle = '#abcdef'; ctx.fillRect(0, 0, 20, 10);
