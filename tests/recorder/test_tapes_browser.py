@@ -5,6 +5,7 @@ server. Every ZIP is read back in Python by the archive reader the server uses."
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,66 @@ def test_records_when_imported_from_another_origin(
     assert inspect_archive(saved).frames == 2
     colours = [f.getpixel((3, 3)) for f in frames_of(saved)]
     assert colours == [(0x12, 0x34, 0x56), (0xAB, 0xCD, 0xEF)]
+
+
+def test_download_and_max_fps(page: Any, live_server: Any, tmp_path: Path) -> None:
+    open_library(page, live_server)
+    out = page.evaluate(
+        """async () => {
+            const canvas = Object.assign(document.createElement('canvas'), {width: 16, height: 16});
+            const ctx = canvas.getContext('2d');
+            window.take = Tapes.record(canvas, {piece: 'half', maxFps: 30});
+            let n = 0;
+            await new Promise((resolve) => {
+                const loop = () => {
+                    ctx.fillStyle = `rgb(${n * 4 % 256}, 0, 0)`;
+                    ctx.fillRect(0, 0, 16, 16);
+                    n += 1;
+                    if (n < 60) requestAnimationFrame(loop); else resolve();
+                };
+                requestAnimationFrame(loop);
+            });
+            const result = await take.stop();
+            return {frames: result.frames, drawn: n, filename: take.filename};
+        }"""
+    )
+    # At most 30 a second from 60 animation frames a second: about every other one.
+    assert 20 <= out["frames"] <= 35, out
+    assert re.fullmatch(r"half-\d{4}\.\d\d\.\d\d\.\d\d\.\d\d\.\d\d\.\d{3}\.zip", out["filename"])
+    with page.expect_download() as download:
+        assert page.evaluate("() => take.download()") == out["filename"]
+    assert download.value.suggested_filename == out["filename"]
+    saved = tmp_path / "downloaded.zip"
+    download.value.save_as(saved)
+    assert inspect_archive(saved).frames == out["frames"]
+    with page.expect_download() as named:
+        page.evaluate("() => take.download('mine.zip')")
+    assert named.value.suggested_filename == "mine.zip"
+
+
+def test_a_token_is_sent_as_a_bearer(page: Any, live_server: Any) -> None:
+    # This site takes no bearer tokens (no Auth0 in the test settings): the refusal shows the
+    # token went as Authorization: Bearer, and comes back as the API's code at the first step.
+    open_library(page, live_server)
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.headers.get("authorization", "")) if r.method == "POST" else None,
+    )
+    out = page.evaluate(
+        """async () => {
+            const canvas = Object.assign(document.createElement('canvas'), {width: 4, height: 4});
+            const take = Tapes.record(canvas, {mode: 'frames'});
+            canvas.getContext('2d').fillRect(0, 0, 2, 2);
+            await take.frame(50);
+            await take.stop();
+            try { await take.post({token: 'not-a-jwt'}); return 'posted'; }
+            catch (e) { return {code: e.code, step: e.step, status: e.status, state: take.state}; }
+        }"""
+    )
+    assert sent == ["Bearer not-a-jwt"]
+    assert out["step"] == "start"
+    assert out["status"] == 401
+    assert out["code"] in {"bearer_not_supported", "token_malformed"}
+    assert out["state"] == "failed"
+    assert Tape.objects.count() == 0
