@@ -289,13 +289,25 @@ class Take extends EventTarget {
     this.pending = new Set(); // bitmaps on their way to the worker
     this.waiters = []; // frames mode: promises waiting for room
     this.captureError = null;
+    this.workerError = null; // the packing worker failed (reported before Stop waited for it)
     this.result = null; // the stop() promise
     this.recorded = null; // what it resolved to
     this.error = null;
     this.poster = new Poster();
     this.posted = null;
 
-    const { worker, blob } = startWorker();
+    let started;
+    try {
+      started = startWorker();
+    } catch (error) {
+      // A Content-Security-Policy without blob: workers (cross-origin), or no Worker at all.
+      throw new TapesError(
+        "pack_failed",
+        `The packing worker could not start: ${error && error.message ? error.message : error}`,
+        { step: "pack" },
+      );
+    }
+    const { worker, blob } = started;
     this.worker = worker;
     this.workerBlob = blob;
     this.workerWaiter = null;
@@ -340,6 +352,7 @@ class Take extends EventTarget {
     const error = new TapesError("pack_failed", `The take could not be packed: ${reason}`, {
       step: "pack",
     });
+    this.workerError ??= error;
     if (this.workerWaiter) {
       this.workerWaiter.reject(error);
       this.workerWaiter = null;
@@ -531,6 +544,7 @@ class Take extends EventTarget {
         },
         created: this.created.toISOString(),
       };
+      if (this.workerError) throw this.workerError;
       const done = new Promise((resolve, reject) => {
         this.workerWaiter = { resolve, reject };
       });
@@ -586,8 +600,8 @@ class Take extends EventTarget {
     const provenance = {};
     const url = pieceUrl === undefined ? this.pieceUrl : pieceUrl;
     if (url) provenance.piece_url = url;
-    if ((source ?? this.source) != null) provenance.source = source ?? this.source;
-    if ((seed ?? this.seed) != null) provenance.seed = seed ?? this.seed;
+    if ((source ?? this.source) != null) provenance.source = String(source ?? this.source);
+    if ((seed ?? this.seed) != null) provenance.seed = String(seed ?? this.seed);
     this.error = null;
     this._setState("posting");
     try {
