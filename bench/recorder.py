@@ -87,9 +87,9 @@ async ({zipUrl, post}) => {
   const packed = performance.now();
   let code = null, posted = null;
   if (post) {
-    const { Poster } = await import('/static/web/post.js');
-    const poster = new Poster({uploadsUrl: '/api/tapes/uploads', tapesUrl: '/api/tapes'});
-    const result = await poster.post({zip: blob, piece: 'original', metadata});
+    const { Poster } = await import('/static/tapes/post.js');
+    const result = await new Poster().post({site: location.origin, zip: blob, piece: 'original',
+                                            metadata, onProgress: () => {}});
     code = result.code;
     posted = performance.now();
   }

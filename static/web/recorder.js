@@ -1,6 +1,7 @@
 // The recorder page: the drawing piece, Record/Stop around it, a preview of the take, and POST.
-// Frames are captured at the canvas' own size (1x) on every animation frame (at most ~60 per
-// second), handed to a worker that packs them into the tape ZIP as they come.
+// Recording, packing and posting are the recorder library's (static/tapes/, docs/recorder.md):
+// frames are captured at the canvas' own size (1x) on every animation frame (at most 60 per
+// second) and packed into the tape ZIP in its worker as they come.
 //
 // The page's state is #recorder's data-state: idle, recording, packing, recorded, posting,
 // posted, failed (the post failed), or pack-failed (the take could not be packed: drawing again
@@ -12,7 +13,9 @@
 // take in which nothing was drawn (data-blank) cannot be posted.
 import { PAPER, Paper } from "./draw.js";
 import { FramePlayer } from "./player.js";
-import { Poster, describe } from "./post.js";
+import { describe, rememberClaim } from "./post.js";
+import { Poster } from "../tapes/post.js";
+import * as Tapes from "../tapes/tapes.js";
 import { attachShare } from "./share.js";
 import { copyText, formatBytes, formatSeconds } from "./site.js";
 import { agoInWords, forgetTake, framesOf, keepTake, keptTake } from "./takes.js";
@@ -21,27 +24,16 @@ const config = JSON.parse(document.getElementById("recorder-config").textContent
 const root = document.getElementById("recorder");
 const $ = (id) => document.getElementById(id);
 
-const MIN_GAP_MS = 1000 / 60 - 1.5; // a 120 Hz screen still records at 60 frames a second
-const MAX_IN_FLIGHT = 90; // frames captured but not yet packed: beyond this, skip a capture
-// The last frame ends a hair before the limit, so the durations never add up past it.
-const LIMIT_MS = config.limitSeconds * 1000 - 2;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 const paper = new Paper($("paper"));
 const player = new FramePlayer($("take"));
-const worker = new Worker(root.dataset.worker, { type: "module" });
 let poster = null;
 
 let state = "idle";
-let times = [];
-let t0 = 0;
-let lastCapture = 0;
-let encoded = 0;
-let pending = new Set();
-let created = "";
+let recording = null; // the library's take while it records and packs
 let take = null; // {id, zip, frames, durations, metadata, blank, url, name, savedAt}
 let posted = null;
-let workerWaiter = null;
 
 // The states in which the paper takes drawing (and Undo), as in idle.
 const DRAWING = new Set(["idle", "recording", "pack-failed"]);
@@ -63,114 +55,67 @@ function showTime(ms) {
   $("rec-limit").textContent = `${formatSeconds(ms)} / ${config.limitSeconds} s`;
 }
 
-function rgbOf(hex) {
-  return [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16));
-}
-
-function slugTime(date) {
-  const pad = (n, w = 2) => String(n).padStart(w, "0");
-  return (
-    `${date.getUTCFullYear()}.${pad(date.getUTCMonth() + 1)}.${pad(date.getUTCDate())}.` +
-    `${pad(date.getUTCHours())}.${pad(date.getUTCMinutes())}.${pad(date.getUTCSeconds())}.` +
-    pad(date.getUTCMilliseconds(), 3)
-  );
-}
-
 // --- recording ------------------------------------------------------------------------------
-
-function capture(at) {
-  const index = times.length;
-  times.push(at);
-  lastCapture = t0 + at;
-  const sent = createImageBitmap(paper.canvas).then((bitmap) => {
-    worker.postMessage({ type: "frame", index, bitmap }, [bitmap]);
-  });
-  pending.add(sent);
-  sent.finally(() => pending.delete(sent));
-}
-
-function loop(now) {
-  if (state !== "recording") return;
-  if (!t0) t0 = now;
-  const elapsed = now - t0;
-  if (elapsed >= LIMIT_MS || times.length >= config.maxFrames) {
-    stop(Math.min(elapsed, LIMIT_MS));
-    return;
-  }
-  const due = times.length === 0 || now - lastCapture >= MIN_GAP_MS;
-  if (due && times.length - encoded < MAX_IN_FLIGHT) capture(elapsed);
-  showTime(elapsed);
-  requestAnimationFrame(loop);
-}
 
 function record() {
   discardTake();
-  times = [];
-  t0 = 0;
-  encoded = 0;
-  pending = new Set();
-  created = new Date().toISOString();
-  const { width, height } = paper.canvas;
-  worker.postMessage({ type: "start", width, height, paper: rgbOf(PAPER) });
+  recording = Tapes.record(paper.canvas, {
+    mode: "realtime",
+    piece: config.piece,
+    blankColour: PAPER,
+    maxSeconds: config.limitSeconds,
+    maxFrames: config.maxFrames,
+    site: window.location.origin,
+    preview: true,
+  });
+  recording.addEventListener("frame", (event) => showTime(event.detail.ms));
+  recording.addEventListener("limit", () => stop());
   setState("recording");
   showTime(0);
-  requestAnimationFrame(loop);
   $("stop").focus();
 }
 
-async function stop(end) {
-  if (state !== "recording") return;
-  if (times.length === 0) {
-    // Stopped before the first animation frame: nothing was recorded.
-    worker.postMessage({ type: "discard" });
-    setState("idle");
-    return;
-  }
-  const length = end ?? Math.min(performance.now() - t0, LIMIT_MS);
+async function stop() {
+  if (state !== "recording" || !recording) return;
+  const current = recording;
   setState("packing");
   $("take-summary").textContent = "Packing your take…";
-  showTime(length);
-  await Promise.all([...pending]);
-  const done = new Promise((resolve, reject) => {
-    workerWaiter = { resolve, reject };
-  });
-  worker.postMessage({
-    type: "stop",
-    times,
-    end: length,
-    metadata: { piece: config.piece, created },
-  });
+  showTime(current.elapsed);
   try {
-    const result = await done;
-    const name = `${config.piece}-${slugTime(new Date(created))}.zip`;
-    const id = `${created}-${Math.random().toString(36).slice(2, 10)}`;
-    take = { ...result, id, url: URL.createObjectURL(result.zip), name, savedAt: Date.now() };
+    const result = await current.stop();
+    const id = `${result.metadata.created}-${Math.random().toString(36).slice(2, 10)}`;
+    take = {
+      zip: result.zip,
+      frames: result.pngs,
+      durations: result.durations,
+      metadata: result.metadata,
+      blank: result.blank,
+      id,
+      url: URL.createObjectURL(result.zip),
+      name: current.filename,
+      savedAt: Date.now(),
+    };
     showTake();
     if (!take.blank) keep(take);
   } catch (error) {
-    $("take-summary").textContent = `The take could not be packed: ${error.message}`;
-    setState("pack-failed");
+    if (error.code === "take_empty") {
+      // Stopped before the first animation frame: nothing was recorded.
+      $("take-summary").textContent = "";
+      setState("idle");
+    } else {
+      $("take-summary").textContent = `The take could not be packed: ${error.message}`;
+      setState("pack-failed");
+    }
+  } finally {
+    if (recording === current) recording = null;
   }
 }
-
-worker.onmessage = (event) => {
-  const message = event.data;
-  if (message.type === "encoded") {
-    encoded = message.count;
-  } else if (message.type === "done" && workerWaiter) {
-    workerWaiter.resolve(message);
-    workerWaiter = null;
-  } else if (message.type === "error" && workerWaiter) {
-    workerWaiter.reject(new Error(message.message));
-    workerWaiter = null;
-  }
-};
 
 // --- the take ---------------------------------------------------------------------------------
 
 function showTake() {
   posted = null;
-  poster = new Poster({ uploadsUrl: config.uploadsUrl, tapesUrl: config.tapesUrl });
+  poster = new Poster();
   const { duration, frames } = take.metadata;
   $("take-summary").textContent =
     `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
@@ -303,19 +248,23 @@ async function post() {
   $("post-step").textContent = STEPS.start;
   try {
     posted = await poster.post({
+      site: window.location.origin,
       zip: take.zip,
       piece: config.piece,
       metadata: take.metadata,
-      onStep: (step) => {
+      keepClaims: false, // kept below, where the site's own pages look for them
+      onProgress: (step, fraction) => {
+        if (step === "upload" && fraction > 0) {
+          const percent = Math.round(fraction * 100);
+          $("post-progress").value = percent;
+          $("post-step").textContent = `Uploading… ${percent}%`;
+          return;
+        }
         $("post-step").textContent = STEPS[step];
         if (step === "register") $("post-progress").value = 100;
       },
-      onProgress: (fraction) => {
-        const percent = Math.round(fraction * 100);
-        $("post-progress").value = percent;
-        $("post-step").textContent = `Uploading… ${percent}%`;
-      },
     });
+    if (posted.claim_token) rememberClaim(posted.code, posted.claim_token);
   } catch (error) {
     $("post-step").textContent = "";
     $("failed-reason").textContent = describe(error, config.errors);

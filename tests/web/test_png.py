@@ -1,4 +1,4 @@
-"""The recorder's PNG encoder (static/web/png.js), run in Chromium, read back by Pillow: every
+"""The recorder's PNG encoder (static/tapes/png.js), run in Chromium, read back by Pillow: every
 pixel exact, palette when a frame has at most 256 colours, filtered RGB beyond."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ENCODE = """
 async ({width, height, colours}) => {
-  const { encodePng } = await import('/static/web/png.js');
+  const { encodePng } = await import('/static/tapes/png.js');
   const rgba = new Uint8ClampedArray(width * height * 4);
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -47,7 +47,7 @@ def test_a_flat_drawing_frame_is_tiny(page: Any, live_server: Any) -> None:
     page.goto(live_server.url + "/tapes")
     size = page.evaluate(
         """async () => {
-            const { encodePng } = await import('/static/web/png.js');
+            const { encodePng } = await import('/static/tapes/png.js');
             const rgba = new Uint8ClampedArray(256 * 192 * 4).fill(255);
             for (let x = 40; x < 200; x += 1) rgba.set([255, 0, 77, 255], (96 * 256 + x) * 4);
             return encodePng(rgba, 256, 192).length;

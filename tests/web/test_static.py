@@ -36,9 +36,11 @@ def test_production_static_files_are_hashed_compressed_and_served(
     # Re-exports too (the player's controls hand on its sources: export ... from).
     player = (root / paths["web/player.js"]).read_text()
     assert f'from "./{Path(paths["web/player-sources.js"]).name}"' in player
-    worker = (root / paths["web/recorder-worker.js"]).read_text()
+    # The recorder library's packing worker, too (static/tapes/).
+    worker = (root / paths["tapes/pack-worker.js"]).read_text()
     fflate = Path(paths["vendor/fflate/fflate.js"]).name
     assert f'from "../vendor/fflate/{fflate}"' in worker
+    assert f'from "../{paths["tapes/tapes.js"]}"' in source
     assert (root / "vendor/fflate/LICENSE").exists()
 
     response = client.get(f"/static/{recorder}", HTTP_ACCEPT_ENCODING="gzip")
@@ -47,9 +49,14 @@ def test_production_static_files_are_hashed_compressed_and_served(
     assert "immutable" in response["Cache-Control"]
     assert response["Content-Type"].startswith("text/javascript")
 
+    # The library finds its worker by its plain name (new URL("./pack-worker.js",
+    # import.meta.url) is not rewritten to the hashed one): the unhashed files are served too.
+    plain = client.get("/static/tapes/pack-worker.js")
+    assert plain.status_code == 200
+    assert plain["Access-Control-Allow-Origin"] == "*"
+
     page = client.get("/").content.decode()
     assert f'src="/static/{recorder}"' in page
-    assert f'data-worker="/static/{paths["web/recorder-worker.js"]}"' in page
 
 
 ROOT = Path(__file__).resolve().parents[2]

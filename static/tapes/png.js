@@ -1,4 +1,4 @@
-// A small PNG encoder for the recorder's frames (used in its worker).
+// A small PNG encoder for recorded frames (used in the packing worker, pack-worker.js).
 //
 // The canvas' own PNG (convertToBlob) is always 8-bit RGBA at a middling compression level. A
 // drawing has few colours, so a palette PNG (colour type 3, one byte a pixel) deflated properly is
