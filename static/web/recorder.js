@@ -11,6 +11,7 @@
 // and comes back after a reload; "Record again" and leaving the page ask before it is lost. A
 // take in which nothing was drawn (data-blank) cannot be posted.
 import { PAPER, Paper } from "./draw.js";
+import { attachOpenTape } from "./opentape.js";
 import { FramePlayer } from "./player.js";
 import { Poster, describe } from "./post.js";
 import { attachShare } from "./share.js";
@@ -171,11 +172,14 @@ worker.onmessage = (event) => {
 function showTake() {
   posted = null;
   poster = new Poster({ uploadsUrl: config.uploadsUrl, tapesUrl: config.tapesUrl });
-  const { duration, frames } = take.metadata;
+  // An opened tape (opentape.js) brings its own counts and words; its metadata is as it was read.
+  const { duration, frames } = take.counts || take.metadata;
   $("take-summary").textContent =
+    take.summary ||
     `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
-  root.dataset.takeMs = String(take.metadata.duration);
-  root.dataset.takeFrames = String(take.metadata.frames);
+  root.dataset.takeMs = String(duration);
+  root.dataset.takeFrames = String(frames);
+  root.dataset.opened = String(Boolean(take.summary));
   root.dataset.blank = String(take.blank);
   showTime(duration);
   say("", "");
@@ -288,6 +292,16 @@ async function restore() {
   say("restored", `Your unposted take from ${agoInWords(kept.savedAt)} is back.`);
 }
 
+// A tape ZIP opened from a file (opentape.js) replaces the take, as a new recording would.
+function showOpened(opened) {
+  const dropped = posted ? null : take;
+  discardTake();
+  forget(dropped);
+  const savedAt = Date.now();
+  take = { ...opened, id: `opened-${savedAt}`, blank: false, url: URL.createObjectURL(opened.zip), savedAt };
+  showTake();
+}
+
 // --- posting ----------------------------------------------------------------------------------
 
 const STEPS = {
@@ -304,7 +318,7 @@ async function post() {
   try {
     posted = await poster.post({
       zip: take.zip,
-      piece: config.piece,
+      piece: take.piece || config.piece,
       metadata: take.metadata,
       onStep: (step) => {
         $("post-step").textContent = STEPS[step];
@@ -392,6 +406,18 @@ window.addEventListener("beforeunload", (event) => {
   // Browsers show their own words; the take is kept all the same, but say it is not posted.
   event.preventDefault();
   event.returnValue = "";
+});
+
+attachOpenTape({
+  root,
+  input: $("open-input"),
+  notice: $("open-notice"),
+  limits: config.archiveLimits,
+  uploadMaxBytes: config.uploadMaxBytes,
+  words: config.openWords,
+  ready: () => ["idle", "recorded", "posted", "failed", "pack-failed"].includes(state),
+  replace: async () => !unposted() || confirmDiscard(),
+  show: showOpened,
 });
 
 setState("idle");

@@ -115,8 +115,8 @@ def test_good_tapes_are_described_alike(tmp_path: Path) -> None:
     ]
     deflated = tmp_path / "deflated.zip"
     with zipfile.ZipFile(tapes[1]) as source, zipfile.ZipFile(deflated, "w") as out:
-        for info in source.infolist():
-            out.writestr(info.filename, source.read(info), zipfile.ZIP_DEFLATED)
+        for entry in source.infolist():
+            out.writestr(entry.filename, source.read(entry), zipfile.ZIP_DEFLATED)
     tapes.append(deflated)
 
     results = run_checker([(path, {}) for path in tapes])
