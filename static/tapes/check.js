@@ -3,7 +3,7 @@
 // same limits. A page can refuse a file with a clear reason before it uploads a byte, and what
 // it accepts the server accepts.
 //
-//   import { checkTape, TapeCheckError, DEFAULT_LIMITS } from "/static/tapes/check.js";
+//   (import checkTape, TapeCheckError and DEFAULT_LIMITS from this module, /static/tapes/check.js)
 //   const tape = await checkTape(bytes, limits);   // Uint8Array; limits as ArchiveLimits' fields
 //   -> {frames: [name], durations: [ms], width, height (stored), scale, baseWidth, baseHeight
 //       (1x), bytes, discrepancies: [{field, metadata, actual}], piece, fps, created,
