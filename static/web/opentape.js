@@ -121,6 +121,11 @@ export function attachOpenTape({ root, input, notice, limits, uploadMaxBytes, wo
     if (file) open(file);
   });
 
+  // A new recording makes an old refusal moot: it goes when recording starts.
+  new MutationObserver(() => {
+    if (root.dataset.state === "recording" && !busy) say("", "");
+  }).observe(root, { attributes: true, attributeFilter: ["data-state"] });
+
   // Dropping a file anywhere on the recorder opens it; while a file is dragged over it the
   // recorder shows where to let go (data-drop).
   let depth = 0;

@@ -206,6 +206,7 @@ function discardTake() {
   posted = null;
   delete root.dataset.blank;
   delete root.dataset.kept;
+  delete root.dataset.opened;
 }
 
 // A take that would be lost: finished, something drawn, not posted.

@@ -57,6 +57,16 @@ def legacy_6x(path: Path) -> SynthTape:
     )
 
 
+# A checksum of what the take's canvas shows.
+_CANVAS_SUM = """() => {
+    const c = document.getElementById('take');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum = (sum * 31 + d[i] + d[i + 1] * 7 + d[i + 2]) | 0;
+    return sum;
+}"""
+
+
 def open_file(page: Any, path: Path) -> None:
     page.locator("#recorder[data-ready=true]").wait_for()
     page.locator("#open-input").set_input_files(str(path))
@@ -94,6 +104,9 @@ def test_a_6x_tape_from_the_original_recorder_opens_previews_and_posts_as_is(
     )
     assert (canvas["w"], canvas["h"]) == (384, 288)
     assert canvas["shown"] <= 1280
+    # It plays: the shapes move from frame to frame.
+    first = page.evaluate(_CANVAS_SUM)
+    page.wait_for_function(f"(first) => ({_CANVAS_SUM})() !== first", arg=first)
     save_screenshot(page, "recorder-opened-tape")
 
     with page.expect_download() as download:
@@ -148,6 +161,7 @@ _DROP = """async ([name, b64]) => {
     fire('dragover');
     const during = document.getElementById('recorder').dataset.drop;
     const shown = getComputedStyle(document.getElementById('recorder'), '::after').content;
+    await window.tapesiteShot?.();
     fire('drop');
     return { during, shown, after: document.getElementById('recorder').dataset.drop || null };
 }"""
@@ -160,6 +174,8 @@ def test_a_1x_tape_dropped_on_the_recorder_opens(
     page.goto(live_server.url + "/")
     page.locator("#recorder[data-ready=true]").wait_for()
     payload = base64.b64encode(tape.path.read_bytes()).decode()
+    # The drop target as a person sees it while dragging: the page pauses mid-drag for a picture.
+    page.expose_function("tapesiteShot", lambda: str(save_screenshot(page, "recorder-drop-target")))
     dropped = page.evaluate(_DROP, ["one-x.zip", payload])
     assert dropped["during"] == "ready"
     assert "Drop the tape ZIP" in dropped["shown"]
