@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,7 @@ from web.codes import code_from_input
 from web.forms import TapeEditForm
 from web.pagination import CursorInvalid, page_of
 from web.selectors import user_get_by_username
-from web.words import POST_ERRORS, tape_failure_table
+from web.words import OPEN_REFUSALS, POST_ERRORS, tape_failure_table
 
 PAGE_SIZE = 24
 # The drawing piece's colours (PICO-8's sixteen, easy to tell apart at 1x) and a rainbow brush.
@@ -82,6 +83,12 @@ def recorder(request: HttpRequest) -> HttpResponse:
         "tapesUrl": reverse("tapes:collection"),
         "tapePageUrl": reverse("web:tape", kwargs={"code": "CODE"}),
         "errors": POST_ERRORS,
+        # "Open a tape…" checks a chosen ZIP with the server's own limits (static/tapes/check.js).
+        "archiveLimits": dataclasses.asdict(
+            ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
+        ),
+        "uploadMaxBytes": int(settings.TAPES_UPLOAD_MAX_BYTES),
+        "openWords": OPEN_REFUSALS,
     }
     context = {"config": config, "palette": PALETTE, "brush_sizes": BRUSH_SIZES}
     return render(request, "web/recorder.html", context)

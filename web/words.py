@@ -30,6 +30,34 @@ POST_ERRORS: dict[str, str] = {
     "body_too_large": "The take's description was too long for the site.",
 }
 
+# Why "Open a tape…" refuses a ZIP: every validation_* code of the tape format
+# (docs/tape-format.md), as the recorder says it before the checker's own detail.
+OPEN_REFUSALS: dict[str, str] = {
+    "validation_not_zip": "It is not a ZIP file.",
+    "validation_archive_too_large": "The file is bigger than a tape may be.",
+    "validation_encrypted": "Part of it is password-protected, so it cannot be read.",
+    "validation_corrupt": "The file is damaged: part of it cannot be read.",
+    "validation_unsafe_path": "It holds a file whose name points outside the archive.",
+    "validation_link": "It holds a link to another file, which tapes may not contain.",
+    "validation_duplicate_entry": "It holds two files with the same name.",
+    "validation_too_many_entries": "It holds more files than a tape may.",
+    "validation_uncompressed_too_large": "Unpacked, it would be far bigger than a tape may be.",
+    "validation_compression_ratio": "Part of it unpacks to a suspicious size (a zip bomb).",
+    "validation_no_frames": "It has no frames (frame000000.png, frame000001.png, …).",
+    "validation_too_many_frames": "It has more frames than a tape may have.",
+    "validation_too_long": "It is longer than a tape may be.",
+    "validation_dimensions": "Its picture is bigger than a tape's may be.",
+    "validation_timing_missing": "It has no timing.json, so how long each frame shows is unknown.",
+    "validation_timing_malformed": "Its timing.json cannot be read.",
+    "validation_metadata_missing": "It has no metadata.json.",
+    "validation_metadata_malformed": "Its metadata.json cannot be read.",
+    "validation_timing_mismatch": "Its timing.json does not list the frames the file holds.",
+    "validation_duration_invalid": "A frame in its timing.json has an impossible duration.",
+    "validation_frame_not_png": "A frame is not a PNG picture.",
+    "validation_frame_size_mismatch": "Its frames are not all the same size.",
+    "validation_frame_names": "Its frames are misnamed or not numbered from frame000000.png on.",
+}
+
 # A tape's own failure.code (docs/api.md, docs/tape-format.md), as the tape page shows it.
 TAPE_FAILURES: dict[str, str] = {
     "zip_missing": "The tape's recording has not reached storage yet.",

@@ -12,6 +12,7 @@
 // and comes back after a reload; "Record again" and leaving the page ask before it is lost. A
 // take in which nothing was drawn (data-blank) cannot be posted.
 import { PAPER, Paper } from "./draw.js";
+import { attachOpenTape } from "./opentape.js";
 import { FramePlayer } from "./player.js";
 import { describe, rememberClaim } from "./post.js";
 import { Poster } from "../tapes/post.js";
@@ -116,11 +117,14 @@ async function stop() {
 function showTake() {
   posted = null;
   poster = new Poster();
-  const { duration, frames } = take.metadata;
+  // An opened tape (opentape.js) brings its own counts and words; its metadata is as it was read.
+  const { duration, frames } = take.counts || take.metadata;
   $("take-summary").textContent =
+    take.summary ||
     `Your take: ${formatSeconds(duration)} s, ${frames} frames, ${formatBytes(take.zip.size)}.`;
-  root.dataset.takeMs = String(take.metadata.duration);
-  root.dataset.takeFrames = String(take.metadata.frames);
+  root.dataset.takeMs = String(duration);
+  root.dataset.takeFrames = String(frames);
+  root.dataset.opened = String(Boolean(take.summary));
   root.dataset.blank = String(take.blank);
   showTime(duration);
   say("", "");
@@ -147,6 +151,7 @@ function discardTake() {
   posted = null;
   delete root.dataset.blank;
   delete root.dataset.kept;
+  delete root.dataset.opened;
 }
 
 // A take that would be lost: finished, something drawn, not posted.
@@ -233,6 +238,16 @@ async function restore() {
   say("restored", `Your unposted take from ${agoInWords(kept.savedAt)} is back.`);
 }
 
+// A tape ZIP opened from a file (opentape.js) replaces the take, as a new recording would.
+function showOpened(opened) {
+  const dropped = posted ? null : take;
+  discardTake();
+  forget(dropped);
+  const savedAt = Date.now();
+  take = { ...opened, id: `opened-${savedAt}`, blank: false, url: URL.createObjectURL(opened.zip), savedAt };
+  showTake();
+}
+
 // --- posting ----------------------------------------------------------------------------------
 
 const STEPS = {
@@ -250,7 +265,7 @@ async function post() {
     posted = await poster.post({
       site: window.location.origin,
       zip: take.zip,
-      piece: config.piece,
+      piece: take.piece || config.piece,
       metadata: take.metadata,
       keepClaims: false, // kept below, where the site's own pages look for them
       onProgress: (step, fraction) => {
@@ -341,6 +356,18 @@ window.addEventListener("beforeunload", (event) => {
   // Browsers show their own words; the take is kept all the same, but say it is not posted.
   event.preventDefault();
   event.returnValue = "";
+});
+
+attachOpenTape({
+  root,
+  input: $("open-input"),
+  notice: $("open-notice"),
+  limits: config.archiveLimits,
+  uploadMaxBytes: config.uploadMaxBytes,
+  words: config.openWords,
+  ready: () => ["idle", "recorded", "posted", "failed", "pack-failed"].includes(state),
+  replace: async () => !unposted() || confirmDiscard(),
+  show: showOpened,
 });
 
 setState("idle");

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
 
 import pytest
 
+from tapes.archive import CODES, ArchiveLimits
 from tapes.models import TapeStatus
 from tests.federation.factories import TapeFederationFactory
 
@@ -43,6 +45,21 @@ def test_recorder_never_promises_more_than_the_archive_accepts(client: Any, sett
     settings.TAPES_ARCHIVE_LIMITS = {"max_duration_ms": 30_000}
     config = script_json(client.get("/").content.decode(), "recorder-config")
     assert config["limitSeconds"] == 30
+
+
+def test_recorder_hands_open_a_tape_the_servers_limits_and_words(
+    client: Any, settings: Any
+) -> None:
+    settings.TAPES_ARCHIVE_LIMITS = {"MAX_FRAMES": 900, "max_base_width": 512}
+    settings.TAPES_UPLOAD_MAX_BYTES = 5_000_000
+    config = script_json(client.get("/").content.decode(), "recorder-config")
+    expected = dataclasses.asdict(ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS))
+    assert config["archiveLimits"] == expected
+    assert config["archiveLimits"]["max_frames"] == 900
+    assert config["uploadMaxBytes"] == 5_000_000
+    # A plain sentence for every code the checker (and the server) can refuse with.
+    assert set(config["openWords"]) == set(CODES)
+    assert all(words.endswith(".") for words in config["openWords"].values())
 
 
 def test_a_ready_tape_unfurls(client: Any, make_tape: Any, user: Any) -> None:
