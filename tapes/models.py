@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
 ALT_TEXT_MAX = 1000
+PIECE_URL_MAX = 500
+SOURCE_MAX = 500
+SEED_MAX = 200
 
 
 class TapeStatus(models.TextChoices):
@@ -118,6 +122,19 @@ class Tape(models.Model):
     # not kept with the tape), "" when posted outside HTTP. Claiming does not change it.
     poster = models.CharField(max_length=64, blank=True)
 
+    # Provenance: where the tape was recorded, when posted from a registered site's page (the
+    # tapes library). ``site`` and ``origin`` come from the request's Origin header, never from
+    # the body; the rest is what the page said. A removed site leaves its origin behind.
+    site = models.ForeignKey(
+        "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="tapes"
+    )
+    origin = models.CharField(max_length=200, blank=True)
+    piece_url = models.URLField(
+        max_length=PIECE_URL_MAX, blank=True, validators=[URLValidator(schemes=["http", "https"])]
+    )
+    source = models.CharField(max_length=SOURCE_MAX, blank=True)
+    seed = models.CharField(max_length=SEED_MAX, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -150,6 +167,12 @@ class Tape(models.Model):
             # The posting quota counts one poster's tapes of the last day on every post.
             models.Index(
                 fields=["poster", "created_at"], condition=~Q(poster=""), name="tape_poster_idx"
+            ),
+            # And a site's quota its tapes of the last day.
+            models.Index(
+                fields=["site", "created_at"],
+                condition=Q(site__isnull=False),
+                name="tape_site_idx",
             ),
         ]
         permissions = [
@@ -191,8 +214,23 @@ class TapeUpload(models.Model):
     tape = models.OneToOneField(
         Tape, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
     )
+    # The registered site whose page started the slot: its open slots count toward its quota.
+    site = models.ForeignKey(
+        "sites.Site",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tape_uploads",
+    )
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["site", "created_at"],
+                condition=Q(site__isnull=False, tape__isnull=True),
+                name="upload_site_open_idx",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["bucket", "key"], name="upload_bucket_key_unique"),
             models.UniqueConstraint(fields=["slug", "user"], name="upload_slug_user_unique"),

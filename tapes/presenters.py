@@ -15,11 +15,12 @@ from rest_framework.request import Request
 from federation.selectors import tape_at_record, tape_federation_summary
 from tapes.files import tape_file_keys
 from tapes.models import Tape
+from tapes.selectors import tape_provenance
 
 
 def tapes_for_output(tapes: QuerySet[Tape]) -> QuerySet[Tape]:
     """``tapes`` with what ``tape_public`` reads joined in (one query for a whole page)."""
-    return tapes.select_related("user", "federation")
+    return tapes.select_related("user", "federation", "site")
 
 
 def tape_url(tape: Tape, *, request: Request | None) -> str:
@@ -68,6 +69,7 @@ def tape_public(tape: Tape, *, request: Request | None = None) -> dict[str, Any]
         "width": tape.width,
         "height": tape.height,
         "media": tape_media(tape, request=request),
+        "provenance": tape_provenance(tape),
         "at": tape_at_record(tape),
         # Staff also see the stored detail of a federation failure; everyone else its fixed text.
         "federation": tape_federation_summary(tape, detail=_sees_detail(request)),

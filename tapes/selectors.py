@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
@@ -71,3 +72,19 @@ def tape_list_to_reencode(*, codes: list[str], failed: bool) -> QuerySet[Tape]:
     if failed:
         return Tape.objects.visible().filter(status=TapeStatus.FAILED).order_by("pk")
     return tapes_by_codes(codes=codes)
+
+
+def tape_provenance(tape: Tape) -> dict[str, Any] | None:
+    """Where the tape was recorded, if it was posted with any provenance: the registered site
+    (from the request's Origin; its name as now, or only the origin if it was removed), the
+    piece's URL and its source and seed as the page gave them. None for a plain post."""
+    if not (tape.origin or tape.piece_url or tape.source or tape.seed):
+        return None
+    site = tape.site if tape.site_id is not None else None
+    return {
+        "site": {"name": site.name, "origin": site.origin} if site is not None else None,
+        "origin": tape.origin or None,
+        "piece_url": tape.piece_url or None,
+        "source": tape.source or None,
+        "seed": tape.seed or None,
+    }

@@ -118,7 +118,11 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.rate is None:
             return True
-        key = self.get_cache_key(request, view)
+        return self.allow_keyed(self.get_cache_key(request, view))
+
+    def allow_keyed(self, key: str | None) -> bool:
+        """Count one request against ``key`` at the rate already parsed (``num_requests`` per
+        ``duration``): the step subclasses with their own keys and rates share."""
         if key is None or _cache_down():
             return True
         try:

@@ -17,13 +17,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from sites.cors import request_site
+from sites.throttling import SiteRateThrottle
 from tapes import presenters, selectors, services
 from tapes.apis.common import claim_token, signed_in_or_guest, tape_not_found
 from tapes.files import tape_file_keys
 from tapes.media import media_response
-from tapes.models import TapeVisibility
+from tapes.models import PIECE_URL_MAX, SEED_MAX, SOURCE_MAX, TapeVisibility
 from tapes.permissions import TapeOwnerOrStaffCanChange, TapeOwnerOrStaffCanRetry
 from tapesite.errors import TapesiteError
+from tapesite.throttling import ScopedRateThrottle
 
 
 class TapeCursorPagination(CursorPagination):
@@ -75,6 +78,7 @@ class TapeOutput(serializers.Serializer):
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
     media = serializers.DictField()
+    provenance = serializers.DictField(allow_null=True)
     at = serializers.DictField(allow_null=True)
     federation = serializers.DictField()
     url = serializers.CharField()
@@ -86,7 +90,27 @@ class TapePageOutput(serializers.Serializer):
     results = TapeOutput(many=True)
 
 
+class ProvenanceInput(serializers.Serializer):
+    piece_url = serializers.URLField(
+        required=False, allow_blank=True, max_length=PIECE_URL_MAX, help_text="http(s) only"
+    )
+    # A declared field named like Field.source: DRF's metaclass takes it out of the class.
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, max_length=SOURCE_MAX
+    )
+    seed = serializers.CharField(required=False, allow_blank=True, max_length=SEED_MAX)
+
+    def validate_piece_url(self, value: str) -> str:
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("The piece's URL must be http or https.")
+        return value
+
+
 class TapeCollectionApi(APIView):
+    # Per client, then per registered site (its pages' clients together) for posts.
+    throttle_classes = [ScopedRateThrottle, SiteRateThrottle]
+    site_throttle_scope = "post"
+
     class ListFilter(serializers.Serializer):
         owner = serializers.CharField(required=False, max_length=150)
 
@@ -94,6 +118,8 @@ class TapeCollectionApi(APIView):
         slug = serializers.CharField(max_length=100)
         upload_token = serializers.CharField(max_length=200)
         metadata = serializers.DictField(required=False, allow_empty=True)
+        # Where the tape was recorded, as the page says; the site itself comes from Origin.
+        provenance = ProvenanceInput(required=False, allow_null=True)
 
     class CreateOutput(serializers.Serializer):
         code = serializers.CharField()
@@ -140,11 +166,16 @@ class TapeCollectionApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        provenance = data.validated_data.get("provenance") or {}
         tape = services.tape_create(
             user=signed_in_or_guest(request),
             slug=data.validated_data["slug"],
             upload_token=data.validated_data["upload_token"],
             metadata=data.validated_data.get("metadata"),
+            site=request_site(request),
+            piece_url=provenance.get("piece_url", ""),
+            source=provenance.get("source", ""),
+            seed=provenance.get("seed", ""),
         )
         out = {
             "code": tape.code,

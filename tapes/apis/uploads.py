@@ -16,14 +16,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sites.cors import request_site
+from sites.throttling import SiteRateThrottle
 from tapes import services
 from tapes.apis.common import signed_in_or_guest
 from tapes.storage import upload_too_large
-from tapesite.throttling import client_address
+from tapesite.throttling import ScopedRateThrottle, client_address
 
 
 class TapeUploadStartApi(APIView):
     throttle_scope = "tape_upload"
+    # Per client, then per registered site (its pages' clients together).
+    throttle_classes = [ScopedRateThrottle, SiteRateThrottle]
+    site_throttle_scope = "upload"
 
     class Input(serializers.Serializer):
         piece = serializers.CharField(
@@ -50,6 +55,7 @@ class TapeUploadStartApi(APIView):
             base_url=request.build_absolute_uri("/"),
             # The rate limits' notion of a client (REMOTE_ADDR unless proxies are trusted).
             client=client_address(request),
+            site=request_site(request),
         )
         form = ticket.form
         out = {

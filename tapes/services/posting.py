@@ -12,13 +12,22 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from sites.models import Site
 from tapes import codes, events
 from tapes.files import tape_stored_files
 from tapes.models import Tape, TapeRelocation, TapeStatus, TapeUpload
 from tapes.services.encoding import tape_enqueue_encode
-from tapes.services.quotas import poster_for, quota_check, quota_lock, usage_of
+from tapes.services.quotas import (
+    poster_for,
+    quota_check,
+    quota_lock,
+    site_quota_check,
+    site_quota_lock,
+    site_usage_of,
+    usage_of,
+)
 from tapes.services.status import TapeState, owner_id, tape_log_change
-from tapes.services.uploads import tape_upload_find, tape_upload_take
+from tapes.services.uploads import slot_owner, tape_upload_find, tape_upload_take
 from tapes.storage import storage_for, zip_key
 from tapesite.errors import TapesiteError
 
@@ -57,11 +66,24 @@ def _slug_taken(slug: str) -> TapesiteError:
 
 
 def tape_create(
-    *, user: User | None, slug: str, upload_token: str, metadata: dict[str, Any] | None = None
+    *,
+    user: User | None,
+    slug: str,
+    upload_token: str,
+    metadata: dict[str, Any] | None = None,
+    site: Site | None = None,
+    piece_url: str = "",
+    source: str = "",
+    seed: str = "",
 ) -> Tape:
     """Register an uploaded ZIP as a tape with a fresh short code, and queue its encoding.
-    Only the holder of the slot (its owner, with its upload token) can post it."""
-    user_id = owner_id(user)
+    Only the holder of the slot (its owner, with its upload token) can post it.
+
+    ``site``: the registered site whose page posts (from the request's Origin, never from the
+    body): the tape names it, its quota is checked as well as the poster's, and a guest there
+    posts as its guest owner if it has one. ``piece_url``, ``source``, ``seed``: the provenance
+    the page gave (optional)."""
+    user_id = owner_id(slot_owner(user=user, site=site))
     upload = tape_upload_find(user_id=user_id, slug=slug, upload_token=upload_token)
     if upload.tape_id is not None:
         raise _slug_taken(slug)
@@ -72,7 +94,7 @@ def tape_create(
     assert parsed is not None  # tape_upload_find validated it
     now = timezone.now()
     # The slot's client is who reserved it (a guest's address, checked when it was started).
-    poster = poster_for(user=user if user_id else None, client=upload.client)
+    poster = poster_for(user=user if owner_id(user) else None, client=upload.client)
     tape = Tape(
         slug=slug,
         user_id=user_id,
@@ -85,20 +107,30 @@ def tape_create(
         zip_bytes=size,
         status=TapeStatus.UPLOADED,
         status_changed_at=now,
+        site=site,
+        origin=site.origin if site is not None else "",
+        piece_url=(piece_url or "").strip(),
+        source=(source or "").strip(),
+        seed=(seed or "").strip(),
     )
     tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
     tape.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             # Again at the door that makes it a tape, with the size stored: a slot whose form
-            # expired stopped counting, and others may have taken its room since.
+            # expired stopped counting, and others may have taken its room since. The site's
+            # lock before the poster's, as everywhere.
+            if site is not None:
+                site_quota_lock(site)
+                site_usage = site_usage_of(site=site, upload_id=upload.pk, now=now)
+                site_quota_check(site=site, usage=site_usage, size=size, now=now)
             if poster.limited:
                 quota_lock(poster)
                 usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
                 quota_check(poster=poster, usage=usage, size=size, now=now)
             _register(tape, upload=upload, slug=slug, now=now)
     except TapesiteError as exc:
-        if exc.code == "quota_exceeded":
+        if exc.code in ("quota_exceeded", "site_quota_exceeded"):
             _delete_quietly(upload.bucket, posted_key)
         raise
     return tape

@@ -16,6 +16,10 @@ the insert that follows one step, so concurrent requests on several nodes cannot
 under the limit. (Starting an upload outside a transaction needs no lock: it inserts the slot
 first and counts after, so of two racing starts the later one always sees the earlier. Both may
 be refused when each sees the other, never both admitted; a retry gets in.)
+
+A registered site (the sites app) has a quota of its own, counted the same way over everything
+posted from its pages by any client, and checked as well as the poster's (``site_usage_of``,
+``site_quota_check``, under the site's own lock: always taken before the poster's).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
+from sites.models import Site
 from tapes.models import Tape, TapeUpload
 from tapesite.errors import TapesiteError
 
@@ -87,14 +92,9 @@ def poster_for(*, user: User | None, client: str) -> Poster:
 
 def quota_lock(poster: Poster) -> None:
     """Hold the poster's quota lock until the current transaction ends (call it inside one)."""
-    if not poster.limited or connection.vendor != "postgresql":
+    if not poster.limited:
         return
-    digest = hashlib.sha256(poster.key.encode()).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [_LOCK_NAMESPACE, int.from_bytes(digest[:4], "big", signed=True)],
-        )
+    _advisory_lock(poster.key)
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,97 @@ def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
         if pk != upload_id and leaves_at > now:
             uses.append(_Use(leaves_at=leaves_at, bytes=size))
     return Usage(uses=uses, open_slots=open_slots)
+
+
+def _advisory_lock(key: str) -> None:
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(key.encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_LOCK_NAMESPACE, int.from_bytes(digest[:4], "big", signed=True)],
+        )
+
+
+def site_quota_lock(site: Site) -> None:
+    """Hold the site's quota lock until the current transaction ends (before the poster's)."""
+    _advisory_lock(f"site:{site.pk}")
+
+
+def site_usage_of(*, site: Site, upload_id: int | None, now: datetime) -> Usage:
+    """One query: the site's tapes of the last day and its slots not posted yet, whoever
+    started them (``open_slots`` is not used for sites)."""
+    columns = ("kind", "pk", "leaves_at", "size")
+    tapes = (
+        Tape.objects.filter(site=site, created_at__gt=now - WINDOW)
+        .annotate(
+            kind=Value(_TAPE),
+            leaves_at=F("created_at"),
+            size=Coalesce("zip_bytes", 0, output_field=BigIntegerField()),
+        )
+        .values_list(*columns)
+    )
+    slots = (
+        TapeUpload.objects.filter(site=site, tape__isnull=True, expires_at__gt=now)
+        .exclude(pk=upload_id or 0)
+        .annotate(
+            kind=Value(_SLOT),
+            leaves_at=F("expires_at"),
+            size=Coalesce("declared_bytes", 0, output_field=BigIntegerField()),
+        )
+        .values_list(*columns)
+    )
+    uses = [
+        _Use(leaves_at=leaves_at + WINDOW if kind == _TAPE else leaves_at, bytes=size)
+        for kind, _pk, leaves_at, size in tapes.union(slots, all=True)
+    ]
+    return Usage(uses=uses, open_slots=0)
+
+
+def site_quota_check(*, site: Site, usage: Usage, size: int, now: datetime) -> None:
+    """Refuse one more tape of ``size`` bytes that would take the site over its daily limits
+    (0 on the site: the settings' default). Nobody is exempt: the limit is the site's."""
+    uses = usage.uses
+    max_tapes, max_bytes = site.limit_tapes_per_day(), site.limit_bytes_per_day()
+    used_bytes = sum(use.bytes for use in uses)
+    if max_tapes > 0 and len(uses) + 1 > max_tapes:
+        raise _site_exceeded(site, "tapes_per_day", max_tapes, len(uses), uses, now, 1, 1)
+    if max_bytes > 0 and used_bytes + size > max_bytes:
+        raise _site_exceeded(site, "bytes_per_day", max_bytes, used_bytes, uses, now, size, 0)
+
+
+def _site_exceeded(
+    site: Site,
+    limit_name: str,
+    limit: int,
+    used: int,
+    uses: list[_Use],
+    now: datetime,
+    adding: int,
+    per_use: int,
+) -> TapesiteError:
+    resets_at = _resets_at(uses, limit=limit, used=used, adding=adding, per_use=per_use)
+    if limit_name == "tapes_per_day":
+        said = f"Pages on {site.name} have posted {used} of the {limit} tapes it may in 24 hours"
+    else:
+        said = (
+            f"Pages on {site.name} have posted {_mib(used)} of the {_mib(limit)} it may in 24 hours"
+        )
+    details: dict[str, object] = {
+        "limit": limit_name,
+        "site": site.origin,
+        "max": limit,
+        "used": used,
+        "window_seconds": int(WINDOW.total_seconds()),
+        "resets_at": resets_at.isoformat() if resets_at else None,
+    }
+    if resets_at is not None:
+        details["retry_after"] = max(1, math.ceil((resets_at - now).total_seconds()))
+        said += f". Tapes can be posted from it again after {resets_at:%Y-%m-%d %H:%M} UTC."
+    else:
+        said += "."
+    return TapesiteError("site_quota_exceeded", said, status=429, details=details)
 
 
 def quota_check(*, poster: Poster, usage: Usage, size: int, now: datetime) -> None:
@@ -226,4 +317,15 @@ def _mib(size: int) -> str:
     return f"{size / 1024**2:.1f} MiB"
 
 
-__all__ = ["WINDOW", "Poster", "Usage", "poster_for", "quota_check", "quota_lock", "usage_of"]
+__all__ = [
+    "WINDOW",
+    "Poster",
+    "Usage",
+    "poster_for",
+    "quota_check",
+    "quota_lock",
+    "site_quota_check",
+    "site_quota_lock",
+    "site_usage_of",
+    "usage_of",
+]

@@ -15,9 +15,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from sites.models import Site
 from tapes import codes
 from tapes.models import TapeUpload
-from tapes.services.quotas import poster_for, quota_check, quota_lock, usage_of
+from tapes.services.quotas import (
+    poster_for,
+    quota_check,
+    quota_lock,
+    site_quota_check,
+    site_quota_lock,
+    site_usage_of,
+    usage_of,
+)
 from tapes.services.status import owner_id
 from tapes.storage import (
     LocalPolicy,
@@ -60,25 +69,46 @@ def upload_not_found() -> TapesiteError:
     )
 
 
+def slot_owner(*, user: User | None, site: Site | None) -> User | None:
+    """Whose a post is: the signed-in user's, or for a guest on a site that names a guest
+    owner, that account's (in its bucket, on its page); otherwise the guest's own."""
+    if owner_id(user):
+        return user
+    if site is not None and site.guest_owner_id is not None:
+        return site.guest_owner
+    return None
+
+
 def tape_upload_start(
-    *, user: User | None, piece: str | None, size: int, base_url: str, client: str = ""
+    *,
+    user: User | None,
+    piece: str | None,
+    size: int,
+    base_url: str,
+    client: str = "",
+    site: Site | None = None,
 ) -> UploadTicket:
     """Reserve a slug and its storage key, and sign an upload policy for exactly that key and at
     most the declared size. ``client`` (a guest's address, from
     ``tapesite.throttling.client_address``) counts toward the open-slot cap and the guests'
     posting quota; the declared size counts toward the quota until the slot is posted or its
-    form expires."""
+    form expires. ``site``: the registered site whose page asks (sites.cors.request_site); its
+    own quota is checked too, and a guest there posts as its guest owner, if it has one."""
     max_bytes = int(settings.TAPES_UPLOAD_MAX_BYTES)
     if size > max_bytes:
         raise upload_too_large(max_bytes=max_bytes, size=size)
-    user_id = owner_id(user)
-    poster = poster_for(user=user if user_id else None, client=(client or "")[:64])
+    user_id = owner_id(slot_owner(user=user, site=site))
+    # The poster is who is at the keyboard: a guest on a site with a guest owner is still
+    # counted as a guest at their address, not against the owner's allowance.
+    poster = poster_for(user=user if owner_id(user) else None, client=(client or "")[:64])
     bucket = bucket_for(user_id=user_id)
     now = timezone.now()
     token = secrets.token_urlsafe(32)
     if transaction.get_connection().in_atomic_block:
         # Inside a caller's transaction other requests cannot see the slot before it commits:
-        # the poster's lock orders them instead.
+        # the locks order them instead (the site's first, everywhere).
+        if site is not None:
+            site_quota_lock(site)
         quota_lock(poster)
     # Inserted first and counted after (each with its own commit), so of two racing starts on
     # any nodes the later one always counts the earlier: neither limit is passed.
@@ -90,11 +120,15 @@ def tape_upload_start(
         client=poster.client,
         now=now,
         token=token,
+        site=site,
     )
     try:
         usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
         _check_open_slots(usage.open_slots)
         quota_check(poster=poster, usage=usage, size=size, now=now)
+        if site is not None:
+            site_usage = site_usage_of(site=site, upload_id=upload.pk, now=now)
+            site_quota_check(site=site, usage=site_usage, size=size, now=now)
     except TapesiteError:
         TapeUpload.objects.filter(pk=upload.pk).delete()
         raise
@@ -111,6 +145,7 @@ def _reserve(
     client: str,
     now: datetime,
     token: str,
+    site: Site | None = None,
 ) -> TapeUpload:
     for attempt in range(_SLUG_TRIES):
         # Two posts of one piece in the same millisecond would share a slug: the unique
@@ -127,6 +162,7 @@ def _reserve(
             client=client,
             token_hash=upload_token_hash(token),
             expires_at=now + timedelta(seconds=int(settings.TAPES_UPLOAD_EXPIRES_SECONDS)),
+            site=site,
         )
         # The database enforces the unique constraints; checking them first would only race.
         upload.full_clean(validate_unique=False, validate_constraints=False)

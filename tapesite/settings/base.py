@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_rq",
     "accounts",
     "tapes",
+    "sites",
     "audit",
     "ops",
     "web",
@@ -74,6 +75,9 @@ MIDDLEWARE = [
     "tapesite.headers.SecurityHeadersMiddleware",
     # Static files before anything else touches the request (whitenoise's documented place).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CORS for other sites' pages on /api/tapes* (sites.cors): before sessions, CSRF and auth,
+    # so a preflight or a refused origin touches none of them.
+    "sites.cors.ApiCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -267,6 +271,13 @@ TAPES_QUOTA_USER_TAPES_PER_DAY = env.int("TAPES_QUOTA_USER_TAPES_PER_DAY", defau
 TAPES_QUOTA_USER_BYTES_PER_DAY = env.int("TAPES_QUOTA_USER_BYTES_PER_DAY", default=2 * 1024**3)
 TAPES_QUOTA_GUEST_TAPES_PER_DAY = env.int("TAPES_QUOTA_GUEST_TAPES_PER_DAY", default=50)
 TAPES_QUOTA_GUEST_BYTES_PER_DAY = env.int("TAPES_QUOTA_GUEST_BYTES_PER_DAY", default=500 * 1024**2)
+# Registered sites (the sites app): what a site whose own limit is 0 may post, counted over all
+# of its pages' clients on top of each client's own quota and rate.
+TAPES_SITE_TAPES_PER_DAY = env.int("TAPES_SITE_TAPES_PER_DAY", default=1000)
+TAPES_SITE_BYTES_PER_DAY = env.int("TAPES_SITE_BYTES_PER_DAY", default=10 * 1024**3)
+TAPES_SITE_POSTS_PER_MINUTE = env.int("TAPES_SITE_POSTS_PER_MINUTE", default=120)
+# How long browsers may keep a preflight's answer for the tapes API.
+TAPES_CORS_MAX_AGE_SECONDS = env.int("TAPES_CORS_MAX_AGE_SECONDS", default=600)
 # Media are served through the site (a visibility check), redirecting to S3 links that live this
 # long: a nuked tape's media stop working within it.
 TAPES_MEDIA_URL_SECONDS = env.int("TAPES_MEDIA_URL_SECONDS", default=60)
@@ -410,6 +421,9 @@ ATPROTO_STUCK_MAX_REQUEUES = env.int("ATPROTO_STUCK_MAX_REQUEUES", default=4)
 ATPROTO_LEXICON_DIR = BASE_DIR / "lexicons"
 # The public address of the site, for the record's link back to the tape's page.
 TAPES_SITE_URL = env("TAPES_SITE_URL", default="http://127.0.0.1:8000")
+# Origins whose browsers may upload to the buckets besides TAPES_SITE_URL's and the registered
+# sites' (tapes_storage_setup and the job that follows the sites admin apply them all).
+TAPES_STORAGE_CORS_ORIGINS = env.list("TAPES_STORAGE_CORS_ORIGINS", default=[])
 
 # --- Bluesky: the "Tapes" custom feed (the site as a feed generator; docs/bluesky.md) ----------
 # The host of the site's did:web (did:web:<host>) and of the endpoint Bluesky's AppView calls;
