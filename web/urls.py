@@ -6,6 +6,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.recorder, name="recorder"),
+    path("glow", views.glow, name="glow"),
     path("tapes", views.gallery, name="gallery"),
     path("t/<str:code>", views.tape, name="tape"),
     path("t/<str:code>/embed", embeds.tape_embed, name="tape-embed"),

@@ -94,6 +94,23 @@ def recorder(request: HttpRequest) -> HttpResponse:
     return render(request, "web/recorder.html", context)
 
 
+# Glow, the WebGL piece: a square canvas, small enough that every pixel shows.
+GLOW_SIZE = 192
+GLOW_PALETTES = ["ember", "sea", "moss", "candy"]
+
+
+@require_GET
+@ensure_csrf_cookie
+def glow(request: HttpRequest) -> HttpResponse:
+    """The second piece: a shader that glows where you point, recorded by <tape-recorder>."""
+    context = {
+        "size": GLOW_SIZE,
+        "palettes": GLOW_PALETTES,
+        "limit_seconds": min(10, record_limit_seconds()),
+    }
+    return render(request, "web/glow.html", context)
+
+
 @require_GET
 @ensure_csrf_cookie
 def tape(request: HttpRequest, code: str) -> HttpResponse:

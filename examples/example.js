@@ -1,0 +1,80 @@
+// The spinner example: a canvas animation drawn by this page, recorded and posted by Tapesite's
+// <tape-recorder>, loaded from the Tapesite named in ?tapesite= (default http://127.0.0.1:8000).
+// Serve this folder on another port to try it: python -m http.server -d examples 8001, then open
+// http://127.0.0.1:8001/?tapesite=http://127.0.0.1:8000 (the site must list this page's origin
+// as a registered site, or the post is refused, and says so).
+import { loadLibrary, tapesiteUrl } from "./tapesite.js";
+
+const canvas = document.getElementById("spinner");
+const ctx = canvas.getContext("2d", { alpha: false });
+const recorder = document.getElementById("recorder");
+const log = document.getElementById("log");
+
+// A small seeded generator (mulberry32), so a seed always draws the same spinner.
+function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let seed = Number(new URLSearchParams(location.search).get("seed")) || 1977;
+let arcs = [];
+
+function reseed(next) {
+  seed = next;
+  const random = generator(seed);
+  arcs = Array.from({ length: 7 }, (_, i) => ({
+    radius: 14 + i * 9,
+    width: 4 + Math.floor(random() * 4),
+    length: 0.6 + random() * 3.2,
+    speed: (random() < 0.5 ? -1 : 1) * (0.6 + random() * 2.4),
+    hue: Math.floor(random() * 360),
+  }));
+  document.getElementById("seed").textContent = String(seed);
+  recorder.setAttribute("seed", String(seed));
+}
+
+function draw(ms) {
+  const t = ms / 1000;
+  const c = canvas.width / 2;
+  ctx.fillStyle = "#1b1b2f";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (const arc of arcs) {
+    ctx.strokeStyle = `hsl(${(arc.hue + t * 40) % 360} 85% 60%)`;
+    ctx.lineWidth = arc.width;
+    ctx.lineCap = "round";
+    ctx.beginPath();
+    const start = t * arc.speed;
+    ctx.arc(c, c, arc.radius, start, start + arc.length);
+    ctx.stroke();
+  }
+  requestAnimationFrame(draw);
+}
+
+reseed(seed);
+requestAnimationFrame(draw);
+document.getElementById("reseed").addEventListener("click", () => {
+  reseed(Math.floor(Math.random() * 1e6));
+});
+
+// What the element tells the page: this example only writes it down.
+recorder.addEventListener("tape-posted", (event) => {
+  log.textContent = `Posted !${event.detail.answer.code}: ${event.detail.answer.url}`;
+});
+recorder.addEventListener("tape-failed", (event) => {
+  log.textContent = `The post failed (${event.detail.error.code}); the element offers Try again.`;
+});
+
+const site = tapesiteUrl();
+document.getElementById("tapesite").textContent = site;
+document.getElementById("frames-link").search = location.search;
+loadLibrary(site, "tape-recorder.js").catch((error) => {
+  const shown = document.getElementById("load-error");
+  shown.textContent = `Tapesite's library could not be loaded from ${site} (${error.message}). Is Tapesite running there?`;
+  shown.hidden = false;
+});

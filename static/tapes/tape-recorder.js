@@ -1,0 +1,436 @@
+// <tape-recorder>: Record, Stop and POST for any canvas, on any site, through the tapes library
+// (./tapes.js, docs/recorder.md). One custom element with its own shadow DOM and stylesheet
+// (./tape-recorder.css), so it looks the same wherever it is put and the page's styles never
+// reach inside.
+//
+//   <canvas id="art" width="192" height="192"></canvas>
+//   <tape-recorder for="art" piece="spin" seconds="10"></tape-recorder>
+//   <script type="module" src="https://TAPESITE/static/tapes/tape-recorder.js"></script>
+//
+// Attributes: for (the canvas' id), piece, seconds (the take's limit, at most 60), mode
+// ("realtime" | "frames"), fps, blank-colour, site (Tapesite's address; default: where this file
+// came from), piece-url, source, seed. Properties: canvas (a canvas to use instead of `for`),
+// token (a Bearer token to post as a user instead of as a guest), take (the library's take while
+// there is one: in "frames" mode the page calls take.frame(ms) itself), state.
+// Events (bubbling, composed): tape-start {take}, tape-recorded {result}, tape-posted
+// {answer} (the API's posting answer with url and, for guests, claimUrl), tape-failed {error}
+// (a TapesError: code, message, step), tape-discarded.
+//
+// The element's state is its `state` attribute (and the shadow deck's data-state): idle,
+// recording, packing, recorded, posting, posted, failed. A failed post keeps the take: "Try
+// again" calls the library's post() again, which resumes (an upload already in storage is only
+// registered).
+import * as Tapes from "./tapes.js";
+
+const STYLESHEET = new URL("./tape-recorder.css", import.meta.url).href;
+
+const STEPS = {
+  start: "Getting an upload slot…",
+  upload: "Uploading…",
+  register: "Registering your tape…",
+};
+
+const TEMPLATE = `
+<link rel="stylesheet" href="${STYLESHEET}">
+<div class="deck" part="deck" data-state="idle" hidden>
+  <div class="controls">
+    <button type="button" class="record" part="button record" data-show="idle"><span class="dot" aria-hidden="true"></span>Record</button>
+    <button type="button" class="stop" part="button stop" data-show="recording"><span class="square" aria-hidden="true"></span>Stop</button>
+    <div class="clock" data-show="idle recording packing">
+      <progress class="used" max="10" value="0" aria-label="Tape used"></progress>
+      <span class="time" role="timer" aria-live="off"><span class="elapsed">0.0</span> / <span class="limit">10</span> s</span>
+    </div>
+  </div>
+  <p class="note" role="status" aria-live="polite"></p>
+  <div class="take" data-show="recorded posting posted failed">
+    <p class="summary"></p>
+    <p class="blank" data-show="recorded" hidden>Nothing changed on the canvas during this take, so there is nothing to post. Record again.</p>
+    <div class="buttons" data-show="recorded">
+      <button type="button" class="post" part="button post">POST</button>
+      <button type="button" class="download">Download ZIP</button>
+      <button type="button" class="discard">Discard</button>
+    </div>
+  </div>
+  <div class="posting" data-show="posting">
+    <p class="step" aria-live="polite"></p>
+    <progress class="upload" max="100" value="0" aria-label="Upload progress"></progress>
+  </div>
+  <div class="posted" data-show="posted">
+    <p class="title">POSTED! <a class="link" target="_blank" rel="noopener"></a></p>
+    <p class="claim" hidden>Posted as a guest. <a class="claim-link" target="_blank" rel="noopener">Keep it: claim on Tapesite</a></p>
+    <div class="buttons">
+      <button type="button" class="copy">Copy link</button>
+      <button type="button" class="again">Record again</button>
+      <span class="copied" aria-live="polite"></span>
+    </div>
+  </div>
+  <div class="failed" data-show="failed" role="alert">
+    <p class="title">POST FAILED</p>
+    <p class="reason"></p>
+    <div class="buttons">
+      <button type="button" class="retry" part="button retry">Try again</button>
+      <button type="button" class="download">Download ZIP</button>
+      <button type="button" class="discard">Discard</button>
+    </div>
+  </div>
+  <div class="confirm" role="alertdialog" aria-label="Discard this take?" hidden>
+    <p>Discard this take? It has not been posted; discarded, it is gone for good.</p>
+    <div class="buttons">
+      <button type="button" class="keep">Keep it</button>
+      <button type="button" class="confirm-discard danger">Discard</button>
+    </div>
+  </div>
+</div>
+`;
+
+const seconds = (ms) => (Math.max(0, ms) / 1000).toFixed(1);
+
+function sizeOf(bytes) {
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+// The library's plain sentence for a code; the error's own message when it has none.
+function reasonOf(error) {
+  let said = "";
+  try {
+    said = typeof Tapes.describe === "function" ? Tapes.describe(error) : "";
+  } catch {
+    said = "";
+  }
+  return said || (error && error.message) || "Something went wrong. Your take is safe here.";
+}
+
+export class TapeRecorderElement extends HTMLElement {
+  static get observedAttributes() {
+    return ["seconds"];
+  }
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this.shadowRoot.innerHTML = TEMPLATE;
+    this.deck = this.shadowRoot.querySelector(".deck");
+    const sheet = this.shadowRoot.querySelector("link");
+    // Shown once its stylesheet is in (or failed to come): never a flash of bare buttons.
+    const show = () => {
+      this.deck.hidden = false;
+    };
+    sheet.addEventListener("load", show, { once: true });
+    sheet.addEventListener("error", show, { once: true });
+    this.canvas = null;
+    this.token = null;
+    this.take = null;
+    this.result = null;
+    this.answer = null;
+    this.onUnload = (event) => {
+      if (!this.unposted()) return;
+      event.preventDefault();
+      event.returnValue = "";
+    };
+    this.wire();
+  }
+
+  connectedCallback() {
+    this.showLimit();
+    if (!this.hasAttribute("state")) this.setState("idle");
+    window.addEventListener("beforeunload", this.onUnload);
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener("beforeunload", this.onUnload);
+  }
+
+  attributeChangedCallback() {
+    this.showLimit();
+  }
+
+  get state() {
+    return this.deck.dataset.state;
+  }
+
+  // --- parts ----------------------------------------------------------------------------------
+
+  $(selector) {
+    return this.shadowRoot.querySelector(selector);
+  }
+
+  all(selector) {
+    return this.shadowRoot.querySelectorAll(selector);
+  }
+
+  wire() {
+    const on = (selector, handler) => {
+      for (const el of this.all(selector)) el.addEventListener("click", handler);
+    };
+    on(".record", () => this.record());
+    on(".stop", () => this.stop());
+    on(".post", () => this.post());
+    on(".retry", () => this.post());
+    on(".download", () => this.download());
+    on(".discard", () => this.askDiscard());
+    on(".keep", () => this.closeConfirm(false));
+    on(".confirm-discard", () => this.closeConfirm(true));
+    on(".again", () => this.reset());
+    on(".copy", () => this.copyLink());
+    this.deck.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !this.$(".confirm").hidden) this.closeConfirm(false);
+    });
+  }
+
+  limitSeconds() {
+    const asked = Number(this.getAttribute("seconds"));
+    return Number.isFinite(asked) && asked > 0 ? Math.min(asked, 60) : 60;
+  }
+
+  showLimit() {
+    const limit = this.limitSeconds();
+    this.$(".limit").textContent = String(limit);
+    this.$(".used").max = limit;
+  }
+
+  showTime(ms) {
+    this.$(".elapsed").textContent = seconds(ms);
+    this.$(".used").value = Math.min(ms / 1000, this.limitSeconds());
+  }
+
+  setState(next) {
+    this.deck.dataset.state = next;
+    this.setAttribute("state", next);
+    this.$(".confirm").hidden = true;
+  }
+
+  say(words, code = "") {
+    const note = this.$(".note");
+    note.textContent = words;
+    note.dataset.code = code;
+  }
+
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  focusOn(selector) {
+    const el = this.$(selector);
+    if (el) el.focus();
+  }
+
+  unposted() {
+    return Boolean(this.take && this.result && !this.result.blank && !this.answer);
+  }
+
+  target() {
+    if (this.canvas) return this.canvas;
+    const id = this.getAttribute("for");
+    if (!id) return null;
+    const root = this.getRootNode();
+    return (root.getElementById && root.getElementById(id)) || document.getElementById(id);
+  }
+
+  options() {
+    const options = { maxSeconds: this.limitSeconds() };
+    const copy = [
+      ["mode", "mode"],
+      ["piece", "piece"],
+      ["site", "site"],
+      ["blank-colour", "blankColour"],
+      ["piece-url", "pieceUrl"],
+      ["source", "source"],
+      ["seed", "seed"],
+    ];
+    for (const [attribute, option] of copy) {
+      if (this.hasAttribute(attribute)) options[option] = this.getAttribute(attribute);
+    }
+    const fps = Number(this.getAttribute("fps"));
+    if (this.hasAttribute("fps") && fps > 0) options.maxFps = fps;
+    return options;
+  }
+
+  // --- recording ------------------------------------------------------------------------------
+
+  /** Start a take of the canvas. */
+  record() {
+    if (this.state !== "idle") return;
+    const canvas = this.target();
+    if (!canvas) {
+      const id = this.getAttribute("for");
+      this.say(
+        id ? `There is no canvas with the id "${id}" on this page.` : "No canvas to record.",
+        "no_canvas",
+      );
+      return;
+    }
+    let take;
+    try {
+      take = Tapes.record(canvas, this.options());
+    } catch (error) {
+      this.say(reasonOf(error), error.code || "record_failed");
+      return;
+    }
+    this.take = take;
+    this.result = null;
+    this.answer = null;
+    take.addEventListener("frame", (event) => {
+      if (this.take === take) this.showTime(event.detail.ms);
+    });
+    take.addEventListener("limit", () => {
+      if (this.take === take) this.stop();
+    });
+    take.addEventListener("progress", (event) => {
+      if (this.take === take) this.progress(event.detail);
+    });
+    this.say("");
+    this.showTime(0);
+    this.setState("recording");
+    this.focusOn(".stop");
+    this.emit("tape-start", { take });
+  }
+
+  /** Stop the take and pack it; then it can be posted. */
+  async stop() {
+    if (this.state !== "recording" || !this.take) return;
+    const take = this.take;
+    this.setState("packing");
+    this.say("Packing your take…");
+    let result;
+    try {
+      result = await take.stop();
+    } catch (error) {
+      if (this.take !== take) return;
+      this.take = null;
+      this.setState("idle");
+      this.say(`The take could not be packed: ${reasonOf(error)}`, error.code || "pack_failed");
+      this.focusOn(".record");
+      return;
+    }
+    if (this.take !== take) return;
+    this.result = result;
+    this.say("");
+    this.showTime(result.durationMs);
+    this.$(".summary").textContent =
+      `Your take: ${seconds(result.durationMs)} s, ${result.frames} frames, ` +
+      `${sizeOf(result.bytes ?? result.zip.size)}.`;
+    this.$(".blank").hidden = !result.blank;
+    this.$(".post").disabled = Boolean(result.blank);
+    this.deck.dataset.blank = String(Boolean(result.blank));
+    this.setState("recorded");
+    this.focusOn(result.blank ? ".discard" : ".post");
+    this.emit("tape-recorded", { result });
+  }
+
+  // --- posting --------------------------------------------------------------------------------
+
+  progress({ step, fraction }) {
+    if (this.state !== "posting") return;
+    const bar = this.$(".upload");
+    if (step === "upload" && typeof fraction === "number") {
+      const percent = Math.round(fraction * 100);
+      bar.value = percent;
+      this.$(".step").textContent = `Uploading… ${percent}%`;
+      return;
+    }
+    if (step === "register") bar.value = 100;
+    if (STEPS[step]) this.$(".step").textContent = STEPS[step];
+  }
+
+  /** Post the take (or resume a failed post). Resolves to the posting answer, or null. */
+  async post() {
+    const take = this.take;
+    if (!take || !this.result || this.result.blank) return null;
+    if (!["recorded", "failed"].includes(this.state)) return null;
+    this.setState("posting");
+    this.$(".upload").value = 0;
+    this.$(".step").textContent = STEPS.start;
+    let answer;
+    try {
+      answer = await take.post(this.token ? { token: this.token } : {});
+    } catch (error) {
+      if (this.take !== take) return null;
+      const reason = this.$(".reason");
+      reason.textContent = reasonOf(error);
+      reason.dataset.code = error.code || "";
+      this.setState("failed");
+      this.focusOn(".retry");
+      this.emit("tape-failed", { error });
+      return null;
+    }
+    if (this.take !== take) return null;
+    this.answer = answer;
+    const link = this.$(".link");
+    link.textContent = `!${answer.code}`;
+    link.href = answer.url;
+    const claim = this.$(".claim");
+    claim.hidden = !answer.claimUrl;
+    if (answer.claimUrl) this.$(".claim-link").href = answer.claimUrl;
+    this.$(".copied").textContent = "";
+    this.setState("posted");
+    link.focus();
+    this.emit("tape-posted", { answer });
+    return answer;
+  }
+
+  async copyLink() {
+    const url = this.$(".link").href;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      copied = true;
+    } catch {
+      copied = false;
+    }
+    this.$(".copied").textContent = copied ? "Copied!" : url;
+  }
+
+  download() {
+    if (!this.take) return;
+    const piece = this.getAttribute("piece") || "piece";
+    const name = this.answer ? `${this.answer.slug || this.answer.code}.zip` : `${piece}-take.zip`;
+    this.take.download(name);
+  }
+
+  // --- throwing a take away -------------------------------------------------------------------
+
+  askDiscard() {
+    if (!this.unposted()) {
+      this.reset();
+      return;
+    }
+    this.$(".confirm").hidden = false;
+    this.focusOn(".keep");
+  }
+
+  closeConfirm(discard) {
+    this.$(".confirm").hidden = true;
+    if (discard) {
+      this.reset();
+    } else {
+      this.focusOn(this.state === "failed" ? ".retry" : ".post");
+    }
+  }
+
+  /** Drop the take (posted or not) and get ready to record again. */
+  reset() {
+    const take = this.take;
+    const wasPosted = Boolean(this.answer);
+    this.take = null;
+    this.result = null;
+    this.answer = null;
+    if (take) {
+      try {
+        take.discard();
+      } catch {
+        // already gone: nothing left to free
+      }
+      if (!wasPosted) this.emit("tape-discarded", {});
+    }
+    this.$(".summary").textContent = "";
+    this.say("");
+    this.showTime(0);
+    this.setState("idle");
+    this.focusOn(".record");
+  }
+}
+
+if (!customElements.get("tape-recorder")) {
+  customElements.define("tape-recorder", TapeRecorderElement);
+}
