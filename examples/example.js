@@ -3,24 +3,13 @@
 // Serve this folder on another port to try it: python -m http.server -d examples 8001, then open
 // http://127.0.0.1:8001/?tapesite=http://127.0.0.1:8000 (the site must list this page's origin
 // as a registered site, or the post is refused, and says so).
+import { generator } from "./seeded.js";
 import { loadLibrary, tapesiteUrl } from "./tapesite.js";
 
 const canvas = document.getElementById("spinner");
 const ctx = canvas.getContext("2d", { alpha: false });
 const recorder = document.getElementById("recorder");
 const log = document.getElementById("log");
-
-// A small seeded generator (mulberry32), so a seed always draws the same spinner.
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let seed = Number(new URLSearchParams(location.search).get("seed")) || 1977;
 let arcs = [];
