@@ -113,7 +113,10 @@ function sendForm(upload, zip, onProgress) {
         reject(storageError(xhr));
       }
     };
-    xhr.onerror = () => reject(new TapesError("network", "", { step: "upload" }));
+    // A browser reports storage that refused this page's origin (its CORS) as a network error.
+    const where = new URL(upload.url, globalThis.location ? globalThis.location.href : undefined).origin;
+    const unreachable = `Storage at ${where} could not be reached, or did not allow this page's origin.`;
+    xhr.onerror = () => reject(new TapesError("network", unreachable, { step: "upload" }));
     xhr.onabort = () => reject(new TapesError("network", "The upload was aborted.", { step: "upload" }));
     xhr.send(form);
   });

@@ -212,3 +212,27 @@ def test_the_spinner_page_posts_through_the_element(
     assert tape.piece_url == f"{examples_site}/?tapesite={whitenoise_server}&seed=7"
     assert tape.bucket == "xorigin-guest"
     buckets.head_object(Bucket=tape.bucket, Key=tape.zip_key)
+
+
+def test_storage_that_does_not_allow_the_origin_yet_is_said_then_retry_posts(
+    page: Any, whitenoise_server: str, examples_site: str, buckets: Any
+) -> None:
+    # The buckets' CORS is written before the site is registered (as if the job that follows a
+    # registration had not run yet): the browser blocks the form, and the page says where.
+    buckets_setup()
+    SiteFactory(origin=examples_site)
+    open_frames(page, examples_site, whitenoise_server)
+    assert record_and_post(page) == "failed"
+    assert page.get_attribute("#failed", "data-code") == "network"
+    storage = buckets.meta.endpoint_url.rstrip("/")
+    said = page.inner_text("#said")
+    assert (
+        said == f"Storage at {storage} could not be reached, or did not allow this page's origin."
+    )
+    assert not Tape.objects.exists()
+
+    buckets_setup()  # the job runs
+    page.click("#retry")
+    page.wait_for_selector("main[data-state=posted], main[data-state=failed]", timeout=60_000)
+    assert page.get_attribute("main", "data-state") == "posted", page.inner_text("#failed")
+    assert Tape.objects.get().site.origin == examples_site
