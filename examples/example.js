@@ -53,10 +53,10 @@ document.getElementById("reseed").addEventListener("click", () => {
 
 // What the element tells the page: this example only writes it down.
 recorder.addEventListener("tape-posted", (event) => {
-  log.textContent = `Posted !${event.detail.answer.code}: ${event.detail.answer.url}`;
+  log.textContent = `This page heard tape-posted: !${event.detail.answer.code} at ${event.detail.answer.url}`;
 });
 recorder.addEventListener("tape-failed", (event) => {
-  log.textContent = `The post failed (${event.detail.error.code}); the element offers Try again.`;
+  log.textContent = `This page heard tape-failed (${event.detail.error.code}); the element offers Try again.`;
 });
 
 const site = tapesiteUrl();

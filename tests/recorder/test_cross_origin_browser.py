@@ -59,6 +59,17 @@ def buckets(s3_storage: Any, settings: Any) -> Any:
     return use_own_buckets(settings, user="xorigin-user", guest="xorigin-guest")
 
 
+# What the page's status line says, each change kept in order.
+WATCH_STATUS = """() => {
+    window.statusSaid = [];
+    const status = document.getElementById('status');
+    new MutationObserver(() => {
+        const text = status.textContent;
+        if (text && text !== window.statusSaid.at(-1)) window.statusSaid.push(text);
+    }).observe(status, {childList: true, characterData: true, subtree: true});
+}"""
+
+
 def open_frames(page: Any, examples_site: str, tapesite: str) -> str:
     url = f"{examples_site}/frames.html?tapesite={tapesite}"
     page.goto(url)
@@ -100,8 +111,15 @@ def test_a_registered_sites_frames_page_posts_a_guest_tape_to_s3(
     buckets_setup()
     responses = api_responses(page)
     url = open_frames(page, examples_site, whitenoise_server)
+    page.evaluate(WATCH_STATUS)
 
     assert record_and_post(page) == "posted", page.inner_text("#failed")
+    said = page.evaluate("() => window.statusSaid")
+    # Every frame counted, then the library's progress events, step by step.
+    assert f"Recording frame {FRAMES} of {FRAMES}" in said
+    steps = [line.split("…")[0] for line in said if line.endswith("%")]
+    assert steps[0] == "Asking Tapesite for an upload slot" and steps[-1] == "Registering", said
+    assert "Uploading… 100%" in said, said
     code = page.get_attribute("#posted", "data-code")
     tape = Tape.objects.get(code=code)
     assert page.get_attribute("#posted-link", "href") == f"{whitenoise_server}/t/{code}"
@@ -207,11 +225,15 @@ def test_the_spinner_page_posts_through_the_element(
     page.wait_for_selector("tape-recorder[state=posted]", timeout=30_000)
 
     tape = Tape.objects.get()
-    assert page.inner_text("#log") == f"Posted !{tape.code}: {whitenoise_server}/t/{tape.code}"
+    heard = f"This page heard tape-posted: !{tape.code} at {whitenoise_server}/t/{tape.code}"
+    assert page.inner_text("#log") == heard
     assert tape.piece == "spinner" and tape.seed == "7"
     assert tape.piece_url == f"{examples_site}/?tapesite={whitenoise_server}&seed=7"
     assert tape.bucket == "xorigin-guest"
     buckets.head_object(Bucket=tape.bucket, Key=tape.zip_key)
+    save_screenshot(page, "examples-spinner-posted-desktop")
+    page.set_viewport_size(PHONE)
+    save_screenshot(page, "examples-spinner-posted-phone")
 
 
 def test_storage_that_does_not_allow_the_origin_yet_is_said_then_retry_posts(
