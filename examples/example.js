@@ -4,7 +4,7 @@
 // http://127.0.0.1:8001/?tapesite=http://127.0.0.1:8000 (the site must list this page's origin
 // as a registered site, or the post is refused, and says so).
 import { generator } from "./seeded.js";
-import { loadLibrary, tapesiteUrl } from "./tapesite.js";
+import { loadLibrary, showLoadError, tapesiteUrl } from "./tapesite.js";
 
 const canvas = document.getElementById("spinner");
 const ctx = canvas.getContext("2d", { alpha: false });
@@ -60,10 +60,8 @@ recorder.addEventListener("tape-failed", (event) => {
 });
 
 const site = tapesiteUrl();
-document.getElementById("tapesite").textContent = site;
+document.getElementById("tapesite").textContent = site || "(no address)";
 document.getElementById("frames-link").search = location.search;
-loadLibrary(site, "tape-recorder.js").catch((error) => {
-  const shown = document.getElementById("load-error");
-  shown.textContent = `Tapesite's library could not be loaded from ${site} (${error.message}). Is Tapesite running there?`;
-  shown.hidden = false;
-});
+(site ? loadLibrary(site, "tape-recorder.js") : Promise.reject(new Error("no address"))).catch(
+  (error) => showLoadError(document.getElementById("load-error"), site, error),
+);

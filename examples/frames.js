@@ -1,8 +1,8 @@
 // The frames example: Tapesite's library used directly (no element), in frames mode. Each frame
 // is drawn from its index alone, then captured with take.frame(ms), so the same seed always
 // makes the same tape. The page's state is main's data-state: loading, idle, recording,
-// packing, posting, posted, failed.
-import { loadLibrary, tapesiteUrl } from "./tapesite.js";
+// packing, posting, posted, failed, unavailable (the library could not be loaded).
+import { loadLibrary, showLoadError, tapesiteUrl } from "./tapesite.js";
 import { generator } from "./seeded.js";
 
 const FRAMES = 48;
@@ -139,16 +139,14 @@ document.getElementById("seed").textContent = String(seed);
 document.getElementById("frame-count").textContent = String(FRAMES);
 document.getElementById("spinner-link").search = location.search;
 const site = tapesiteUrl();
-document.getElementById("tapesite").textContent = site;
-loadLibrary(site, "tapes.js").then(
+document.getElementById("tapesite").textContent = site || "(no address)";
+(site ? loadLibrary(site, "tapes.js") : Promise.reject(new Error("no address"))).then(
   (library) => {
     Tapes = library;
     show("idle", "Ready.");
   },
   (error) => {
-    const shown = document.getElementById("load-error");
-    shown.textContent = `Tapesite's library could not be loaded from ${site} (${error.message}). Is Tapesite running there?`;
-    shown.hidden = false;
-    show("loading", "");
+    showLoadError(document.getElementById("load-error"), site, error);
+    show("unavailable", "");
   },
 );

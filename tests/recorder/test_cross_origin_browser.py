@@ -7,6 +7,7 @@ refused before any upload slot exists, and the page shows why."""
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -258,3 +259,29 @@ def test_storage_that_does_not_allow_the_origin_yet_is_said_then_retry_posts(
     page.wait_for_selector("main[data-state=posted], main[data-state=failed]", timeout=60_000)
     assert page.get_attribute("main", "data-state") == "posted", page.inner_text("#failed")
     assert Tape.objects.get().origin == examples_site
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("page_name", ["frames.html", "index.html"])
+def test_the_pages_say_when_tapesite_is_not_there(
+    page: Any, examples_site: str, page_name: str
+) -> None:
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    page.goto(f"{examples_site}/{page_name}?tapesite={nowhere}")
+    shown = page.wait_for_selector("#load-error:not([hidden])")
+    assert f"could not be loaded from {nowhere}" in shown.inner_text()
+    assert "Is Tapesite running there?" in shown.inner_text()
+
+    page.goto(f"{examples_site}/{page_name}?tapesite=not-an-address")
+    shown = page.wait_for_selector("#load-error:not([hidden])")
+    assert (
+        shown.inner_text() == "?tapesite= must be Tapesite's address, like http://127.0.0.1:8000."
+    )
+    if page_name == "frames.html":
+        assert page.get_attribute("main", "data-state") == "unavailable"
+        assert page.is_disabled("#record")
