@@ -140,7 +140,8 @@ def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
         )
         .values_list(*columns)
     )
-    rows = list(tapes.union(slots, all=True)) if poster.key else list(slots)
+    # Without the models' default ordering: SQLite refuses ORDER BY inside a compound query.
+    rows = list(tapes.order_by().union(slots.order_by(), all=True)) if poster.key else list(slots)
     uses: list[_Use] = []
     open_slots = 0
     for kind, pk, created_at, leaves_at, size in rows:
@@ -196,7 +197,7 @@ def site_usage_of(*, site: Site, upload_id: int | None, now: datetime) -> Usage:
     )
     uses = [
         _Use(leaves_at=leaves_at + WINDOW if kind == _TAPE else leaves_at, bytes=size)
-        for kind, _pk, leaves_at, size in tapes.union(slots, all=True)
+        for kind, _pk, leaves_at, size in tapes.order_by().union(slots.order_by(), all=True)
     ]
     return Usage(uses=uses, open_slots=0)
 
