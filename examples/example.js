@@ -1,8 +1,8 @@
 // The spinner example: a canvas animation drawn by this page, recorded and posted by Tapesite's
 // <tape-recorder>, loaded from the Tapesite named in ?tapesite= (default http://127.0.0.1:8000).
-// Serve this folder on another port to try it: python -m http.server -d examples 8001, then open
-// http://127.0.0.1:8001/?tapesite=http://127.0.0.1:8000 (the site must list this page's origin
-// as a registered site, or the post is refused, and says so).
+// Serve this folder on another port to try it (python -m http.server -b 127.0.0.1 -d examples
+// 8001), then open http://127.0.0.1:8001/ (the site must list this page's origin as a
+// registered site, or the post is refused, and says so).
 import { generator } from "./seeded.js";
 import { loadLibrary, showLoadError, tapesiteUrl } from "./tapesite.js";
 
