@@ -201,11 +201,12 @@ def site_usage_of(*, site: Site, upload_id: int | None, now: datetime) -> Usage:
     return Usage(uses=uses, open_slots=0)
 
 
-def site_quota_check(*, site: Site, usage: Usage, size: int, now: datetime) -> None:
-    """Refuse one more tape of ``size`` bytes that would take the site over its daily limits
-    (0 on the site: the settings' default). Nobody is exempt: the limit is the site's."""
+def site_quota_check(*, site: Site, upload_id: int | None, size: int, now: datetime) -> None:
+    """Count the site's day (``site_usage_of``) and refuse one more tape of ``size`` bytes that
+    would take it over its daily limits (0 on the site: the settings' default). Nobody is
+    exempt: the limit is the site's."""
     over = _over_limit(
-        usage.uses,
+        site_usage_of(site=site, upload_id=upload_id, now=now).uses,
         size=size,
         max_tapes=site.limit_tapes_per_day(),
         max_bytes=site.limit_bytes_per_day(),
