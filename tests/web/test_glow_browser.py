@@ -4,6 +4,7 @@ pointer and the keyboard, and records through the tapes library and <tape-record
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.web.conftest import in_viewport, touch_drag
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
+LANDSCAPE = {"width": 844, "height": 390}
 PALETTES = {
     "ember": {"#000000", "#1d2b53", "#7e2553", "#ff004d", "#ffa300", "#ffec27", "#fff1e8"},
     "sea": {"#000000", "#1d2b53", "#008751", "#29adff", "#c2c3c7", "#fff1e8"},
@@ -111,44 +113,62 @@ def test_glow_draws_with_webgl_in_its_palette_and_follows_the_pointer(
     assert csp.violations() == []
 
 
-def test_glow_on_a_phone(browser: Any, live_server: Any) -> None:
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    try:
+def finger_take(page: Any, name: str) -> None:
+    """Record, play with a finger, Stop, on a phone: the page never scrolls, Stop and then POST
+    are on the first screen with the canvas."""
+    page.locator("tape-recorder .record").tap()
+    page.locator("tape-recorder[state=recording]").wait_for()
+    touch_drag(page, "#glow")
+    touch_drag(page, "#glow")
+    assert page.evaluate("() => window.scrollY") == 0
+    assert off_screen(page, "#glow", "tape-recorder .stop") == []
+    save_screenshot(page, f"glow-{name}-recording")
+    page.locator("tape-recorder .stop").tap()
+    page.locator("tape-recorder[state=recorded]").wait_for()
+    assert off_screen(page, "tape-recorder .post") == []
+    save_screenshot(page, f"glow-{name}-recorded")
+
+
+@pytest.fixture
+def glow_on_a_phone(browser: Any, live_server: Any) -> Iterator[Any]:
+    """Opens /glow on a touch phone of the given size; the page once Glow runs."""
+    contexts: list[Any] = []
+
+    def opened(viewport: dict[str, int]) -> Any:
+        context = browser.new_context(viewport=viewport, has_touch=True, is_mobile=True)
+        contexts.append(context)
+        page = context.new_page()
         page.goto(live_server.url + "/glow")
         page.locator("#glow-page[data-state=running]").wait_for()
-        box = page.locator("#glow").bounding_box()
-        assert box is not None
-        assert box["width"] > PHONE["width"] * 0.8, box
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-        record = page.locator("tape-recorder").get_by_role("button", name="Record")
-        record.wait_for()
-        # Record right under the canvas, on the first screen.
-        record_box = record.bounding_box()
-        assert record_box is not None
-        assert record_box["y"] + record_box["height"] <= PHONE["height"], record_box
-        save_screenshot(page, "glow-phone-idle")
+        return page
 
-        # A finger plays while the take records; the page never scrolls, Stop stays on screen.
-        record.tap()
-        page.locator("tape-recorder[state=recording]").wait_for()
-        touch_drag(page, "#glow")
-        touch_drag(page, "#glow")
-        assert page.evaluate("() => window.scrollY") == 0
-        assert off_screen(page, "#glow", "tape-recorder .stop") == []
-        save_screenshot(page, "glow-phone-recording")
-        page.locator("tape-recorder").get_by_role("button", name="Stop").tap()
-        page.locator("tape-recorder[state=recorded]").wait_for()
-        assert off_screen(page, "tape-recorder .post") == []
-        save_screenshot(page, "glow-phone-recorded")
-        page.locator("tape-recorder").get_by_role("button", name="POST").tap()
-        page.locator("tape-recorder[state=posted]").wait_for(timeout=30_000)
-        code = page.locator("tape-recorder .link").inner_text().removeprefix("!")
-        assert Tape.objects.filter(code=code, piece="glow").exists()
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-        save_screenshot(page, "glow-phone-posted")
-    finally:
+    yield opened
+    for context in contexts:
         context.close()
+
+
+def test_glow_on_a_phone(glow_on_a_phone: Any) -> None:
+    page = glow_on_a_phone(PHONE)
+    box = page.locator("#glow").bounding_box()
+    assert box is not None
+    assert box["width"] > PHONE["width"] * 0.8, box
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    record = page.locator("tape-recorder").get_by_role("button", name="Record")
+    record.wait_for()
+    # Record right under the canvas, on the first screen.
+    record_box = record.bounding_box()
+    assert record_box is not None
+    assert record_box["y"] + record_box["height"] <= PHONE["height"], record_box
+    save_screenshot(page, "glow-phone-idle")
+
+    # A finger plays while the take records; the page never scrolls, Stop stays on screen.
+    finger_take(page, "phone")
+    page.locator("tape-recorder").get_by_role("button", name="POST").tap()
+    page.locator("tape-recorder[state=posted]").wait_for(timeout=30_000)
+    code = page.locator("tape-recorder .link").inner_text().removeprefix("!")
+    assert Tape.objects.filter(code=code, piece="glow").exists()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    save_screenshot(page, "glow-phone-posted")
 
 
 def hex_colours(frame: np.ndarray) -> set[str]:
@@ -234,3 +254,25 @@ def test_glow_records_a_take_in_its_palette_posts_it_and_the_worker_encodes_it(
                 break
             time.sleep(0.5)
     assert tape.status == TapeStatus.READY, worker_log(local_storage)
+
+
+def test_glow_on_a_phone_held_sideways(glow_on_a_phone: Any) -> None:
+    """The canvas as tall as the screen allows, with Record beside it on the first screen."""
+    page = glow_on_a_phone(LANDSCAPE)
+    page.locator("tape-recorder").get_by_role("button", name="Record").wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= LANDSCAPE["width"]
+    assert off_screen(page, "#glow", "tape-recorder .record") == []
+    box = page.locator("#glow").bounding_box()
+    assert box is not None and box["height"] > LANDSCAPE["height"] * 0.65, box
+    # The colours right under the deck, and no keyboard hint on a touch screen.
+    deck, tools = (
+        page.locator("tape-recorder").bounding_box(),
+        page.locator(".glow-tools").bounding_box(),
+    )
+    assert deck and tools and 0 <= tools["y"] - (deck["y"] + deck["height"]) <= 20, (
+        deck,
+        tools,
+    )
+    assert page.locator("#glow-keys").is_hidden()
+    save_screenshot(page, "glow-landscape-idle")
+    finger_take(page, "landscape")
