@@ -62,6 +62,9 @@ def test_a_claim_link_keeps_the_token_asks_to_sign_in_then_offers_the_claim(
     signin = tab.get_by_role("link", name=f"Sign in to keep !{tape.code}")
     expect(signin).to_be_visible()
     assert "next=%2Fclaim%3Fcode%3D" in str(signin.get_attribute("href"))
+    signup = tab.get_by_role("link", name="Sign up to keep it")
+    expect(signup).to_be_visible()
+    assert "next=%2Fclaim%3Fcode%3D" in str(signup.get_attribute("href"))
     # Kept where claims.js looks, and out of the address bar; never sent anywhere.
     assert stored_claims(tab) == [{"code": tape.code, "token": token}]
     assert "#" not in tab.url and tab.url.endswith(f"/claim?code={tape.code}")
@@ -75,6 +78,10 @@ def test_a_claim_link_keeps_the_token_asks_to_sign_in_then_offers_the_claim(
     offer = tab.locator("#claims")
     expect(offer).to_have_attribute("data-state", "waiting")
     expect(offer).to_contain_text("1 tape posted from this browser can become yours")
+    # The offer sits under the card in the same column, edge to edge.
+    card, under = tab.locator("#claim").bounding_box(), offer.bounding_box()
+    assert card and under and abs(card["width"] - under["width"]) < 1, (card, under)
+    assert under["y"] > card["y"] + card["height"]
     save_screenshot(tab, f"claim-offer-{tab.size_name}")
     # Nothing is claimed until the person says so.
     assert Tape.objects.get(pk=tape.pk).user_id is None

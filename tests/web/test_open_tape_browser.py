@@ -150,6 +150,29 @@ def test_the_opened_tape_on_a_phone(browser: Any, live_server: Any, tmp_path: Pa
         context.close()
 
 
+def test_a_long_file_name_stays_inside_the_take_panel(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    """Exported names are long (piece, date, time); the narrow panel beside the canvas wraps them
+    rather than spilling over the page."""
+    name = "orbits_2026_12_05_21_30_00_123_from_the_old_laptop_final_final.zip"
+    tape = legacy_6x(tmp_path / name)
+    page.goto(live_server.url + "/")
+    open_file(page, tape.path)
+    page.locator("#recorder[data-state=recorded][data-opened=true]").wait_for()
+    summary = page.locator("#take-summary")
+    assert summary.inner_text().startswith(f"Opened {name}")
+    fits = summary.evaluate(
+        """(el) => { const panel = el.closest('.take-panel').getBoundingClientRect();
+                    const box = el.getBoundingClientRect();
+                    return {inside: el.scrollWidth <= el.clientWidth + 1
+                                    && box.right <= panel.right + 0.5}; }"""
+    )
+    assert fits["inside"], fits
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    save_screenshot(page, "recorder-opened-long-name")
+
+
 _DROP = """async ([name, b64]) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const data = new DataTransfer();
