@@ -120,7 +120,7 @@ export class TapeRecorderElement extends HTMLElement {
   setState(next) {
     this.deck.dataset.state = next;
     this.setAttribute("state", next);
-    this.$(".confirm").hidden = true;
+    this.asking(false);
   }
 
   say(words, code = "") {
@@ -246,7 +246,9 @@ export class TapeRecorderElement extends HTMLElement {
     this.$(".post").disabled = Boolean(result.blank);
     this.deck.dataset.blank = String(Boolean(result.blank));
     this.setState("recorded");
-    this.focusOn(result.blank ? ".discard" : ".post");
+    // A blank take has nothing to keep: its way out is simply to record again.
+    this.$(".take .discard").textContent = result.blank ? "Record again" : "Discard";
+    this.focusOn(result.blank ? ".take .discard" : ".post");
     this.emit("tape-recorded", { result });
   }
 
@@ -327,12 +329,18 @@ export class TapeRecorderElement extends HTMLElement {
       this.reset();
       return;
     }
-    this.$(".confirm").hidden = false;
+    this.asking(true);
     this.focusOn(".keep");
   }
 
+  // The question stands in for the take's buttons while it is asked.
+  asking(open) {
+    this.$(".confirm").hidden = !open;
+    this.deck.toggleAttribute("data-asking", open);
+  }
+
   closeConfirm(discard) {
-    this.$(".confirm").hidden = true;
+    this.asking(false);
     if (discard) {
       this.reset();
     } else {

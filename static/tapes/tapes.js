@@ -515,7 +515,13 @@ class Take extends EventTarget {
       this.endMs = Math.min(since, this.maxMs - REALTIME_END_MARGIN_MS);
     }
     scheduler.takes.delete(this);
-    this.result = this._pack();
+    // Kept before packing starts: its "packing" statechange is dispatched synchronously, and a
+    // listener that calls stop() then must get this same promise, not a second packing.
+    let settle;
+    this.result = new Promise((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this._pack().then(settle.resolve, settle.reject);
     return this.result;
   }
 

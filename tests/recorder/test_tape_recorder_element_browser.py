@@ -6,6 +6,7 @@ guest of a registered site. No posting call is faked: failures are real faults."
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# The states a take passes through from Record to posted, as the state attribute shows them.
+POSTED_WALK = ["idle", "recording", "packing", "recorded", "posting", "posted"]
 
 
 def wait_state(page: Any, state: str, timeout: float = 15_000) -> None:
@@ -53,9 +56,7 @@ def shadow_text(page: Any, selector: str) -> str:
     )
 
 
-def test_record_stop_and_post_as_a_guest(
-    page: Any, whitenoise_server: str, listener: Any
-) -> None:
+def test_record_stop_and_post_as_a_guest(page: Any, whitenoise_server: str, listener: Any) -> None:
     other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
     registered(other)
     csp = CspWatch(page)
@@ -75,14 +76,7 @@ def test_record_stop_and_post_as_a_guest(
 
     recorder.get_by_role("button", name="POST").click()
     wait_state(page, "posted")
-    assert page.evaluate("() => stateTrail()") == [
-        "idle",
-        "recording",
-        "packing",
-        "recorded",
-        "posting",
-        "posted",
-    ]
+    assert page.evaluate("() => stateTrail()") == POSTED_WALK
     answer = page.evaluate("() => window.answer")
     tape = Tape.objects.get(code=answer["code"])
     assert tape.piece == "orbits"
@@ -99,3 +93,271 @@ def test_record_stop_and_post_as_a_guest(
     assert Tape.objects.count() == 1
     assert csp.violations() == []
     assert errors == []
+
+
+def test_the_take_stops_itself_at_its_limit_and_a_late_stop_changes_nothing(
+    page: Any, whitenoise_server: str, listener: Any
+) -> None:
+    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "1"})
+    registered(other)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_page(page, other)
+    recorder = page.locator("tape-recorder")
+    assert shadow_text(page, ".time") == "0.0 / 1 s"
+    recorder.get_by_role("button", name="Record").click()
+    # Nobody presses Stop: the limit does.
+    wait_state(page, "recorded", timeout=10_000)
+    note = recorder.get_by_role("status").filter(has_text="limit")
+    assert note.inner_text() == "The take reached its 1 s limit and stopped by itself."
+    assert (
+        page.evaluate(
+            "() => document.querySelector('tape-recorder').shadowRoot.querySelector('.note')"
+            ".dataset.code"
+        )
+        == "limit"
+    )
+    recorded = page.evaluate("() => window.recorded")
+    assert 990 <= recorded["durationMs"] <= 1000, recorded
+    assert page.evaluate("() => events") == ["tape-start", "tape-limit", "tape-recorded"]
+
+    # Stop pressed just too late (its button already gone, so pressed by script) and the
+    # element's stop() called again: nothing happens, no error, still the one take.
+    late = page.evaluate(
+        """async () => {
+            const recorder = document.querySelector('tape-recorder');
+            const take = recorder.take;
+            recorder.shadowRoot.querySelector('.stop').click();
+            await recorder.stop();
+            return {state: recorder.state, same: recorder.take === take, takeState: take.state};
+        }"""
+    )
+    assert late == {"state": "recorded", "same": True, "takeState": "recorded"}
+    assert page.evaluate("() => events") == ["tape-start", "tape-limit", "tape-recorded"]
+    recorder.get_by_role("button", name="POST").click()
+    wait_state(page, "posted")
+    assert Tape.objects.count() == 1
+    assert page.evaluate("() => stateTrail()") == POSTED_WALK
+    assert errors == []
+
+
+def test_a_take_in_which_nothing_changed_cannot_be_posted(
+    page: Any, whitenoise_server: str, listener: Any
+) -> None:
+    other = element_page(
+        listener,
+        whitenoise_server,
+        {"piece": "orbits", "seconds": "10", "blank-colour": "#1d2b53"},
+        still=True,
+    )
+    registered(other)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    open_page(page, other)
+    record_and_stop(page, 0.5)
+    recorder = page.locator("tape-recorder")
+    blank = recorder.get_by_role("status").filter(has_text="Nothing changed")
+    assert blank.is_visible()
+    assert blank.inner_text() == (
+        "Nothing changed on the canvas during this take, so there is nothing to post. "
+        "Record again while it moves."
+    )
+    assert page.evaluate("() => window.recorded.blank") is True
+    assert recorder.get_by_role("button", name="POST").count() == 0  # hidden, not just greyed
+    # Asked by script all the same: nothing is sent.
+    assert page.evaluate("() => document.querySelector('tape-recorder').post()") is None
+    assert recorder.get_attribute("state") == "recorded"
+    save_screenshot(page, "tape-recorder-blank")
+    # Nothing worth keeping: its way out is to record again, with no question.
+    recorder.get_by_role("button", name="Record again").click()
+    wait_state(page, "idle")
+    assert posts == []
+    assert Tape.objects.count() == 0
+
+
+def test_download_zip_and_discard(
+    page: Any, whitenoise_server: str, listener: Any, tmp_path: Path
+) -> None:
+    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
+    registered(other)
+    open_page(page, other)
+    record_and_stop(page, 0.5)
+    recorder = page.locator("tape-recorder")
+    frames = page.evaluate("() => window.recorded.frames")
+    with page.expect_download() as download:
+        recorder.get_by_role("button", name="Download ZIP").click()
+    name = download.value.suggested_filename
+    assert re.fullmatch(r"orbits-\d{4}(\.\d\d){5}\.\d{3}\.zip", name), name
+    saved = tmp_path / name
+    download.value.save_as(saved)
+    info = inspect_archive(saved)
+    assert info.frames == frames
+    assert info.discrepancies == ()
+
+    # An unposted take: Discard asks first, and keeping it changes nothing.
+    question = recorder.get_by_role("alertdialog", name="Discard this take?")
+    recorder.get_by_role("button", name="Discard").click()
+    assert question.is_visible()
+    # The question stands in for the take's buttons: POST cannot be pressed past it.
+    assert recorder.get_by_role("button", name="POST").count() == 0
+    assert (
+        page.evaluate(
+            "() => document.querySelector('tape-recorder').shadowRoot.activeElement.className"
+        )
+        == "keep"
+    )
+    save_screenshot(page, "tape-recorder-discard-question")
+    question.get_by_role("button", name="Keep it").click()
+    assert question.is_hidden()
+    assert recorder.get_attribute("state") == "recorded"
+    recorder.get_by_role("button", name="Discard").click()
+    question.get_by_role("button", name="Discard").click()
+    wait_state(page, "idle")
+    gone = page.evaluate(
+        "() => ({take: document.querySelector('tape-recorder').take, events: window.events})"
+    )
+    assert gone == {"take": None, "events": ["tape-start", "tape-recorded", "tape-discarded"]}
+    # Ready for the next take.
+    recorder.get_by_role("button", name="Record").click()
+    wait_state(page, "recording")
+    assert Tape.objects.count() == 0
+
+
+def test_frames_mode_posts_the_frames_the_page_made(
+    page: Any, whitenoise_server: str, listener: Any, tmp_path: Path
+) -> None:
+    other = element_page(
+        listener,
+        whitenoise_server,
+        {"piece": "steps", "seconds": "10", "mode": "frames"},
+        frames=12,
+        frame_ms=40,
+    )
+    registered(other)
+    open_page(page, other)
+    recorder = page.locator("tape-recorder")
+    recorder.get_by_role("button", name="Record").click()
+    # The page draws each frame, hands it over with take.frame(40), and stops after the 12th.
+    wait_state(page, "recorded")
+    assert page.evaluate("() => window.framesMade") == 12
+    assert shadow_text(page, ".summary").startswith("Your take: 0.5 s, 12 frames, ")
+    recorder.get_by_role("button", name="POST").click()
+    wait_state(page, "posted")
+    tape = Tape.objects.get(code=page.evaluate("() => window.answer.code"))
+    assert tape.piece == "steps"
+    saved = tmp_path / "posted.zip"
+    with storage_for(tape.bucket).open(tape.zip_key) as stored:
+        saved.write_bytes(stored.read())
+    info = inspect_archive(saved)
+    assert info.frames == 12
+    assert list(info.durations_ms) == [40] * 12
+
+
+# What the element shows, as a person would judge it: every shown button at least 44 px tall
+# (a finger), nothing outside the element's box, no sideways scrolling of the page.
+LAYOUT = """() => {
+    const host = document.querySelector('tape-recorder');
+    const box = host.getBoundingClientRect();
+    const shown = [...host.shadowRoot.querySelectorAll('.deck, .deck *')]
+        .filter((el) => el.getClientRects().length > 0);
+    const buttons = shown.filter((el) => el.tagName === 'BUTTON')
+        .map((el) => [el.innerText, Math.round(el.getBoundingClientRect().height)]);
+    const outside = shown.filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+    }).map((el) => el.className || el.tagName);
+    const sideways = document.documentElement.scrollWidth > window.innerWidth;
+    return {buttons, outside, sideways};
+}"""
+
+
+def look(page: Any, name: str) -> None:
+    """Screenshot the state, and check what a person would see wrong in it."""
+    save_screenshot(page, name)
+    layout = page.evaluate(LAYOUT)
+    assert layout["buttons"], f"{name}: no button to press"
+    short = [(text, height) for text, height in layout["buttons"] if height < 44]
+    assert short == [], f"{name}: buttons under 44 px: {short}"
+    assert layout["outside"] == [], f"{name}: outside the element: {layout['outside']}"
+    assert not layout["sideways"], f"{name}: the page scrolls sideways"
+
+
+def dead_endpoint(storages: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """The same storages with every S3 one pointed at ``endpoint``."""
+    moved = {}
+    for alias, conf in storages.items():
+        options = conf.get("OPTIONS", {})
+        if "endpoint_url" in options:
+            conf = {**conf, "OPTIONS": {**options, "endpoint_url": endpoint}}
+        moved[alias] = conf
+    return moved
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_a_post_that_cannot_reach_storage_fails_keeps_the_take_and_posts_on_try_again(
+    page: Any, whitenoise_server: str, listener: Any, s3_storage: Any, settings: Any, screen: str
+) -> None:
+    page.set_viewport_size(PHONE if screen == "phone" else DESKTOP)
+    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
+    registered(other)
+    # The bucket lets the registered site's pages POST uploads to it (CORS), as in production.
+    call_command("tapes_storage_setup", stdout=io.StringIO())
+    csp = CspWatch(page)
+    open_page(page, other)
+    recorder = page.locator("tape-recorder")
+    look(page, f"tape-recorder-{screen}-idle")
+    recorder.get_by_role("button", name="Record").click()
+    wait_state(page, "recording")
+    page.wait_for_timeout(500)
+    look(page, f"tape-recorder-{screen}-recording")
+    recorder.get_by_role("button", name="Stop").click()
+    wait_state(page, "recorded")
+    look(page, f"tape-recorder-{screen}-recorded")
+    recorded = page.evaluate("() => ({bytes: window.recorded.bytes, frames: recorded.frames})")
+
+    # A real fault: storage is out of reach (nothing listens where the upload form points).
+    working = settings.STORAGES
+    settings.STORAGES = dead_endpoint(working, f"http://127.0.0.1:{free_port()}")
+    recorder.get_by_role("button", name="POST").click()
+    wait_state(page, "failed")
+    reason = recorder.get_by_role("alert")
+    assert reason.inner_text() == (
+        "The server could not be reached. Check your connection, then retry."
+    )
+    assert reason.get_attribute("data-code") == "network"
+    assert "POST FAILED" in shadow_text(page, ".failed")
+    retry = recorder.get_by_role("button", name="Try again")
+    assert retry.is_visible()
+    assert (
+        page.evaluate(
+            "() => document.querySelector('tape-recorder').shadowRoot.activeElement.className"
+        )
+        == "retry"
+    )
+    look(page, f"tape-recorder-{screen}-failed")
+    kept = page.evaluate(
+        """() => {
+            const recorder = document.querySelector('tape-recorder');
+            return {take: recorder.take.state, bytes: recorder.result.zip.size};
+        }"""
+    )
+    assert kept == {"take": "failed", "bytes": recorded["bytes"]}
+    assert Tape.objects.count() == 0
+
+    settings.STORAGES = working
+    retry.click()
+    wait_state(page, "posted")
+    look(page, f"tape-recorder-{screen}-posted")
+    tape = Tape.objects.get()
+    assert tape.code == page.evaluate("() => window.answer.code")
+    assert storage_for(tape.bucket).size(tape.zip_key) == recorded["bytes"] == tape.zip_bytes
+    assert page.evaluate("() => events") == [
+        "tape-start",
+        "tape-recorded",
+        "tape-failed:network",
+        "tape-posted",
+    ]
+    trail = page.evaluate("() => stateTrail()")
+    assert trail == [*POSTED_WALK[:-1], "failed", "posting", "posted"]
+    assert csp.violations() == []
