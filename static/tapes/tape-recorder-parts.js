@@ -77,6 +77,8 @@ export function sizeOf(bytes) {
 
 /** The library's plain sentence for an error's code; its own message for a code it lacks. */
 export function reasonOf(error) {
+  // The library's own message names the option; the general sentence would not.
+  if (error && error.code === "option_invalid" && error.message) return error.message;
   return describe(error) || (error && error.message) || "Something went wrong. Your take is safe here.";
 }
 

@@ -9,17 +9,16 @@
 //
 // Attributes: for (the canvas' id), piece, seconds (the take's limit, at most 60), mode
 // ("realtime" | "frames"), fps, blank-colour, site (Tapesite's address; default: where this file
-// came from), piece-url, source, seed. Properties: canvas (a canvas to use instead of `for`),
-// token (a Bearer token to post as a user instead of as a guest), take (the library's take while
-// there is one: in "frames" mode the page calls take.frame(ms) itself), state.
-// Events (bubbling, composed): tape-start {take}, tape-recorded {result}, tape-posted
-// {answer} (the API's posting answer with url and, for guests, claimUrl), tape-failed {error}
-// (a TapesError: code, message, step), tape-discarded.
+// came from), piece-url, source, seed; state (set by the element: read it, style by it).
+// Properties: canvas (a canvas to use instead of `for`), token (a Bearer token to post as a user
+// instead of as a guest), take (the library's take while there is one: in "frames" mode the page
+// calls take.frame(ms) itself), result, answer, state. Methods: record(), stop(), post(),
+// download(), reset(). Events (bubbling, composed): tape-start {take}, tape-limit {take},
+// tape-recorded {result}, tape-posted {answer}, tape-failed {error}, tape-discarded.
+// All of it is documented in docs/recorder.md ("The <tape-recorder> element").
 //
-// The element's state is its `state` attribute (and the shadow deck's data-state): idle,
-// recording, packing, recorded, posting, posted, failed. A failed post keeps the take: "Try
-// again" calls the library's post() again, which resumes (an upload already in storage is only
-// registered).
+// A failed post keeps the take: "Try again" calls the library's post() again, which resumes (an
+// upload already in storage is only registered again).
 import * as Tapes from "./tapes.js";
 import { STEPS, TEMPLATE, limitWords, reasonOf, seconds, sizeOf } from "./tape-recorder-parts.js";
 

@@ -89,6 +89,10 @@ def test_record_stop_and_post_as_a_guest(page: Any, whitenoise_server: str, list
     assert claim.is_visible()
     claim_href = claim.get_attribute("href") or ""
     assert claim_href.startswith(f"{whitenoise_server}/claim?code={tape.code}#token=")
+    # The claim token is kept in the piece's page too, for the library's claim helpers.
+    claims = page.evaluate("() => JSON.parse(localStorage.getItem('tapes.claims'))")
+    assert [(c["site"], c["code"]) for c in claims] == [(whitenoise_server, tape.code)]
+    assert claim_href.endswith(f"#token={claims[0]['token']}")
     assert page.evaluate("() => events") == ["tape-start", "tape-recorded", "tape-posted"]
     assert Tape.objects.count() == 1
     assert csp.violations() == []
@@ -119,6 +123,7 @@ def test_the_take_stops_itself_at_its_limit_and_a_late_stop_changes_nothing(
     )
     recorded = page.evaluate("() => window.recorded")
     assert 990 <= recorded["durationMs"] <= 1000, recorded
+    save_screenshot(page, "tape-recorder-limit")
     assert page.evaluate("() => events") == ["tape-start", "tape-limit", "tape-recorded"]
 
     # Stop pressed just too late (its button already gone, so pressed by script) and the
@@ -210,6 +215,10 @@ def test_download_zip_and_discard(
     question.get_by_role("button", name="Keep it").click()
     assert question.is_hidden()
     assert recorder.get_attribute("state") == "recorded"
+    recorder.get_by_role("button", name="Discard").click()
+    page.keyboard.press("Escape")  # keeps it too
+    assert question.is_hidden()
+    assert recorder.get_by_role("button", name="POST").is_visible()
     recorder.get_by_role("button", name="Discard").click()
     question.get_by_role("button", name="Discard").click()
     wait_state(page, "idle")
