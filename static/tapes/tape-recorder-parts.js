@@ -24,6 +24,7 @@ export const TEMPLATE = `
   <p class="note" role="status" aria-live="polite"></p>
   <div class="take" data-show="recorded posting posted failed">
     <p class="summary"></p>
+    <p class="limited" role="status" data-show="recorded" hidden></p>
     <p class="blank" role="status" hidden>Nothing changed on the canvas during this take, so there is nothing to post. Record again while it moves.</p>
     <div class="buttons" data-show="recorded">
       <button type="button" class="post" part="button post">POST</button>

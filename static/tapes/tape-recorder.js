@@ -234,8 +234,10 @@ export class TapeRecorderElement extends HTMLElement {
     }
     if (this.take !== take) return;
     this.result = result;
-    if (this.limited) this.say(limitWords(this.limitSeconds()), "limit");
-    else this.say("");
+    this.say("");
+    const limited = this.$(".limited");
+    limited.textContent = this.limited ? limitWords(this.limitSeconds()) : "";
+    limited.hidden = !this.limited;
     this.showTime(result.durationMs);
     this.$(".summary").textContent =
       `Your take: ${seconds(result.durationMs)} s, ${result.frames} frames, ` +
