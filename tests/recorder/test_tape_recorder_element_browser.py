@@ -378,3 +378,62 @@ def test_a_post_that_cannot_reach_storage_fails_keeps_the_take_and_posts_on_try_
     trail = page.evaluate("() => stateTrail()")
     assert trail == [*POSTED_WALK[:-1], "failed", "posting", "posted"]
     assert csp.violations() == []
+
+
+def test_a_refused_post_says_why_and_try_again_posts_the_same_take(
+    page: Any, whitenoise_server: str, listener: Any, settings: Any
+) -> None:
+    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
+    registered(other)
+    open_page(page, other)
+    record_and_stop(page, 0.5)
+    recorder = page.locator("tape-recorder")
+    settings.TAPES_UPLOAD_MAX_BYTES = 64  # smaller than any take: the site refuses at once
+    recorder.get_by_role("button", name="POST").click()
+    wait_state(page, "failed")
+    reason = recorder.get_by_role("alert")
+    assert reason.get_attribute("data-code") == "upload_too_large"
+    assert reason.inner_text() == (
+        "This take is too big to post. Record a shorter one. (The limit is 64 bytes.)"
+    )
+    assert recorder.get_by_role("button", name="Record").count() == 0
+    assert Tape.objects.count() == 0
+
+    settings.TAPES_UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+    recorder.get_by_role("button", name="Try again").click()
+    wait_state(page, "posted")
+    tape = Tape.objects.get()
+    # The same take, not a new recording: the ZIP posted is the one packed before the refusal.
+    assert tape.zip_bytes == page.evaluate("() => window.recorded.bytes")
+    assert page.evaluate("() => events") == [
+        "tape-start",
+        "tape-recorded",
+        "tape-failed:upload_too_large",
+        "tape-posted",
+    ]
+
+
+def test_leaving_warns_only_while_a_take_is_unposted(
+    page: Any, whitenoise_server: str, listener: Any
+) -> None:
+    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
+    registered(other)
+    dialogs: list[str] = []
+
+    def note(dialog: Any) -> None:
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", note)
+    open_page(page, other)
+    record_and_stop(page, 0.4)
+    page.reload()
+    assert dialogs == ["beforeunload"]
+    page.locator("html[data-ready=true]").wait_for(state="attached")
+    record_and_stop(page, 0.4)
+    page.locator("tape-recorder").get_by_role("button", name="POST").click()
+    wait_state(page, "posted")
+    page.reload()
+    page.locator("html[data-ready=true]").wait_for(state="attached")
+    assert dialogs == ["beforeunload"]
+    assert Tape.objects.count() == 1
