@@ -38,6 +38,14 @@ def registered(other: Any) -> None:
     sites.site_create(origin=other.url, name="Orbits")
 
 
+def open_piece(page: Any, listener: Any, site: str, seconds: str = "10") -> Any:
+    """The usual piece (orbits, realtime) on a registered site of its own, opened."""
+    other = element_page(listener, site, {"piece": "orbits", "seconds": seconds})
+    registered(other)
+    open_page(page, other)
+    return other
+
+
 def record_and_stop(page: Any, seconds: float = 0.6) -> None:
     recorder = page.locator("tape-recorder")
     recorder.get_by_role("button", name="Record").click()
@@ -102,11 +110,9 @@ def test_record_stop_and_post_as_a_guest(page: Any, whitenoise_server: str, list
 def test_the_take_stops_itself_at_its_limit_and_a_late_stop_changes_nothing(
     page: Any, whitenoise_server: str, listener: Any
 ) -> None:
-    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "1"})
-    registered(other)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    open_page(page, other)
+    open_piece(page, listener, whitenoise_server, seconds="1")
     recorder = page.locator("tape-recorder")
     assert shadow_text(page, ".time") == "0.0 / 1 s"
     recorder.get_by_role("button", name="Record").click()
@@ -177,9 +183,7 @@ def test_a_take_in_which_nothing_changed_cannot_be_posted(
 def test_download_zip_and_discard(
     page: Any, whitenoise_server: str, listener: Any, tmp_path: Path
 ) -> None:
-    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
-    registered(other)
-    open_page(page, other)
+    open_piece(page, listener, whitenoise_server)
     record_and_stop(page, 0.5)
     recorder = page.locator("tape-recorder")
     frames = page.evaluate("() => window.recorded.frames")
@@ -383,9 +387,7 @@ def test_a_post_that_cannot_reach_storage_fails_keeps_the_take_and_posts_on_try_
 def test_a_refused_post_says_why_and_try_again_posts_the_same_take(
     page: Any, whitenoise_server: str, listener: Any, settings: Any
 ) -> None:
-    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
-    registered(other)
-    open_page(page, other)
+    open_piece(page, listener, whitenoise_server)
     record_and_stop(page, 0.5)
     recorder = page.locator("tape-recorder")
     settings.TAPES_UPLOAD_MAX_BYTES = 64  # smaller than any take: the site refuses at once
@@ -416,8 +418,6 @@ def test_a_refused_post_says_why_and_try_again_posts_the_same_take(
 def test_leaving_warns_only_while_a_take_is_unposted(
     page: Any, whitenoise_server: str, listener: Any
 ) -> None:
-    other = element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
-    registered(other)
     dialogs: list[str] = []
 
     def note(dialog: Any) -> None:
@@ -425,7 +425,7 @@ def test_leaving_warns_only_while_a_take_is_unposted(
         dialog.accept()
 
     page.on("dialog", note)
-    open_page(page, other)
+    open_piece(page, listener, whitenoise_server)
     record_and_stop(page, 0.4)
     page.reload()
     assert dialogs == ["beforeunload"]
