@@ -11,6 +11,7 @@ import json
 import socket
 from typing import Any
 
+from sites import services as sites
 from tests.support.listeners import Behaviour, Listener
 
 # The piece: a dot orbiting on a dark ground, or (data-still) the ground alone, never redrawn.
@@ -189,3 +190,42 @@ def open_page(page: Any, other: Listener) -> None:
     page.wait_for_function("() => document.documentElement.dataset.ready")
     ready = page.evaluate("() => document.documentElement.dataset.ready")
     assert ready == "true", ready
+
+
+# The states a take passes through from Record to posted, as the state attribute shows them.
+POSTED_WALK = ["idle", "recording", "packing", "recorded", "posting", "posted"]
+
+
+def wait_state(page: Any, state: str, timeout: float = 15_000) -> None:
+    page.locator(f"tape-recorder[state={state}]").wait_for(timeout=timeout)
+
+
+def registered(other: Any) -> None:
+    """The piece's site is registered with Tapesite (its origin may post, as guests)."""
+    sites.site_create(origin=other.url, name="Orbits")
+
+
+def open_piece(page: Any, listener: Any, site: str, seconds: str = "10") -> Any:
+    """The usual piece (orbits, realtime) on a registered site of its own, opened."""
+    other = element_page(listener, site, {"piece": "orbits", "seconds": seconds})
+    registered(other)
+    open_page(page, other)
+    return other
+
+
+def record_and_stop(page: Any, seconds: float = 0.6) -> None:
+    recorder = page.locator("tape-recorder")
+    recorder.get_by_role("button", name="Record").click()
+    wait_state(page, "recording")
+    page.wait_for_timeout(int(seconds * 1000))
+    recorder.get_by_role("button", name="Stop").click()
+    wait_state(page, "recorded")
+
+
+def shadow_text(page: Any, selector: str) -> str:
+    return str(
+        page.evaluate(
+            "(s) => document.querySelector('tape-recorder').shadowRoot.querySelector(s).innerText",
+            selector,
+        )
+    )
