@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 import pytest
+import requests
 from django.core.management import call_command
 
 from tapes.models import Tape
@@ -171,4 +172,40 @@ def test_a_refused_post_says_why_and_try_again_posts_the_same_take(
         "tape-recorded",
         "tape-failed:upload_too_large",
         "tape-posted",
+    ]
+
+
+def test_a_registration_refused_for_a_while_is_retried_without_sending_the_zip_again(
+    page: Any, whitenoise_server: str, listener: Any, settings: Any
+) -> None:
+    piece.open_piece(page, listener, whitenoise_server)
+    piece.record_and_stop(page, 0.5)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url.split("?")[0]) if r.method == "POST" else None)
+    # The site's real throttle on registering (the step after the upload): one post a minute
+    # from this address, and that one just spent (the browser is on 127.0.0.1 too).
+    rest = settings.REST_FRAMEWORK
+    closed = {**rest["DEFAULT_THROTTLE_RATES"], "tape_post": "1/min"}
+    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": closed}
+    spent = requests.post(f"{whitenoise_server}/api/tapes", json={}, timeout=10)
+    assert spent.status_code == 400, spent.text
+    recorder = page.locator("tape-recorder")
+    recorder.get_by_role("button", name="POST").click()
+    piece.wait_state(page, "failed")
+    reason = recorder.get_by_role("alert")
+    assert reason.get_attribute("data-code") == "throttled"
+    assert reason.inner_text().startswith("Too many posts in a short time. Wait ")
+    assert Tape.objects.count() == 0
+
+    settings.REST_FRAMEWORK = rest
+    recorder.get_by_role("button", name="Try again").click()
+    piece.wait_state(page, "posted")
+    assert Tape.objects.count() == 1
+    site = whitenoise_server
+    # The ZIP went up once: Try again only registered it.
+    assert posts == [
+        f"{site}/api/tapes/uploads",
+        f"{site}/api/tapes/uploads/local",
+        f"{site}/api/tapes",
+        f"{site}/api/tapes",
     ]
