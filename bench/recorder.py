@@ -25,8 +25,6 @@ import argparse
 import json
 import os
 import platform
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,12 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# First: it puts the repository on the import path.
+from browser import ROOT, chromium, median, publish
 
-from tests.support.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
-from tests.support.services import RedisServer, free_port  # noqa: E402
+from tests.support.services import RedisServer, free_port
 
 START = "<!-- bench:recorder:start -->"
 END = "<!-- bench:recorder:end -->"
@@ -189,9 +185,6 @@ def one_round(page: Any, base: str, seconds: float) -> dict[str, Any]:
 
 
 def run(seconds: float, rounds: int) -> dict[str, Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
         work = Path(tmp)
         redis = RedisServer(work)
@@ -231,10 +224,7 @@ def run(seconds: float, rounds: int) -> dict[str, Any]:
                     break
                 except OSError:
                     time.sleep(0.2)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=chromium_path(), args=CHROMIUM_ARGS
-                )
+            with chromium() as browser:
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 page = context.new_page()
                 results = []
@@ -243,7 +233,6 @@ def run(seconds: float, rounds: int) -> dict[str, Any]:
                     print(f"round {n + 1}: {json.dumps(row)}", flush=True)
                     results.append(row)
                 version = browser.version
-                browser.close()
         finally:
             for proc in procs:
                 proc.terminate()
@@ -255,10 +244,6 @@ def run(seconds: float, rounds: int) -> dict[str, Any]:
             log.close()
             redis.stop()
     return {"seconds": seconds, "rounds": results, "chromium": version}
-
-
-def median(rows: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(row[key] for row in rows)
 
 
 def section(data: dict[str, Any], command: str) -> str:
@@ -320,16 +305,6 @@ def section(data: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text, current)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -340,10 +315,7 @@ def main() -> None:
     command = ".venv/bin/python bench/recorder.py" + (
         f" --seconds {args.seconds:g} --rounds {args.rounds} --write docs/benchmarks.md"
     )
-    text = section(data, command)
-    print(text)
-    if args.write:
-        write_section(args.write, text)
+    publish(section(data, command), args.write, start=START, end=END)
 
 
 if __name__ == "__main__":

@@ -26,19 +26,13 @@ import http.server
 import json
 import os
 import platform
-import re
-import statistics
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+# First: it puts the repository on the import path.
+from browser import ROOT, chromium, median, publish
 
 START = "<!-- bench:recorder-library:start -->"
 END = "<!-- bench:recorder-library:end -->"
@@ -169,9 +163,6 @@ def packing(page: Any) -> dict[str, Any]:
 
 
 def run(frames: int, rounds: int) -> dict[str, Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
     handler = functools.partial(_Quiet, directory=str(ROOT / "static"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -180,10 +171,7 @@ def run(frames: int, rounds: int) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in CASES}
     results["pack"] = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium_path(), args=CHROMIUM_ARGS
-            )
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
             page.goto(base + "/")
             cdp = page.context.new_cdp_session(page)
@@ -197,14 +185,9 @@ def run(frames: int, rounds: int) -> dict[str, Any]:
                 print(f"round {n + 1} pack: {json.dumps(row)}", flush=True)
                 results["pack"].append(row)
             version = browser.version
-            browser.close()
     finally:
         server.shutdown()
     return {"frames": frames, "rounds": results, "chromium": version}
-
-
-def median(rows: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(row[key] for row in rows)
 
 
 def section(data: dict[str, Any], command: str) -> str:
@@ -284,16 +267,6 @@ def section(data: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text, current)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
@@ -307,10 +280,7 @@ def main() -> None:
     if args.rounds != 3:
         command += f" --rounds {args.rounds}"
     command += " --write docs/benchmarks.md"
-    text = section(data, command)
-    print(text)
-    if args.write:
-        write_section(args.write, text)
+    publish(section(data, command), args.write, start=START, end=END)
 
 
 if __name__ == "__main__":

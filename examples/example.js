@@ -1,26 +1,15 @@
 // The spinner example: a canvas animation drawn by this page, recorded and posted by Tapesite's
 // <tape-recorder>, loaded from the Tapesite named in ?tapesite= (default http://127.0.0.1:8000).
-// Serve this folder on another port to try it: python -m http.server -d examples 8001, then open
-// http://127.0.0.1:8001/?tapesite=http://127.0.0.1:8000 (the site must list this page's origin
-// as a registered site, or the post is refused, and says so).
-import { loadLibrary, tapesiteUrl } from "./tapesite.js";
+// Serve this folder on another port to try it (python -m http.server -b 127.0.0.1 -d examples
+// 8001), then open http://127.0.0.1:8001/ (the site must list this page's origin as a
+// registered site, or the post is refused, and says so).
+import { generator } from "./seeded.js";
+import { loadLibrary, showLoadError, tapesiteUrl } from "./tapesite.js";
 
 const canvas = document.getElementById("spinner");
 const ctx = canvas.getContext("2d", { alpha: false });
 const recorder = document.getElementById("recorder");
 const log = document.getElementById("log");
-
-// A small seeded generator (mulberry32), so a seed always draws the same spinner.
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let seed = Number(new URLSearchParams(location.search).get("seed")) || 1977;
 let arcs = [];
@@ -64,17 +53,15 @@ document.getElementById("reseed").addEventListener("click", () => {
 
 // What the element tells the page: this example only writes it down.
 recorder.addEventListener("tape-posted", (event) => {
-  log.textContent = `Posted !${event.detail.answer.code}: ${event.detail.answer.url}`;
+  log.textContent = `This page heard tape-posted: !${event.detail.answer.code} at ${event.detail.answer.url}`;
 });
 recorder.addEventListener("tape-failed", (event) => {
-  log.textContent = `The post failed (${event.detail.error.code}); the element offers Try again.`;
+  log.textContent = `This page heard tape-failed (${event.detail.error.code}); the element offers Try again.`;
 });
 
 const site = tapesiteUrl();
-document.getElementById("tapesite").textContent = site;
+document.getElementById("tapesite").textContent = site || "(no address)";
 document.getElementById("frames-link").search = location.search;
-loadLibrary(site, "tape-recorder.js").catch((error) => {
-  const shown = document.getElementById("load-error");
-  shown.textContent = `Tapesite's library could not be loaded from ${site} (${error.message}). Is Tapesite running there?`;
-  shown.hidden = false;
-});
+(site ? loadLibrary(site, "tape-recorder.js") : Promise.reject(new Error("no address"))).catch(
+  (error) => showLoadError(document.getElementById("load-error"), site, error),
+);

@@ -11,27 +11,16 @@ from django.utils import timezone
 
 from sites import services
 from sites.models import Site
-from sites.origins import origin_or_none
 
 
 class SiteForm(forms.ModelForm):
     class Meta:
         model = Site
-        fields = [
-            "origin",
-            "name",
-            "active",
-            "guest_owner",
-            "tapes_per_day",
-            "bytes_per_day",
-            "posts_per_minute",
-        ]
+        fields = list(services.EDITABLE_FIELDS)
 
     def clean_origin(self) -> str:
-        # Pasted "HTTPS://Pieces.Example/" is stored as the browser sends it; anything else is
-        # left for the model's validator to explain.
-        origin = str(self.cleaned_data.get("origin", ""))
-        return origin_or_none(origin) or origin
+        # Normalised before the form's own checks (the unique origin) see it.
+        return services.normalised_origin(str(self.cleaned_data.get("origin", "")))
 
 
 @admin.register(Site)
@@ -54,17 +43,7 @@ class SiteAdmin(admin.ModelAdmin):
     search_fields = ["origin", "name"]
     autocomplete_fields = ["guest_owner"]
     readonly_fields = ["created_at", "updated_at"]
-    fields = [
-        "origin",
-        "name",
-        "active",
-        "guest_owner",
-        "tapes_per_day",
-        "bytes_per_day",
-        "posts_per_minute",
-        "created_at",
-        "updated_at",
-    ]
+    fields = [*services.EDITABLE_FIELDS, "created_at", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
         since = timezone.now() - timedelta(days=1)

@@ -13,7 +13,8 @@ from sites.events import sites_changed
 from sites.models import Site
 from sites.origins import origin_or_none
 
-_EDITABLE = {
+# What staff may set on a site (the admin's form shows these, in this order).
+EDITABLE_FIELDS = (
     "origin",
     "name",
     "active",
@@ -21,16 +22,16 @@ _EDITABLE = {
     "tapes_per_day",
     "bytes_per_day",
     "posts_per_minute",
-}
+)
 
 
 def _announce() -> None:
     transaction.on_commit(lambda: sites_changed.send(sender=Site))
 
 
-def _normalised(origin: str) -> str:
-    # Staff may paste "HTTPS://Pieces.Example/" : stored as the browser sends it. Anything that
-    # is not an origin is left as typed for the validator to explain.
+def normalised_origin(origin: str) -> str:
+    """An origin as the browser sends it (staff may paste "HTTPS://Pieces.Example/"); anything
+    that is not an origin, as typed, for the model's validator to explain."""
     return origin_or_none(origin) or origin
 
 
@@ -46,7 +47,7 @@ def site_create(
     posts_per_minute: int = 0,
 ) -> Site:
     site = Site(
-        origin=_normalised(origin),
+        origin=normalised_origin(origin),
         name=name.strip(),
         active=active,
         guest_owner=guest_owner,
@@ -64,11 +65,11 @@ def site_create(
 def site_update(*, site: Site, **changes: Any) -> Site:
     """Change any of the site's editable fields (origin, name, active, guest_owner and the
     limits)."""
-    unknown = set(changes) - _EDITABLE
+    unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"Not a site field: {', '.join(sorted(unknown))}.")
     if "origin" in changes:
-        changes["origin"] = _normalised(str(changes["origin"]))
+        changes["origin"] = normalised_origin(str(changes["origin"]))
     if "name" in changes:
         changes["name"] = str(changes["name"]).strip()
     for field, value in changes.items():

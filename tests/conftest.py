@@ -126,6 +126,29 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+# The two sizes every page is looked at in: a desktop, and a phone with touch.
+SIZES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+
+
+@pytest.fixture(params=list(SIZES))
+def tab(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page once at each of SIZES; ``tab.size_name`` says which ("desktop", "phone")."""
+    context = browser.new_context(**SIZES[request.param])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.size_name = request.param
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def api() -> Any:
     from rest_framework.test import APIClient

@@ -75,3 +75,28 @@ export function describe(error) {
   }
   return said;
 }
+
+/**
+ * The body of a fetch `response` from the site's API (docs/api.md): its JSON, null when empty.
+ * A failed answer throws what `fail(code, message, details)` makes of it: the API's own code,
+ * message and details for its JSON error {"error": {...}}; code null, with "The site answered
+ * <status>." and no details, for an answer that is not the API's JSON (each caller has its own
+ * general codes for those). A body that cannot be read counts as empty.
+ */
+export async function readApiAnswer(response, fail) {
+  const text = await response.text().catch(() => "");
+  let data = null;
+  let parsed = false;
+  try {
+    data = text ? JSON.parse(text) : null;
+    parsed = true;
+  } catch {
+    data = null;
+  }
+  const error = data && typeof data === "object" ? data.error : null;
+  if (!response.ok && error && error.code) {
+    throw fail(error.code, error.message, error.details ?? null);
+  }
+  if (!response.ok || !parsed) throw fail(null, `The site answered ${response.status}.`, null);
+  return data;
+}

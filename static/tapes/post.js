@@ -7,7 +7,7 @@
 // cookie. Cross-origin: no cookies at all (`credentials: "omit"`), and `Authorization: Bearer`
 // when a token is given; otherwise the site posts as a guest and the answer carries a claim token,
 // kept in this page's localStorage under "tapes.claims".
-import { TapesError } from "./errors.js";
+import { TapesError, readApiAnswer } from "./errors.js";
 
 export const CLAIMS_KEY = "tapes.claims";
 
@@ -46,30 +46,15 @@ async function apiPost(url, body, { step, sameOrigin, token }) {
     const said = error && error.message ? error.message : String(error);
     throw new TapesError("network", said, { step });
   }
-  const text = await response.text().catch(() => "");
-  let data = null;
-  let parsed = false;
-  try {
-    data = text ? JSON.parse(text) : null;
-    parsed = true;
-  } catch {
-    data = null;
-  }
-  const error = data && typeof data === "object" ? data.error : null;
-  if (!response.ok && error && error.code) {
-    throw new TapesError(error.code, error.message, {
-      step,
-      status: response.status,
-      details: error.details ?? null,
-    });
-  }
-  if (!response.ok || !parsed) {
-    throw new TapesError(answerCode(response.status), `The site answered ${response.status}.`, {
-      step,
-      status: response.status,
-    });
-  }
-  return data;
+  return readApiAnswer(
+    response,
+    (code, message, details) =>
+      new TapesError(code ?? answerCode(response.status), message, {
+        step,
+        status: response.status,
+        details,
+      }),
+  );
 }
 
 // What storage said when it refused the form: Tapesite's local endpoint answers with the API's
@@ -113,7 +98,10 @@ function sendForm(upload, zip, onProgress) {
         reject(storageError(xhr));
       }
     };
-    xhr.onerror = () => reject(new TapesError("network", "", { step: "upload" }));
+    // A browser reports storage that refused this page's origin (its CORS) as a network error.
+    const where = new URL(upload.url, globalThis.location ? globalThis.location.href : undefined).origin;
+    const unreachable = `Storage at ${where} could not be reached, or did not allow this page's origin.`;
+    xhr.onerror = () => reject(new TapesError("network", unreachable, { step: "upload" }));
     xhr.onabort = () => reject(new TapesError("network", "The upload was aborted.", { step: "upload" }));
     xhr.send(form);
   });

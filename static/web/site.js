@@ -18,6 +18,8 @@
 //   formatLimit(bytes)     "100 MB": a size limit in whole megabytes, rounded down so it is
 //                          never overstated; below 1 MB in bytes ("64 bytes").
 
+import { readApiAnswer } from "../tapes/errors.js";
+
 /** Django's CSRF token, for the X-CSRFToken header of a write. */
 export function csrfToken() {
   const found = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
@@ -61,28 +63,14 @@ export async function api(url, { method = "GET", body, headers = {}, signal } = 
     if (error && error.name === "AbortError") throw error;
     throw new ApiError("network_error", error && error.message ? error.message : String(error));
   }
-  const text = await response.text().catch(() => "");
-  let data = null;
-  let parsed = false;
-  try {
-    data = text ? JSON.parse(text) : null;
-    parsed = true;
-  } catch {
-    data = null;
-  }
-  const error = data && typeof data === "object" ? data.error : null;
-  if (!response.ok && error && error.code) {
-    throw new ApiError(error.code, error.message, {
-      status: response.status,
-      details: error.details ?? null,
-    });
-  }
-  if (!response.ok || !parsed) {
-    throw new ApiError(`http_${response.status}`, `The site answered ${response.status}.`, {
-      status: response.status,
-    });
-  }
-  return data;
+  return readApiAnswer(
+    response,
+    (code, message, details) =>
+      new ApiError(code ?? `http_${response.status}`, message, {
+        status: response.status,
+        details,
+      }),
+  );
 }
 
 /** Copy `text` to the clipboard; true if it worked. */

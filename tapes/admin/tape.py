@@ -137,17 +137,19 @@ class TapeAdmin(ModerationViews):
     ) -> tuple[QuerySet[Tape], bool]:
         """Every branch is an indexed lookup: the exact (case-sensitive) code, a slug prefix,
         or an owner's username. They are combined as a UNION of ids, not an OR: PostgreSQL
-        cannot use three indexes for one OR across a join, and would read every tape."""
+        cannot use three indexes for one OR across a join, and would read every tape. Each branch
+        drops the model's ordering: SQLite refuses ORDER BY inside a compound statement."""
         term = search_term.strip()
         if not term:
             return queryset, False
         owners = User.objects.filter(username__iexact=term).values("pk")
         ids = (
             Tape.objects.filter(code=term.removeprefix("!"))
+            .order_by()
             .values("pk")
             .union(
-                Tape.objects.filter(slug__startswith=term).values("pk"),
-                Tape.objects.filter(user__in=owners).values("pk"),
+                Tape.objects.filter(slug__startswith=term).order_by().values("pk"),
+                Tape.objects.filter(user__in=owners).order_by().values("pk"),
             )
         )
         return queryset.filter(pk__in=ids), False

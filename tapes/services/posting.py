@@ -23,7 +23,6 @@ from tapes.services.quotas import (
     quota_lock,
     site_quota_check,
     site_quota_lock,
-    site_usage_of,
     usage_of,
 )
 from tapes.services.status import TapeState, owner_id, tape_log_change
@@ -122,8 +121,7 @@ def tape_create(
             # lock before the poster's, as everywhere.
             if site is not None:
                 site_quota_lock(site)
-                site_usage = site_usage_of(site=site, upload_id=upload.pk, now=now)
-                site_quota_check(site=site, usage=site_usage, size=size, now=now)
+                site_quota_check(site=site, upload_id=upload.pk, size=size, now=now)
             if poster.limited:
                 quota_lock(poster)
                 usage = usage_of(poster=poster, upload_id=upload.pk, now=now)

@@ -140,7 +140,8 @@ def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
         )
         .values_list(*columns)
     )
-    rows = list(tapes.union(slots, all=True)) if poster.key else list(slots)
+    # Without the models' default ordering: SQLite refuses ORDER BY inside a compound query.
+    rows = list(tapes.order_by().union(slots.order_by(), all=True)) if poster.key else list(slots)
     uses: list[_Use] = []
     open_slots = 0
     for kind, pk, created_at, leaves_at, size in rows:
@@ -196,121 +197,123 @@ def site_usage_of(*, site: Site, upload_id: int | None, now: datetime) -> Usage:
     )
     uses = [
         _Use(leaves_at=leaves_at + WINDOW if kind == _TAPE else leaves_at, bytes=size)
-        for kind, _pk, leaves_at, size in tapes.union(slots, all=True)
+        for kind, _pk, leaves_at, size in tapes.order_by().union(slots.order_by(), all=True)
     ]
     return Usage(uses=uses, open_slots=0)
 
 
-def site_quota_check(*, site: Site, usage: Usage, size: int, now: datetime) -> None:
-    """Refuse one more tape of ``size`` bytes that would take the site over its daily limits
-    (0 on the site: the settings' default). Nobody is exempt: the limit is the site's."""
-    uses = usage.uses
-    max_tapes, max_bytes = site.limit_tapes_per_day(), site.limit_bytes_per_day()
-    used_bytes = sum(use.bytes for use in uses)
-    if max_tapes > 0 and len(uses) + 1 > max_tapes:
-        raise _site_exceeded(site, "tapes_per_day", max_tapes, len(uses), uses, now, 1, 1)
-    if max_bytes > 0 and used_bytes + size > max_bytes:
-        raise _site_exceeded(site, "bytes_per_day", max_bytes, used_bytes, uses, now, size, 0)
-
-
-def _site_exceeded(
-    site: Site,
-    limit_name: str,
-    limit: int,
-    used: int,
-    uses: list[_Use],
-    now: datetime,
-    adding: int,
-    per_use: int,
-) -> TapesiteError:
-    resets_at = _resets_at(uses, limit=limit, used=used, adding=adding, per_use=per_use)
-    if limit_name == "tapes_per_day":
-        said = f"Pages on {site.name} have posted {used} of the {limit} tapes it may in 24 hours"
+def site_quota_check(*, site: Site, upload_id: int | None, size: int, now: datetime) -> None:
+    """Count the site's day (``site_usage_of``) and refuse one more tape of ``size`` bytes that
+    would take it over its daily limits (0 on the site: the settings' default). Nobody is
+    exempt: the limit is the site's."""
+    over = _over_limit(
+        site_usage_of(site=site, upload_id=upload_id, now=now).uses,
+        size=size,
+        max_tapes=site.limit_tapes_per_day(),
+        max_bytes=site.limit_bytes_per_day(),
+    )
+    if over is None:
+        return
+    if over.limit_name == "tapes_per_day":
+        said = f"Pages on {site.name} have posted {over.used} of the {over.limit} tapes it may"
     else:
         said = (
-            f"Pages on {site.name} have posted {_mib(used)} of the {_mib(limit)} it may in 24 hours"
+            f"Pages on {site.name} have posted {_mib(over.used)} of the {_mib(over.limit)} it may"
         )
-    details: dict[str, object] = {
-        "limit": limit_name,
-        "site": site.origin,
-        "max": limit,
-        "used": used,
-        "window_seconds": int(WINDOW.total_seconds()),
-        "resets_at": resets_at.isoformat() if resets_at else None,
-    }
-    if resets_at is not None:
-        details["retry_after"] = max(1, math.ceil((resets_at - now).total_seconds()))
-        said += f". Tapes can be posted from it again after {resets_at:%Y-%m-%d %H:%M} UTC."
-    else:
-        said += "."
-    return TapesiteError("site_quota_exceeded", said, status=429, details=details)
+    raise _refusal(
+        over,
+        code="site_quota_exceeded",
+        said=said + " in 24 hours",
+        whose=("site", site.origin),
+        again="Tapes can be posted from it again",
+        now=now,
+    )
 
 
 def quota_check(*, poster: Poster, usage: Usage, size: int, now: datetime) -> None:
     """Refuse one more tape of ``size`` bytes that would take ``poster`` over a daily limit."""
     if not poster.limited:
         return
-    uses = usage.uses
+    over = _over_limit(
+        usage.uses, size=size, max_tapes=poster.max_tapes, max_bytes=poster.max_bytes
+    )
+    if over is None or poster.exempt():
+        return
+    who = "You have" if poster.kind == "user" else "Guests at your address have"
+    if over.limit_name == "tapes_per_day":
+        said = f"{who} posted {over.used} of {over.limit} tapes allowed in 24 hours"
+    else:
+        said = f"{who} posted {_mib(over.used)} of {_mib(over.limit)} allowed in 24 hours"
+        if over.adding > over.limit:
+            said += f", and this tape alone is {_mib(over.adding)}"
+    if poster.kind == "guest":
+        said += " (signing in gives you your own allowance)"
+    raise _refusal(
+        over,
+        code="quota_exceeded",
+        said=said,
+        whose=("poster", poster.kind),
+        again="You can post again",
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class _Over:
+    """The daily limit one more tape would break, and what is already used of it."""
+
+    limit_name: str  # "tapes_per_day" | "bytes_per_day"
+    limit: int
+    used: int
+    uses: list[_Use]
+    adding: int
+    # What one use frees as it leaves the window: 1 when counting tapes, 0 (its bytes) for bytes.
+    per_use: int
+
+
+def _over_limit(uses: list[_Use], *, size: int, max_tapes: int, max_bytes: int) -> _Over | None:
+    """The first limit (tapes, then bytes; 0: none) that one more tape of ``size`` would break."""
+    if max_tapes > 0 and len(uses) + 1 > max_tapes:
+        return _Over("tapes_per_day", max_tapes, len(uses), uses, adding=1, per_use=1)
     used_bytes = sum(use.bytes for use in uses)
-    refusal: TapesiteError | None = None
-    if poster.max_tapes > 0 and len(uses) + 1 > poster.max_tapes:
-        refusal = _exceeded(poster, "tapes_per_day", poster.max_tapes, len(uses), uses, now, 1, 1)
-    elif poster.max_bytes > 0 and used_bytes + size > poster.max_bytes:
-        refusal = _exceeded(
-            poster, "bytes_per_day", poster.max_bytes, used_bytes, uses, now, size, 0
-        )
-    if refusal is not None and not poster.exempt():
-        raise refusal
+    if max_bytes > 0 and used_bytes + size > max_bytes:
+        return _Over("bytes_per_day", max_bytes, used_bytes, uses, adding=size, per_use=0)
+    return None
 
 
-def _resets_at(
-    uses: list[_Use], *, limit: int, used: int, adding: int, per_use: int
-) -> datetime | None:
-    """When enough of today's uses have left the window for ``adding`` more to fit (``per_use``:
-    1 when counting tapes, 0 when counting bytes), or None if it never will."""
-    if adding > limit:
+def _resets_at(over: _Over) -> datetime | None:
+    """When enough of today's uses have left the window for ``adding`` more to fit, or None if
+    it never will."""
+    if over.adding > over.limit:
         return None
-    for use in sorted(uses, key=lambda u: u.leaves_at):
-        used -= per_use or use.bytes
-        if used + adding <= limit:
+    used = over.used
+    for use in sorted(over.uses, key=lambda u: u.leaves_at):
+        used -= over.per_use or use.bytes
+        if used + over.adding <= over.limit:
             return use.leaves_at
     return None
 
 
-def _exceeded(
-    poster: Poster,
-    limit_name: str,
-    limit: int,
-    used: int,
-    uses: list[_Use],
-    now: datetime,
-    adding: int,
-    per_use: int,
+def _refusal(
+    over: _Over, *, code: str, said: str, whose: tuple[str, str], again: str, now: datetime
 ) -> TapesiteError:
-    resets_at = _resets_at(uses, limit=limit, used=used, adding=adding, per_use=per_use)
-    who = "You have" if poster.kind == "user" else "Guests at your address have"
-    if limit_name == "tapes_per_day":
-        said = f"{who} posted {used} of {limit} tapes allowed in 24 hours"
-    else:
-        said = f"{who} posted {_mib(used)} of {_mib(limit)} allowed in 24 hours"
-        if adding > limit:
-            said += f", and this tape alone is {_mib(adding)}"
-    if poster.kind == "guest":
-        said += " (signing in gives you your own allowance)"
+    """The 429 for ``over``: ``said`` and, when the window will free enough, when to come back;
+    ``whose`` names what the limit is counted against in the details."""
+    resets_at = _resets_at(over)
     details: dict[str, object] = {
-        "limit": limit_name,
-        "poster": poster.kind,
-        "max": limit,
-        "used": used,
+        "limit": over.limit_name,
+        whose[0]: whose[1],
+        "max": over.limit,
+        "used": over.used,
         "window_seconds": int(WINDOW.total_seconds()),
         "resets_at": resets_at.isoformat() if resets_at else None,
     }
     if resets_at is not None:
         details["retry_after"] = max(1, math.ceil((resets_at - now).total_seconds()))
-        said += f". You can post again after {resets_at:%Y-%m-%d %H:%M} UTC."
+        said += f". {again} after {resets_at:%Y-%m-%d %H:%M} UTC."
     else:
         said += "."
-    return TapesiteError("quota_exceeded", said, status=429, details=details)
+    return TapesiteError(code, said, status=429, details=details)
 
 
 def _mib(size: int) -> str:

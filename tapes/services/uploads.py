@@ -24,7 +24,6 @@ from tapes.services.quotas import (
     quota_lock,
     site_quota_check,
     site_quota_lock,
-    site_usage_of,
     usage_of,
 )
 from tapes.services.status import owner_id
@@ -127,8 +126,7 @@ def tape_upload_start(
         _check_open_slots(usage.open_slots)
         quota_check(poster=poster, usage=usage, size=size, now=now)
         if site is not None:
-            site_usage = site_usage_of(site=site, upload_id=upload.pk, now=now)
-            site_quota_check(site=site, usage=site_usage, size=size, now=now)
+            site_quota_check(site=site, upload_id=upload.pk, size=size, now=now)
     except TapesiteError:
         TapeUpload.objects.filter(pk=upload.pk).delete()
         raise

@@ -7,12 +7,16 @@ from .base import (
     ATPROTO_HANDLE_RESOLVER_URL,
     ATPROTO_PDS_URL,
     ATPROTO_PLC_URL,
+    INSTALLED_APPS,
     VAR_DIR,
     env,
     local_secret_key,
 )
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# runserver would answer /static/ itself, before any middleware, without whitenoise's
+# Access-Control-Allow-Origin: pages on other origins (examples/) could not import the library.
+INSTALLED_APPS = ["whitenoise.runserver_nostatic", *INSTALLED_APPS]
 # Not a fixed key: one shared by every checkout would let anyone forge upload policies and
 # sessions on a dev instance left reachable. Each checkout makes its own on first run, in var/
 # (ignored by git).

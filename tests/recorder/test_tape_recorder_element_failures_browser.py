@@ -19,9 +19,6 @@ from tests.support.listeners import settle, silent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
 LAYOUT = """() => {
     const host = document.querySelector('tape-recorder');
     const box = host.getBoundingClientRect();
@@ -61,11 +58,10 @@ def dead_endpoint(storages: dict[str, Any], endpoint: str) -> dict[str, Any]:
 
 
 @pytest.mark.s3
-@pytest.mark.parametrize("screen", ["desktop", "phone"])
 def test_a_post_that_cannot_reach_storage_fails_keeps_the_take_and_posts_on_try_again(
-    page: Any, whitenoise_server: str, listener: Any, s3_storage: Any, settings: Any, screen: str
+    tab: Any, whitenoise_server: str, listener: Any, s3_storage: Any, settings: Any
 ) -> None:
-    page.set_viewport_size(PHONE if screen == "phone" else DESKTOP)
+    page, screen = tab, tab.size_name  # once at each of the suite's sizes (desktop, phone)
     other = piece.element_page(listener, whitenoise_server, {"piece": "orbits", "seconds": "10"})
     piece.registered(other)
     # The bucket lets the registered site's pages POST uploads to it (CORS), as in production.

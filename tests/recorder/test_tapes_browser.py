@@ -169,7 +169,8 @@ def test_posts_a_take_as_a_guest_and_keeps_the_claim(
 def test_static_tapes_are_served_with_cors(client: Any) -> None:
     # whitenoise (the middleware that serves /static/ in every environment) allows any origin to
     # import the library and its worker as module scripts.
-    for name in ("tapes.js", "pack-worker.js", "post.js", "errors.js", "png.js"):
+    library = ("tapes.js", "take.js", "capture.js", "realtime.js", "limits.js", "timing.js")
+    for name in (*library, "pack-worker.js", "post.js", "errors.js", "png.js"):
         response = client.get(f"/static/tapes/{name}")
         assert response.status_code == 200, name
         assert response["Access-Control-Allow-Origin"] == "*", name

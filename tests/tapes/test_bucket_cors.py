@@ -9,14 +9,13 @@ from typing import Any
 
 import django_rq
 import pytest
-from django.core.files.storage import storages
 from django.core.management import call_command
 
 from sites import services as site_services
 from tapes.jobs import apply_buckets_cors
 from tapes.queueing import BUCKETS_CORS
-from tapes.storage import s3_client
 from tests.sites.factories import SiteFactory
+from tests.support.buckets import use_own_buckets
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +25,8 @@ OWN = "http://127.0.0.1:8000"
 @pytest.fixture
 def buckets(s3_storage: Any, settings: Any) -> Any:
     """Buckets of this module's own, so the rules it writes touch no other test's."""
-    names = {"cors-user": "tapes_user", "cors-guest": "tapes_guest"}
     settings.TAPES_SITE_URL = OWN
-    settings.TAPES_BUCKET_STORAGES = names
-    settings.STORAGES = {**settings.STORAGES}
-    for bucket, alias in names.items():
-        options = {**settings.STORAGES[alias]["OPTIONS"], "bucket_name": bucket}
-        settings.STORAGES[alias] = {**settings.STORAGES[alias], "OPTIONS": options}
-    client = s3_client(storages["tapes_user"])
-    assert client is not None
-    return client
+    return use_own_buckets(settings, user="cors-user", guest="cors-guest")
 
 
 def allowed(client: Any, bucket: str) -> list[str]:

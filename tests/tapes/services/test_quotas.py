@@ -5,14 +5,12 @@ cannot pass a limit."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,7 +18,7 @@ from tapes import services
 from tapes.models import Tape, TapeUpload
 from tapes.services.uploads import UploadTicket
 from tapes.storage import storage_for
-from tapesite.errors import TapesiteError
+from tests.tapes.services.conftest import Race, Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -42,20 +40,12 @@ def post(ticket: UploadTicket, *, user: User | None = None, content: bytes | Non
     return services.tape_create(user=user, slug=ticket.upload.slug, upload_token=ticket.token)
 
 
-def refusal(call: Any) -> TapesiteError:
-    with pytest.raises(TapesiteError) as caught:
-        call()
-    assert caught.value.code == "quota_exceeded"
-    assert caught.value.status == 429
-    return caught.value
-
-
-def test_a_guest_address_gets_so_many_tapes_a_day(settings: Any) -> None:
+def test_a_guest_address_gets_so_many_tapes_a_day(settings: Any, refused: Refused) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 2
     first = start()
     post(first)  # a registered tape
     second = start()  # and a reservation: both count
-    error = refusal(start)
+    error = refused(start, "quota_exceeded")
     details = error.details
     assert (details["limit"], details["poster"], details["max"], details["used"]) == (
         "tapes_per_day",
@@ -72,34 +62,38 @@ def test_a_guest_address_gets_so_many_tapes_a_day(settings: Any) -> None:
     start(client="198.51.100.8")
 
 
-def test_a_reservation_nobody_uses_stops_counting_when_its_form_expires(settings: Any) -> None:
+def test_a_reservation_nobody_uses_stops_counting_when_its_form_expires(
+    settings: Any, refused: Refused
+) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
     unused = start()
-    refusal(start)
+    refused(start, "quota_exceeded")
     TapeUpload.objects.filter(pk=unused.upload.pk).update(expires_at=timezone.now())
     start()
 
 
-def test_registered_tapes_count_for_a_rolling_day(settings: Any) -> None:
+def test_registered_tapes_count_for_a_rolling_day(settings: Any, refused: Refused) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
     tape = post(start())
     assert tape.poster.startswith("guest:") and GUEST not in tape.poster  # no address kept
-    error = refusal(start)
+    error = refused(start, "quota_exceeded")
     resets_at = datetime.fromisoformat(error.details["resets_at"])
     assert resets_at == Tape.objects.get(pk=tape.pk).created_at + timedelta(days=1)
     # Nuking it does not give the post back; a day later it has left the window.
     Tape.objects.filter(pk=tape.pk).update(nuked=True)
-    refusal(start)
+    refused(start, "quota_exceeded")
     Tape.objects.filter(pk=tape.pk).update(
         created_at=timezone.now() - timedelta(hours=24, seconds=1)
     )
     start()
 
 
-def test_declared_bytes_count_at_the_start_and_stored_bytes_after(settings: Any) -> None:
+def test_declared_bytes_count_at_the_start_and_stored_bytes_after(
+    settings: Any, refused: Refused
+) -> None:
     settings.TAPES_QUOTA_GUEST_BYTES_PER_DAY = 1000
     first = start(600)
-    error = refusal(lambda: start(500))
+    error = refused(lambda: start(500), "quota_exceeded")
     assert (error.details["limit"], error.details["used"], error.details["max"]) == (
         "bytes_per_day",
         600,
@@ -109,24 +103,24 @@ def test_declared_bytes_count_at_the_start_and_stored_bytes_after(settings: Any)
     # Registered, the tape counts what was stored (less than it declared), not the declaration.
     post(first, content=b"z" * 300)
     start(700)
-    refusal(lambda: start(1))
+    refused(lambda: start(1), "quota_exceeded")
 
 
-def test_a_tape_bigger_than_the_whole_allowance_never_fits(settings: Any) -> None:
+def test_a_tape_bigger_than_the_whole_allowance_never_fits(settings: Any, refused: Refused) -> None:
     settings.TAPES_QUOTA_GUEST_BYTES_PER_DAY = 1000
-    error = refusal(lambda: start(1001))
+    error = refused(lambda: start(1001), "quota_exceeded")
     assert error.details["resets_at"] is None
     assert "retry_after" not in error.details
 
 
-def test_registering_checks_again_and_keeps_no_copy(settings: Any) -> None:
+def test_registering_checks_again_and_keeps_no_copy(settings: Any, refused: Refused) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 2
     late = start()
     # Its form expired unused for a while, and two other reservations took the room.
     TapeUpload.objects.filter(pk=late.upload.pk).update(expires_at=timezone.now())
     start()
     start()
-    error = refusal(lambda: post(late))
+    error = refused(lambda: post(late), "quota_exceeded")
     assert error.details["used"] == 2
     assert not Tape.objects.exists()
     assert TapeUpload.objects.get(pk=late.upload.pk).tape is None
@@ -135,12 +129,12 @@ def test_registering_checks_again_and_keeps_no_copy(settings: Any) -> None:
 
 
 def test_users_have_their_own_quota_and_the_permission_lifts_it(
-    settings: Any, user: User, other_user: User
+    settings: Any, user: User, other_user: User, refused: Refused
 ) -> None:
     settings.TAPES_QUOTA_USER_TAPES_PER_DAY = 1
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
     post(start(user=user), user=user)
-    error = refusal(lambda: start(user=user))
+    error = refused(lambda: start(user=user), "quota_exceeded")
     assert error.details["poster"] == "user"
     start(user=other_user)
     start()  # the guest allowance of the same address is another one
@@ -151,7 +145,7 @@ def test_users_have_their_own_quota_and_the_permission_lifts_it(
 
 
 def test_a_claimed_tape_still_counts_for_whoever_posted_it(
-    settings: Any, user: User, django_capture_on_commit_callbacks: Any
+    settings: Any, user: User, django_capture_on_commit_callbacks: Any, refused: Refused
 ) -> None:
     settings.TAPES_QUOTA_USER_TAPES_PER_DAY = 1
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
@@ -160,7 +154,7 @@ def test_a_claimed_tape_still_counts_for_whoever_posted_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.tapes_claim(user=user, tokens=[token])[0].claimed
     start(user=user)  # the claimer's own allowance is untouched
-    refusal(start)  # and the guest's is still spent
+    refused(start, "quota_exceeded")  # and the guest's is still spent
 
 
 def test_zero_turns_a_limit_off(settings: Any) -> None:
@@ -172,32 +166,13 @@ def test_zero_turns_a_limit_off(settings: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_racing_starts_on_separate_connections_never_pass_the_limit(settings: Any) -> None:
+def test_racing_starts_on_separate_connections_never_pass_the_limit(
+    settings: Any, race: Race
+) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 4
     settings.TAPES_UPLOAD_MAX_OPEN_PER_CLIENT = 100  # only the daily quota in the race
-    racers = 12
-    barrier = threading.Barrier(racers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            start(piece=f"p{n}")  # pieces of their own: no slug clash in the same millisecond
-            outcome = "started"
-        except TapesiteError as exc:
-            outcome = exc.code
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == racers
+    # Pieces of their own: no slug clash in the same millisecond.
+    outcomes = race(12, lambda n: start(piece=f"p{n}"))
     assert set(outcomes) <= {"started", "quota_exceeded"}
     started = outcomes.count("started")
     # Never over the limit. (Racers that all insert before any counts may all be refused:

@@ -4,13 +4,11 @@ poster's own; racing starts from many clients of one site cannot pass it; a site
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,8 +17,8 @@ from tapes import services
 from tapes.models import Tape, TapeUpload
 from tapes.services.uploads import UploadTicket
 from tapes.storage import storage_for
-from tapesite.errors import TapesiteError
 from tests.sites.factories import SiteFactory
+from tests.tapes.services.conftest import Race, Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -47,21 +45,13 @@ def post(ticket: UploadTicket, site: Site | None, *, piece_url: str = "", seed: 
     )
 
 
-def site_refusal(call: Any) -> TapesiteError:
-    with pytest.raises(TapesiteError) as caught:
-        call()
-    assert caught.value.code == "site_quota_exceeded"
-    assert caught.value.status == 429
-    return caught.value
-
-
-def test_the_site_counts_tapes_and_open_slots_of_all_its_clients() -> None:
+def test_the_site_counts_tapes_and_open_slots_of_all_its_clients(refused: Refused) -> None:
     site = SiteFactory.create(tapes_per_day=3)
     post(start(site, client="198.51.100.1"), site)
     start(site, client="198.51.100.2")  # open, not posted: counts until its form expires
     start(site, client="198.51.100.3")
-    refused = site_refusal(lambda: start(site, client="198.51.100.4"))
-    assert refused.details["used"] == 3
+    refusal = refused(lambda: start(site, client="198.51.100.4"), "site_quota_exceeded")
+    assert refusal.details["used"] == 3
     assert not TapeUpload.objects.filter(client="198.51.100.4").exists()
     # A slot whose form expired stops counting.
     TapeUpload.objects.filter(client="198.51.100.3").update(expires_at=timezone.now())
@@ -71,33 +61,31 @@ def test_the_site_counts_tapes_and_open_slots_of_all_its_clients() -> None:
     start(None, client="198.51.100.5")
 
 
-def test_the_site_bytes_include_the_declared_size(settings: Any) -> None:
+def test_the_site_bytes_include_the_declared_size(settings: Any, refused: Refused) -> None:
     site = SiteFactory.create(bytes_per_day=1000)
     start(site, client="198.51.100.1", size=600)
-    refused = site_refusal(lambda: start(site, client="198.51.100.2", size=500))
-    assert (refused.details["limit"], refused.details["used"]) == ("bytes_per_day", 600)
-    assert refused.details["resets_at"] is not None
+    refusal = refused(lambda: start(site, client="198.51.100.2", size=500), "site_quota_exceeded")
+    assert (refusal.details["limit"], refusal.details["used"]) == ("bytes_per_day", 600)
+    assert refusal.details["resets_at"] is not None
     start(site, client="198.51.100.2", size=400)
 
 
-def test_registering_counts_the_site_again_and_keeps_nothing_refused() -> None:
+def test_registering_counts_the_site_again_and_keeps_nothing_refused(refused: Refused) -> None:
     site = SiteFactory.create(tapes_per_day=2)
     first = start(site, client="198.51.100.1")
     second = start(site, client="198.51.100.2")
     post(first, site)
     Site.objects.filter(pk=site.pk).update(tapes_per_day=1)
     site.refresh_from_db()
-    site_refusal(lambda: post(second, site))
+    refused(lambda: post(second, site), "site_quota_exceeded")
     assert Tape.objects.count() == 1
 
 
-def test_both_the_poster_and_the_site_are_checked(settings: Any) -> None:
+def test_both_the_poster_and_the_site_are_checked(settings: Any, refused: Refused) -> None:
     settings.TAPES_QUOTA_GUEST_TAPES_PER_DAY = 1
     site = SiteFactory.create(tapes_per_day=10)
     start(site, client="198.51.100.1")
-    with pytest.raises(TapesiteError) as caught:
-        start(site, client="198.51.100.1")
-    assert caught.value.code == "quota_exceeded"
+    refused(lambda: start(site, client="198.51.100.1"), "quota_exceeded")
 
 
 def test_a_guest_owner_owns_the_tape_and_the_provenance_is_kept(user: Any) -> None:
@@ -119,31 +107,9 @@ def test_a_piece_url_must_be_http_or_https() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_racing_clients_of_one_site_never_pass_its_limit() -> None:
+def test_racing_clients_of_one_site_never_pass_its_limit(race: Race) -> None:
     site = SiteFactory.create(tapes_per_day=4)
-    racers = 12
-    barrier = threading.Barrier(racers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            start(site, client=f"198.51.100.{n + 1}", piece=f"p{n}")
-            outcome = "started"
-        except TapesiteError as exc:
-            outcome = exc.code
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == racers
+    outcomes = race(12, lambda n: start(site, client=f"198.51.100.{n + 1}", piece=f"p{n}"))
     assert set(outcomes) <= {"started", "site_quota_exceeded"}
     started = outcomes.count("started")
     assert started <= 4
