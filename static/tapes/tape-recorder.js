@@ -9,97 +9,18 @@
 //
 // Attributes: for (the canvas' id), piece, seconds (the take's limit, at most 60), mode
 // ("realtime" | "frames"), fps, blank-colour, site (Tapesite's address; default: where this file
-// came from), piece-url, source, seed. Properties: canvas (a canvas to use instead of `for`),
-// token (a Bearer token to post as a user instead of as a guest), take (the library's take while
-// there is one: in "frames" mode the page calls take.frame(ms) itself), state.
-// Events (bubbling, composed): tape-start {take}, tape-recorded {result}, tape-posted
-// {answer} (the API's posting answer with url and, for guests, claimUrl), tape-failed {error}
-// (a TapesError: code, message, step), tape-discarded.
+// came from), piece-url, source, seed; state (set by the element: read it, style by it).
+// Properties: canvas (a canvas to use instead of `for`), token (a Bearer token to post as a user
+// instead of as a guest), take (the library's take while there is one: in "frames" mode the page
+// calls take.frame(ms) itself), result, answer, state. Methods: record(), stop(), post(),
+// download(), reset(). Events (bubbling, composed): tape-start {take}, tape-limit {take},
+// tape-recorded {result}, tape-posted {answer}, tape-failed {error}, tape-discarded.
+// All of it is documented in docs/recorder.md ("The <tape-recorder> element").
 //
-// The element's state is its `state` attribute (and the shadow deck's data-state): idle,
-// recording, packing, recorded, posting, posted, failed. A failed post keeps the take: "Try
-// again" calls the library's post() again, which resumes (an upload already in storage is only
-// registered).
+// A failed post keeps the take: "Try again" calls the library's post() again, which resumes (an
+// upload already in storage is only registered again).
 import * as Tapes from "./tapes.js";
-
-const STYLESHEET = new URL("./tape-recorder.css", import.meta.url).href;
-
-const STEPS = {
-  start: "Getting an upload slot…",
-  upload: "Uploading…",
-  register: "Registering your tape…",
-};
-
-const TEMPLATE = `
-<link rel="stylesheet" href="${STYLESHEET}">
-<div class="deck" part="deck" data-state="idle" hidden>
-  <div class="controls">
-    <button type="button" class="record" part="button record" data-show="idle"><span class="dot" aria-hidden="true"></span>Record</button>
-    <button type="button" class="stop" part="button stop" data-show="recording"><span class="square" aria-hidden="true"></span>Stop</button>
-    <div class="clock" data-show="idle recording packing">
-      <progress class="used" max="10" value="0" aria-label="Tape used"></progress>
-      <span class="time" role="timer" aria-live="off"><span class="elapsed">0.0</span> / <span class="limit">10</span> s</span>
-    </div>
-  </div>
-  <p class="note" role="status" aria-live="polite"></p>
-  <div class="take" data-show="recorded posting posted failed">
-    <p class="summary"></p>
-    <p class="blank" data-show="recorded" hidden>Nothing changed on the canvas during this take, so there is nothing to post. Record again.</p>
-    <div class="buttons" data-show="recorded">
-      <button type="button" class="post" part="button post">POST</button>
-      <button type="button" class="download">Download ZIP</button>
-      <button type="button" class="discard">Discard</button>
-    </div>
-  </div>
-  <div class="posting" data-show="posting">
-    <p class="step" aria-live="polite"></p>
-    <progress class="upload" max="100" value="0" aria-label="Upload progress"></progress>
-  </div>
-  <div class="posted" data-show="posted">
-    <p class="title">POSTED! <a class="link" target="_blank" rel="noopener"></a></p>
-    <p class="claim" hidden>Posted as a guest. <a class="claim-link" target="_blank" rel="noopener">Keep it: claim on Tapesite</a></p>
-    <div class="buttons">
-      <button type="button" class="copy">Copy link</button>
-      <button type="button" class="again">Record again</button>
-      <span class="copied" aria-live="polite"></span>
-    </div>
-  </div>
-  <div class="failed" data-show="failed" role="alert">
-    <p class="title">POST FAILED</p>
-    <p class="reason"></p>
-    <div class="buttons">
-      <button type="button" class="retry" part="button retry">Try again</button>
-      <button type="button" class="download">Download ZIP</button>
-      <button type="button" class="discard">Discard</button>
-    </div>
-  </div>
-  <div class="confirm" role="alertdialog" aria-label="Discard this take?" hidden>
-    <p>Discard this take? It has not been posted; discarded, it is gone for good.</p>
-    <div class="buttons">
-      <button type="button" class="keep">Keep it</button>
-      <button type="button" class="confirm-discard danger">Discard</button>
-    </div>
-  </div>
-</div>
-`;
-
-const seconds = (ms) => (Math.max(0, ms) / 1000).toFixed(1);
-
-function sizeOf(bytes) {
-  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-// The library's plain sentence for a code; the error's own message when it has none.
-function reasonOf(error) {
-  let said = "";
-  try {
-    said = typeof Tapes.describe === "function" ? Tapes.describe(error) : "";
-  } catch {
-    said = "";
-  }
-  return said || (error && error.message) || "Something went wrong. Your take is safe here.";
-}
+import { STEPS, TEMPLATE, limitWords, reasonOf, seconds, sizeOf } from "./tape-recorder-parts.js";
 
 export class TapeRecorderElement extends HTMLElement {
   static get observedAttributes() {
@@ -118,8 +39,9 @@ export class TapeRecorderElement extends HTMLElement {
     };
     sheet.addEventListener("load", show, { once: true });
     sheet.addEventListener("error", show, { once: true });
-    this.canvas = null;
-    this.token = null;
+    // A page may have set these before this module defined the element (an upgrade): keep them.
+    this.canvas = this.canvas ?? null;
+    this.token = this.token ?? null;
     this.take = null;
     this.result = null;
     this.answer = null;
@@ -133,7 +55,7 @@ export class TapeRecorderElement extends HTMLElement {
 
   connectedCallback() {
     this.showLimit();
-    if (!this.hasAttribute("state")) this.setState("idle");
+    this.setState(this.state);
     window.addEventListener("beforeunload", this.onUnload);
   }
 
@@ -197,7 +119,7 @@ export class TapeRecorderElement extends HTMLElement {
   setState(next) {
     this.deck.dataset.state = next;
     this.setAttribute("state", next);
-    this.$(".confirm").hidden = true;
+    this.asking(false);
   }
 
   say(words, code = "") {
@@ -270,11 +192,18 @@ export class TapeRecorderElement extends HTMLElement {
     this.take = take;
     this.result = null;
     this.answer = null;
+    this.limited = false;
     take.addEventListener("frame", (event) => {
       if (this.take === take) this.showTime(event.detail.ms);
     });
     take.addEventListener("limit", () => {
-      if (this.take === take) this.stop();
+      if (this.take !== take) return;
+      this.limited = true;
+      this.emit("tape-limit", { take });
+    });
+    // The library stops a take by itself (its limit, a packing worker that failed): follow it.
+    take.addEventListener("statechange", () => {
+      if (this.take === take && take.state === "packing" && this.state === "recording") this.stop();
     });
     take.addEventListener("progress", (event) => {
       if (this.take === take) this.progress(event.detail);
@@ -299,22 +228,28 @@ export class TapeRecorderElement extends HTMLElement {
       if (this.take !== take) return;
       this.take = null;
       this.setState("idle");
-      this.say(`The take could not be packed: ${reasonOf(error)}`, error.code || "pack_failed");
+      this.say(reasonOf(error), error.code || "pack_failed");
       this.focusOn(".record");
       return;
     }
     if (this.take !== take) return;
     this.result = result;
     this.say("");
+    const limited = this.$(".limited");
+    limited.textContent = this.limited ? limitWords(this.limitSeconds()) : "";
+    limited.hidden = !this.limited;
     this.showTime(result.durationMs);
     this.$(".summary").textContent =
       `Your take: ${seconds(result.durationMs)} s, ${result.frames} frames, ` +
       `${sizeOf(result.bytes ?? result.zip.size)}.`;
     this.$(".blank").hidden = !result.blank;
+    this.$(".post").hidden = Boolean(result.blank);
     this.$(".post").disabled = Boolean(result.blank);
     this.deck.dataset.blank = String(Boolean(result.blank));
     this.setState("recorded");
-    this.focusOn(result.blank ? ".discard" : ".post");
+    // A blank take has nothing to keep: its way out is simply to record again.
+    this.$(".take .discard").textContent = result.blank ? "Record again" : "Discard";
+    this.focusOn(result.blank ? ".take .discard" : ".post");
     this.emit("tape-recorded", { result });
   }
 
@@ -338,6 +273,7 @@ export class TapeRecorderElement extends HTMLElement {
     const take = this.take;
     if (!take || !this.result || this.result.blank) return null;
     if (!["recorded", "failed"].includes(this.state)) return null;
+    this.say("");
     this.setState("posting");
     this.$(".upload").value = 0;
     this.$(".step").textContent = STEPS.start;
@@ -381,11 +317,10 @@ export class TapeRecorderElement extends HTMLElement {
     this.$(".copied").textContent = copied ? "Copied!" : url;
   }
 
+  /** Save the take's ZIP (named after the piece and the take's start, or the posted slug). */
   download() {
-    if (!this.take) return;
-    const piece = this.getAttribute("piece") || "piece";
-    const name = this.answer ? `${this.answer.slug || this.answer.code}.zip` : `${piece}-take.zip`;
-    this.take.download(name);
+    if (!this.take || !this.result) return null;
+    return this.take.download();
   }
 
   // --- throwing a take away -------------------------------------------------------------------
@@ -395,12 +330,18 @@ export class TapeRecorderElement extends HTMLElement {
       this.reset();
       return;
     }
-    this.$(".confirm").hidden = false;
+    this.asking(true);
     this.focusOn(".keep");
   }
 
+  // The question stands in for the take's buttons while it is asked.
+  asking(open) {
+    this.$(".confirm").hidden = !open;
+    this.deck.toggleAttribute("data-asking", open);
+  }
+
   closeConfirm(discard) {
-    this.$(".confirm").hidden = true;
+    this.asking(false);
     if (discard) {
       this.reset();
     } else {
