@@ -74,6 +74,10 @@ def wait_seconds(
 ) -> float:
     """How long until one more request fits under ``limit``, if nothing else is sent meanwhile
     (``current`` counts the requests served in this window, not the refused one)."""
+    if limit <= 0:
+        # A rate of none ("0/min", a step switched off) never lets one through: ask again
+        # after a window, by when an operator may have changed it (and no division by zero).
+        return duration
     room = limit - 1  # what the others may add up to, with the new request on top
     if estimate(previous=previous, current=current, elapsed=elapsed) <= room:
         return 0.0

@@ -161,3 +161,11 @@ def test_wait_is_when_one_more_request_fits(
     if later >= 1:  # the next window: this one's count is the previous
         previous, current, later = current, 0, later - 1
     assert estimate(previous=previous, current=current, elapsed=later) + 1 <= limit + 1e-9
+
+
+@pytest.mark.parametrize(("previous", "current"), [(0, 0), (3, 0), (0, 2)])
+def test_a_rate_of_none_waits_a_window_and_never_divides_by_zero(
+    previous: int, current: int
+) -> None:
+    waited = wait_seconds(previous=previous, current=current, elapsed=0.25, limit=0, duration=60)
+    assert waited == 60.0
