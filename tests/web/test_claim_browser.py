@@ -18,25 +18,7 @@ from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SIZES: dict[str, dict[str, Any]] = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
-
-
-@pytest.fixture(params=list(SIZES))
-def tab(browser: Any, request: pytest.FixtureRequest) -> Any:
-    context = browser.new_context(**SIZES[request.param])
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.size_name = request.param
-    yield page
-    context.close()
+# `tab` (tests/conftest.py): a fresh page at desktop and at phone size.
 
 
 def heading(page: Any, name: str) -> Any:
