@@ -128,6 +128,21 @@ def s3_client(storage: Storage) -> Any | None:
     return storage.connection.meta.client
 
 
+def bucket_cors_allowed(*, bucket: str) -> list[str] | None:
+    """The origins a bucket's CORS lets browsers upload from now ([] with no rule), or None for
+    local storage, which has no CORS of its own."""
+    client = s3_client(storage_for(bucket))
+    if client is None:
+        return None
+    try:
+        rules = client.get_bucket_cors(Bucket=bucket).get("CORSRules", [])
+    except client.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
+            return []
+        raise
+    return [origin for rule in rules for origin in rule.get("AllowedOrigins", [])]
+
+
 def bucket_setup(*, bucket: str, cors_origins: list[str]) -> list[str]:
     """Create an S3 bucket if missing and let browsers on ``cors_origins`` POST uploads to it.
     Idempotent; returns what it did, for an operator to read. Local storage needs nothing."""

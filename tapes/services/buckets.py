@@ -1,7 +1,9 @@
 """The buckets' set-up: created if missing, and CORS for every origin whose pages upload to them
 (Tapesite's own, TAPES_STORAGE_CORS_ORIGINS, the registered active sites, and any an operator
 names). Run by ``tapes_storage_setup`` and, after any change to the registered sites, by a job:
-registering a site in the admin is all it takes for its pages' uploads to reach the buckets."""
+registering a site in the admin is all it takes for its pages' uploads to reach the buckets. The
+reconcile sweep checks them too, so a change whose job could not be queued (Redis down while staff
+saved a site) or a rule someone replaced by hand still ends up right."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.conf import settings
 from sites.origins import origin_or_none
 from sites.selectors import site_origins_active
 from tapes.queueing import BUCKETS_CORS
-from tapes.storage import bucket_setup
+from tapes.storage import bucket_cors_allowed, bucket_setup
 from tapesite import queueing
 
 logger = logging.getLogger(__name__)
@@ -59,3 +61,21 @@ def buckets_cors_enqueue() -> bool:
         )
         return False
     return True
+
+
+def buckets_cors_reconcile() -> list[str]:
+    """Re-apply the CORS of every bucket that lacks an origin it should allow; the buckets it
+    mended. One read per bucket: cheap enough for the reconcile sweep, and the only way to
+    notice a change whose job never ran. An origin allowed beyond those (``tapes_storage_setup
+    --cors-origin``) is no reason to rewrite the rule: it stays until the next change of sites,
+    as it always has."""
+    origins = bucket_cors_origins()
+    mended: list[str] = []
+    for bucket in settings.TAPES_BUCKET_STORAGES:
+        allowed = bucket_cors_allowed(bucket=bucket)
+        if allowed is None or set(origins) <= set(allowed):
+            continue
+        bucket_setup(bucket=bucket, cors_origins=origins)
+        logger.info("the buckets' CORS of %s was out of date; applied again", bucket)
+        mended.append(bucket)
+    return mended

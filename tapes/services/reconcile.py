@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE, RELOCATE
+from tapes.services.buckets import buckets_cors_reconcile
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.relocate import (
     tape_relocation_enqueue,
@@ -49,13 +50,19 @@ class ReconcileReport:
     relocations_queued: list[int] = field(default_factory=list)
     originals_deleted: list[int] = field(default_factory=list)
     queue_down: bool = False
+    # Buckets whose CORS no longer matched the registered sites, applied again.
+    buckets_cors_mended: list[str] = field(default_factory=list)
     # What each registered reconciler moved, by its name: {"federation": {"started": [...]}}.
     others: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     @property
     def moved(self) -> bool:
         mine = self.enqueued or self.requeued or self.gave_up or self.relocations_queued
-        return bool(mine or any(any(ids.values()) for ids in self.others.values()))
+        return bool(
+            mine
+            or self.buckets_cors_mended
+            or any(any(ids.values()) for ids in self.others.values())
+        )
 
 
 def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
@@ -65,6 +72,7 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
     - ``queued``/``processing`` tapes whose job no longer exists (Redis lost its data): requeue
       at once; whose job is there but dead (a killed worker) and that showed no sign of life past
       TAPES_STUCK_AFTER_SECONDS: requeue. Either way, fail them once out of attempts.
+    - buckets whose CORS is not what the registered sites need: applied again.
     - claimed guest tapes whose files are still in the guest bucket and whose move is not
       queued: queue it; moved tapes whose originals' links have expired: delete the originals.
     Safe to run from many places at once: the enqueue is idempotent per tape.
@@ -73,6 +81,10 @@ def tapes_reconcile(*, uploaded_grace_seconds: int = 5) -> ReconcileReport:
     report = ReconcileReport(enqueued=[], requeued=[], gave_up=[])
     report.abandoned_uploads = tape_uploads_sweep(now=now)
     report.originals_deleted = tape_relocation_originals_delete(now=now)
+    try:
+        report.buckets_cors_mended = buckets_cors_reconcile()
+    except Exception:  # storage unreachable: the tapes below must still move; the next tick retries
+        logger.exception("could not check the buckets' CORS")
     for tape_id in tapes_relocation_pending().values_list("id", flat=True)[:100]:
         try:
             if queueing.job_state(RELOCATE, tape_id) == "live":

@@ -14,6 +14,9 @@ from django.core.management import call_command
 from sites import services as site_services
 from tapes.jobs import apply_buckets_cors
 from tapes.queueing import BUCKETS_CORS
+from tapes.services import tapes_reconcile
+from tapes.services.buckets import buckets_cors_reconcile
+from tapes.storage import bucket_cors_allowed
 from tests.sites.factories import SiteFactory
 from tests.support.buckets import use_own_buckets
 
@@ -67,3 +70,34 @@ def test_saving_a_site_queues_the_job_that_reapplies_cors(
     assert BUCKETS_CORS.job_id(0) in queue.job_ids
     apply_buckets_cors(0)
     assert allowed(buckets, "cors-user") == [OWN]
+
+
+def test_a_change_whose_job_never_ran_is_mended_by_the_reconcile_sweep(buckets: Any) -> None:
+    # Staff saved a site while Redis was down: no job was queued, the buckets still say [OWN].
+    call_command("tapes_storage_setup", stdout=io.StringIO())
+    SiteFactory(origin="https://late.example")
+    assert allowed(buckets, "cors-guest") == [OWN]
+
+    report = tapes_reconcile()
+    assert sorted(report.buckets_cors_mended) == ["cors-guest", "cors-user"]
+    assert report.moved
+    for bucket in ("cors-guest", "cors-user"):
+        assert allowed(buckets, bucket) == [OWN, "https://late.example"]
+    # Once right, the sweep only reads them.
+    assert tapes_reconcile().buckets_cors_mended == []
+
+
+def test_a_bucket_without_any_cors_rule_is_given_one(buckets: Any) -> None:
+    call_command("tapes_storage_setup", stdout=io.StringIO())
+    buckets.delete_bucket_cors(Bucket="cors-user")
+    assert bucket_cors_allowed(bucket="cors-user") == []
+    assert buckets_cors_reconcile() == ["cors-user"]
+    assert allowed(buckets, "cors-user") == [OWN]
+
+
+def test_an_origin_allowed_by_hand_is_no_reason_to_rewrite_the_rule(buckets: Any) -> None:
+    call_command(
+        "tapes_storage_setup", "--cors-origin", "https://by-hand.example", stdout=io.StringIO()
+    )
+    assert buckets_cors_reconcile() == []
+    assert allowed(buckets, "cors-guest") == [OWN, "https://by-hand.example"]

@@ -14,5 +14,7 @@ class Command(BaseCommand):
             f"enqueued {len(report.enqueued)}, requeued {len(report.requeued)}, "
             f"gave up {len(report.gave_up)}, swept {report.abandoned_uploads} abandoned uploads"
         )
+        if report.buckets_cors_mended:
+            self.stdout.write(f"CORS applied again to {', '.join(report.buckets_cors_mended)}")
         if report.queue_down:
             raise CommandError("the queue (Redis) is unreachable; nothing more was enqueued")
