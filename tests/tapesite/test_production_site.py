@@ -4,6 +4,7 @@ site still reads and posts (``uploaded``), and the tape is encoded once Redis is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.support.site import (
     production_env,
     start_worker,
 )
+from tests.web.conftest import scribble
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.s3]
 
@@ -207,3 +209,42 @@ def test_every_page_and_api_answer_carries_the_security_headers(
         explicit = requests.get(f"{site.url}/api/tapes/{tape.code}?format=api", timeout=30)
         assert explicit.headers["Content-Type"].startswith("application/json")
         assert "<html" not in explicit.text.lower()
+
+
+def test_the_recorder_runs_on_the_collected_hashed_static_files(
+    s3_server: S3Server, redis_server: RedisServer, tmp_path: Path, browser: Any
+) -> None:
+    """What the browser gets in production: hashed modules that import hashed modules, and the
+    recorder library's packing worker found beside its module (new URL(..., import.meta.url))
+    under its hashed name too. A bad rewrite would break only here, never under runserver."""
+    connections.close_all()
+    env = production_env(
+        database_url=current_database_url(),
+        redis_url=redis_server.url,
+        s3=s3_server,
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+    )
+    manage(env, "collectstatic", "--noinput")
+    with gunicorn(env, tmp_path / "gunicorn.log") as site:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-Proto": "https"})
+        context.set_default_timeout(20_000)
+        try:
+            page = context.new_page()
+            workers: list[str] = []
+            page.on("worker", lambda worker: workers.append(worker.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(site.url + "/")
+            page.locator("#recorder[data-ready=true]").wait_for()
+            page.get_by_role("button", name="Record").click()
+            page.locator("#recorder[data-state=recording]").wait_for()
+            scribble(page, 0.6)
+            page.locator("#stop").click()
+            page.locator("#recorder[data-state=recorded]").wait_for()
+            assert page.locator("#recorder").get_attribute("data-blank") == "false"
+        finally:
+            context.close()
+    assert errors == []
+    assert any(
+        re.search(r"/static/tapes/pack-worker\.[0-9a-f]{12}\.js$", url) for url in workers
+    ), workers

@@ -49,8 +49,15 @@ def test_production_static_files_are_hashed_compressed_and_served(
     assert "immutable" in response["Cache-Control"]
     assert response["Content-Type"].startswith("text/javascript")
 
-    # The library finds its worker by its plain name (new URL("./pack-worker.js",
-    # import.meta.url) is not rewritten to the hashed one): the unhashed files are served too.
+    # The files a module finds beside itself (new URL("./pack-worker.js", import.meta.url)):
+    # the hashed module starts the hashed worker of the same deploy, and the element its
+    # stylesheet.
+    take = (root / paths["tapes/take.js"]).read_text()
+    assert f'new URL("./{Path(paths["tapes/pack-worker.js"]).name}"' in take
+    assert f'new URL("./{Path(paths["tapes/png-worker.js"]).name}"' in worker
+    parts = (root / paths["tapes/tape-recorder-parts.js"]).read_text()
+    assert f'new URL("./{Path(paths["tapes/tape-recorder.css"]).name}"' in parts
+    # Pages on other sites import the library by its plain names: those are served too.
     plain = client.get("/static/tapes/pack-worker.js")
     assert plain.status_code == 200
     assert plain["Access-Control-Allow-Origin"] == "*"
