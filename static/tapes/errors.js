@@ -33,6 +33,9 @@ export const WORDS = {
   pack_failed: "The take could not be packed into a tape.",
   // Posting (the site's codes, docs/api.md, and the posting flow's own).
   network: "The server could not be reached. Check your connection, then retry.",
+  timeout: "The site did not answer in time. Try again in a moment.",
+  upload_stalled: "The upload stalled: storage took it but stopped answering. Try again.",
+  post_cancelled: "Posting was cancelled. The take is kept: post it again when you like.",
   server_error: "The server had a problem. Your take is safe here; retry in a moment.",
   invalid_input: "The site did not accept the post. Retry.",
   origin_not_registered: "This site is not registered with Tapesite, so it cannot post tapes.",

@@ -15,6 +15,11 @@ export const LIMITS = Object.freeze({
 // A 120 Hz screen still records at 60 frames a second: a frame is due this long after the last.
 const GAP_SLACK_MS = 1.5;
 
+// How long a posting request may go without a sign of life (upload progress, an answer) before
+// it counts as stalled: long enough for a slow phone link, short enough that nobody waits forever.
+export const STALL_SECONDS = 30;
+const STALL_MAX_SECONDS = 600;
+
 const PIECE_RE = /^[a-z0-9-]{1,32}$/;
 const COLOUR_RE = /^#[0-9a-fA-F]{6}$/;
 
@@ -70,6 +75,7 @@ export function takeOptions(options, libraryUrl) {
     o.encoders ?? null,
     (v) => v === null || (Number.isInteger(v) && v >= 0 && v <= 4),
   );
+  const stallSeconds = option("stallSeconds", o.stallSeconds ?? STALL_SECONDS, validStall);
   return {
     mode,
     maxMs: maxSeconds * 1000,
@@ -83,7 +89,13 @@ export function takeOptions(options, libraryUrl) {
     source: o.source ?? null,
     seed: o.seed ?? null,
     preview: Boolean(o.preview),
+    stallMs: stallSeconds * 1000,
   };
+}
+
+/** Whether `seconds` may be a stall window (record()'s and post()'s `stallSeconds`). */
+export function validStall(seconds) {
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 && seconds <= STALL_MAX_SECONDS;
 }
 
 /** Throws canvas_empty or canvas_too_large for a frame size a tape may not have. */

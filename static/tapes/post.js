@@ -7,12 +7,25 @@
 // cookie. Cross-origin: no cookies at all (`credentials: "omit"`), and `Authorization: Bearer`
 // when a token is given; otherwise the site posts as a guest and the answer carries a claim token,
 // kept in this page's localStorage under "tapes.claims".
+//
+// No request waits forever: each one is watched (`watch`), and one that shows no sign of life
+// (an answer, or for the upload its progress) for the stall window fails (`timeout`,
+// `upload_stalled`); `Poster.cancel()` ends the one in flight (`post_cancelled`).
 import { TapesError, readApiAnswer } from "./errors.js";
+import { STALL_SECONDS } from "./limits.js";
 
 export const CLAIMS_KEY = "tapes.claims";
 
 // Errors after which the upload already in storage is still good: only registering is retried.
-const REGISTER_AGAIN = new Set(["network", "server_error", "storage_unavailable", "throttled"]);
+// A cancelled or timed-out registration counts too: the ZIP is in storage whatever became of it.
+const REGISTER_AGAIN = new Set([
+  "network",
+  "server_error",
+  "storage_unavailable",
+  "throttled",
+  "timeout",
+  "post_cancelled",
+]);
 
 function csrfToken() {
   if (typeof document === "undefined") return "";
@@ -30,31 +43,81 @@ function answerCode(status) {
   return status >= 500 || status < 400 ? "server_error" : "invalid_input";
 }
 
-async function apiPost(url, body, { step, sameOrigin, token }) {
+/**
+ * One request's watch: its `signal` aborts when `cancel` (the post's) aborts, or when `stallMs`
+ * pass without `alive()` being called; `failure(step)` is then the TapesError to reject with.
+ * `end()` once the request settled.
+ */
+function watch(cancel, stallMs, stalledCode) {
+  const controller = new AbortController();
+  let why = null;
+  const stop = (reason) => {
+    if (why) return;
+    why = reason;
+    controller.abort();
+  };
+  const onCancel = () => stop("post_cancelled");
+  let timer = null;
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stop(stalledCode), stallMs);
+  };
+  alive();
+  if (cancel.aborted) onCancel();
+  else cancel.addEventListener("abort", onCancel, { once: true });
+  return {
+    signal: controller.signal,
+    alive,
+    stopped: () => why,
+    failure: (step) =>
+      new TapesError(why, undefined, {
+        step,
+        details: why === "post_cancelled" ? null : { seconds: stallMs / 1000 },
+      }),
+    end: () => {
+      clearTimeout(timer);
+      cancel.removeEventListener("abort", onCancel);
+    },
+  };
+}
+
+async function apiPost(url, body, { step, sameOrigin, token, cancel, stallMs }) {
   const headers = { Accept: "application/json", "Content-Type": "application/json" };
   if (sameOrigin) headers["X-CSRFToken"] = csrfToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
+  const watched = watch(cancel, stallMs, "timeout");
   try {
-    response = await fetch(url, {
-      method: "POST",
-      credentials: sameOrigin ? "same-origin" : "omit",
-      headers,
-      body: JSON.stringify(body),
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        credentials: sameOrigin ? "same-origin" : "omit",
+        headers,
+        body: JSON.stringify(body),
+        signal: watched.signal,
+      });
+    } catch (error) {
+      if (watched.stopped()) throw watched.failure(step);
+      const said = error && error.message ? error.message : String(error);
+      throw new TapesError("network", said, { step });
+    }
+    // The body is read under the same watch: headers that come without their body still stall.
+    const answer = await readApiAnswer(
+      response,
+      (code, message, details) =>
+        new TapesError(code ?? answerCode(response.status), message, {
+          step,
+          status: response.status,
+          details,
+        }),
+    ).catch((error) => {
+      throw watched.stopped() ? watched.failure(step) : error;
     });
-  } catch (error) {
-    const said = error && error.message ? error.message : String(error);
-    throw new TapesError("network", said, { step });
+    if (watched.stopped()) throw watched.failure(step);
+    return answer;
+  } finally {
+    watched.end();
   }
-  return readApiAnswer(
-    response,
-    (code, message, details) =>
-      new TapesError(code ?? answerCode(response.status), message, {
-        step,
-        status: response.status,
-        details,
-      }),
-  );
 }
 
 // What storage said when it refused the form: Tapesite's local endpoint answers with the API's
@@ -80,30 +143,49 @@ function storageError(xhr) {
   return new TapesError(code, s3Message || `Storage answered ${xhr.status}.`, at);
 }
 
-function sendForm(upload, zip, onProgress) {
+function sendForm(upload, zip, { onProgress, cancel, stallMs }) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
     form.append("file", zip, "tape.zip"); // last, as S3 requires
     const xhr = new XMLHttpRequest();
+    // Every progress event, either way, is a sign of life; after the last byte went up, the
+    // wait for storage's answer is watched just the same.
+    const watched = watch(cancel, stallMs, "upload_stalled");
+    watched.signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    const settle = (done) => {
+      watched.end();
+      done();
+    };
     xhr.open(upload.method || "POST", upload.url);
     xhr.upload.onprogress = (event) => {
+      watched.alive();
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
+    xhr.onprogress = () => watched.alive();
+    xhr.onreadystatechange = () => watched.alive();
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(1);
-        resolve();
+        settle(resolve);
       } else {
-        reject(storageError(xhr));
+        settle(() => reject(storageError(xhr)));
       }
     };
     // A browser reports storage that refused this page's origin (its CORS) as a network error.
     const where = new URL(upload.url, globalThis.location ? globalThis.location.href : undefined).origin;
     const unreachable = `Storage at ${where} could not be reached, or did not allow this page's origin.`;
-    xhr.onerror = () => reject(new TapesError("network", unreachable, { step: "upload" }));
-    xhr.onabort = () => reject(new TapesError("network", "The upload was aborted.", { step: "upload" }));
-    xhr.send(form);
+    xhr.onerror = () => settle(() => reject(new TapesError("network", unreachable, { step: "upload" })));
+    xhr.onabort = () =>
+      settle(() =>
+        reject(
+          watched.stopped()
+            ? watched.failure("upload")
+            : new TapesError("network", "The upload was aborted.", { step: "upload" }),
+        ),
+      );
+    if (watched.signal.aborted) xhr.abort();
+    else xhr.send(form);
   });
 }
 
@@ -136,12 +218,22 @@ export class Poster {
     this.uploaded = false;
     this.lastError = null;
     this.site = null;
+    this.inFlight = null; // the AbortController of the post under way
+  }
+
+  /** End the post under way, if any: it rejects with `post_cancelled`. True if there was one. */
+  cancel() {
+    if (!this.inFlight) return false;
+    this.inFlight.abort();
+    return true;
   }
 
   /**
    * Post `zip` to `site`; `onProgress(step, fraction)` gets step "start" | "upload" | "register".
    * A guest's claim token goes to "tapes.claims" unless `keepClaims` is false (Tapesite's own
    * recorder page keeps it where the site's pages look, "tapesite.claims").
+   * Each request may go `stallMs` without a sign of life before it fails (`timeout`, or
+   * `upload_stalled` for the upload); `cancel()` ends it (`post_cancelled`).
    * Resolves to the API's answer plus `url` (the tape page), `apiUrl` (the API's `url`) and, for
    * a guest, `claimUrl`. Rejects with a TapesError carrying `step`.
    */
@@ -153,6 +245,7 @@ export class Poster {
     provenance = null,
     token = null,
     keepClaims = true,
+    stallMs = STALL_SECONDS * 1000,
     onProgress = () => {},
   }) {
     const sameOrigin = new URL(site).origin === pageOrigin();
@@ -163,7 +256,11 @@ export class Poster {
       this.lastError &&
       this.lastError.step === "register" &&
       REGISTER_AGAIN.has(this.lastError.code);
-    const how = { sameOrigin, token };
+    if (this.inFlight) this.inFlight.abort(); // one post at a time: a second one takes over
+    const inFlight = new AbortController();
+    this.inFlight = inFlight;
+    const cancel = inFlight.signal;
+    const how = { sameOrigin, token, cancel, stallMs };
     try {
       if (!resume) {
         this.ticket = null;
@@ -176,7 +273,11 @@ export class Poster {
           { ...how, step: "start" },
         );
         onProgress("upload", 0);
-        await sendForm(this.ticket.upload, zip, (fraction) => onProgress("upload", fraction));
+        await sendForm(this.ticket.upload, zip, {
+          onProgress: (fraction) => onProgress("upload", fraction),
+          cancel,
+          stallMs,
+        });
         this.uploaded = true;
       }
       onProgress("register", 0);
@@ -193,11 +294,14 @@ export class Poster {
       }
       return answer;
     } catch (error) {
+      if (this.inFlight !== inFlight) throw error; // taken over by a later post(): not ours to note
       this.lastError =
         error instanceof TapesError
           ? error
           : new TapesError("server_error", String(error), { step: "register" });
       throw this.lastError;
+    } finally {
+      if (this.inFlight === inFlight) this.inFlight = null;
     }
   }
 }

@@ -3,7 +3,7 @@
 // (pack-worker.js) that streams them into the tape ZIP, then posted (post.js).
 import { isWebGL, readDrawingBuffer, sizeOf } from "./capture.js";
 import { TapesError } from "./errors.js";
-import { takeOptions, validDuration } from "./limits.js";
+import { takeOptions, validDuration, validStall } from "./limits.js";
 import { Poster, pageOrigin } from "./post.js";
 import { scheduleTake, unscheduleTake } from "./realtime.js";
 import { framesTiming, realtimeTiming, slugTime, tapeMetadata, tidy } from "./timing.js";
@@ -50,6 +50,7 @@ export class Take extends EventTarget {
     this.pieceUrl = o.pieceUrl;
     this.source = o.source;
     this.seed = o.seed;
+    this.stallMs = o.stallMs;
     this.inFlightMax = Math.max(
       IN_FLIGHT_MIN,
       Math.min(IN_FLIGHT_MAX, Math.floor(IN_FLIGHT_BYTES / (width * height * 4))),
@@ -345,10 +346,15 @@ export class Take extends EventTarget {
   /**
    * Post the take to Tapesite. Resolves to the API's answer plus `url` (the tape's page) and, for
    * a guest, `claimUrl`; rejects with a TapesError carrying `step`. Calling it again after a
-   * failure resumes.
+   * failure (or a cancel) resumes. `stallSeconds` overrides record()'s for this post.
    */
-  async post({ site, piece, pieceUrl, source, seed, token } = {}) {
+  async post({ site, piece, pieceUrl, source, seed, token, stallSeconds } = {}) {
     if (this.posted) return this.posted;
+    if (stallSeconds !== undefined && !validStall(stallSeconds)) {
+      throw new TapesError("option_invalid", `The option stallSeconds is not valid: ${stallSeconds}.`, {
+        details: { option: "stallSeconds" },
+      });
+    }
     if (this.state === "discarded") throw new TapesError("take_discarded");
     const failedPost = this.state === "failed" && this.recorded;
     if (this.state !== "recorded" && !failedPost) throw new TapesError("not_recorded");
@@ -369,6 +375,7 @@ export class Take extends EventTarget {
         metadata: this.recorded.metadata,
         provenance: Object.keys(provenance).length ? provenance : null,
         token: token ?? null,
+        stallMs: stallSeconds === undefined ? this.stallMs : stallSeconds * 1000,
         onProgress: (step, fraction) => {
           this.dispatchEvent(new CustomEvent("progress", { detail: { step, fraction } }));
         },
@@ -377,10 +384,22 @@ export class Take extends EventTarget {
       this._setState("posted");
       return answer;
     } catch (error) {
-      this.error = error;
-      if (this.state !== "discarded") this._setState("failed");
+      if (this.state === "discarded") throw error;
+      // Cancelled: nothing went wrong, the take is simply ready to post again.
+      const cancelled = error && error.code === "post_cancelled";
+      this.error = cancelled ? null : error;
+      this._setState(cancelled ? "recorded" : "failed");
       throw error;
     }
+  }
+
+  /**
+   * Cancel the post under way: post() rejects with `post_cancelled` and the take is `recorded`
+   * again, kept whole (posting it again resumes). True if a post was under way.
+   */
+  cancel() {
+    if (this.state !== "posting") return false;
+    return this.poster.cancel();
   }
 
   /** A file name for the ZIP: the piece and the time the take was started. */
@@ -410,6 +429,7 @@ export class Take extends EventTarget {
   /** Stop and forget everything: no more frames, the ZIP let go. */
   discard() {
     unscheduleTake(this);
+    this.poster.cancel();
     if (this.workerWaiter) {
       this.workerWaiter.reject(new TapesError("take_discarded"));
       this.workerWaiter = null;

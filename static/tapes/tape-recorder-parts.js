@@ -35,6 +35,9 @@ export const TEMPLATE = `
   <div class="posting" data-show="posting">
     <p class="step" role="status" aria-live="polite"></p>
     <progress class="upload" max="100" value="0" aria-label="Upload progress"></progress>
+    <div class="buttons">
+      <button type="button" class="cancel" part="button cancel">Cancel</button>
+    </div>
   </div>
   <div class="posted" data-show="posted">
     <p class="title">POSTED! <a class="link" target="_blank" rel="noopener"></a></p>
@@ -64,6 +67,9 @@ export const TEMPLATE = `
   </div>
 </div>
 `;
+
+/** What the element says when a post was cancelled (calmly: nothing went wrong). */
+export const CANCELLED = "Posting cancelled. Your take is kept here: POST it when you are ready.";
 
 /** Milliseconds as seconds with one decimal ("2.5"). */
 export function seconds(ms) {

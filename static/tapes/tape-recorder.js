@@ -9,18 +9,29 @@
 //
 // Attributes: for (the canvas' id), piece, seconds (the take's limit, at most 60), mode
 // ("realtime" | "frames"), fps, blank-colour, site (Tapesite's address; default: where this file
-// came from), piece-url, source, seed; state (set by the element: read it, style by it).
+// came from), piece-url, source, seed, stall-seconds (how long a posting request may show no sign
+// of life before it fails); state (set by the element: read it, style by it).
 // Properties: canvas (a canvas to use instead of `for`), token (a Bearer token to post as a user
 // instead of as a guest), take (the library's take while there is one: in "frames" mode the page
 // calls take.frame(ms) itself), result, answer, state. Methods: record(), stop(), post(),
-// download(), reset(). Events (bubbling, composed): tape-start {take}, tape-limit {take},
-// tape-recorded {result}, tape-posted {answer}, tape-failed {error}, tape-discarded.
+// download(), reset(), cancel(). Events (bubbling, composed): tape-start {take}, tape-limit
+// {take}, tape-recorded {result}, tape-posted {answer}, tape-failed {error}, tape-cancelled,
+// tape-discarded.
 // All of it is documented in docs/recorder.md ("The <tape-recorder> element").
 //
 // A failed post keeps the take: "Try again" calls the library's post() again, which resumes (an
-// upload already in storage is only registered again).
+// upload already in storage is only registered again). "Cancel" while posting ends the post and
+// goes back to the recorded take, which POST sends again.
 import * as Tapes from "./tapes.js";
-import { STEPS, TEMPLATE, limitWords, reasonOf, seconds, sizeOf } from "./tape-recorder-parts.js";
+import {
+  CANCELLED,
+  STEPS,
+  TEMPLATE,
+  limitWords,
+  reasonOf,
+  seconds,
+  sizeOf,
+} from "./tape-recorder-parts.js";
 
 export class TapeRecorderElement extends HTMLElement {
   static get observedAttributes() {
@@ -89,6 +100,7 @@ export class TapeRecorderElement extends HTMLElement {
     on(".stop", () => this.stop());
     on(".post", () => this.post());
     on(".retry", () => this.post());
+    on(".cancel", () => this.cancel());
     on(".download", () => this.download());
     on(".discard", () => this.askDiscard());
     on(".keep", () => this.closeConfirm(false));
@@ -122,10 +134,12 @@ export class TapeRecorderElement extends HTMLElement {
     this.asking(false);
   }
 
-  say(words, code = "") {
+  // A note with a code is a reason something did not happen (it stands out), unless `calm`.
+  say(words, code = "", { calm = false } = {}) {
     const note = this.$(".note");
     note.textContent = words;
     note.dataset.code = code;
+    note.toggleAttribute("data-calm", calm);
   }
 
   emit(name, detail) {
@@ -165,6 +179,8 @@ export class TapeRecorderElement extends HTMLElement {
     }
     const fps = Number(this.getAttribute("fps"));
     if (this.hasAttribute("fps") && fps > 0) options.maxFps = fps;
+    const stall = Number(this.getAttribute("stall-seconds"));
+    if (this.hasAttribute("stall-seconds") && stall > 0) options.stallSeconds = stall;
     return options;
   }
 
@@ -282,6 +298,13 @@ export class TapeRecorderElement extends HTMLElement {
       answer = await take.post(this.token ? { token: this.token } : {});
     } catch (error) {
       if (this.take !== take) return null;
+      if (error.code === "post_cancelled") {
+        this.setState("recorded");
+        this.say(CANCELLED, error.code, { calm: true });
+        this.focusOn(".post");
+        this.emit("tape-cancelled", {});
+        return null;
+      }
       const reason = this.$(".reason");
       reason.textContent = reasonOf(error);
       reason.dataset.code = error.code || "";
@@ -303,6 +326,12 @@ export class TapeRecorderElement extends HTMLElement {
     link.focus();
     this.emit("tape-posted", { answer });
     return answer;
+  }
+
+  /** Cancel the post under way: the take goes back to recorded, kept, ready to POST again. */
+  cancel() {
+    if (this.state !== "posting" || !this.take) return false;
+    return this.take.cancel();
   }
 
   async copyLink() {

@@ -20,7 +20,7 @@ import { Take } from "./take.js";
 export { LIMITS, TapesError, describe };
 
 /** The library's version (semver; see docs/recorder.md for what it promises). */
-export const VERSION = "1.0.0";
+export const VERSION = "1.1.0";
 
 /**
  * Start recording `canvas` (an HTMLCanvasElement or OffscreenCanvas with a 2d, webgl or webgl2

@@ -4,13 +4,14 @@
 // second) and packed into the tape ZIP in its worker as they come.
 //
 // The page's state is #recorder's data-state: idle, recording, packing, recorded, posting,
-// posted, failed (the post failed), or pack-failed (the take could not be packed: drawing again
+// posted, failed (the post failed; a post that stalls fails too), or pack-failed (the take could not be packed: drawing again
 // as in idle, with the reason). The CSS shows each part from it (data-show in tapesite.css);
 // this script only sets the state and disables what must not be pressed.
 //
 // A finished take that is not posted is kept in the browser (takes.js) as soon as it is packed,
 // and comes back after a reload; "Record again" and leaving the page ask before it is lost. A
-// take in which nothing was drawn (data-blank) cannot be posted.
+// take in which nothing was drawn (data-blank) cannot be posted. Cancel while posting goes back
+// to the recorded take (POST sends it again; an upload already in storage is only registered).
 import { PAPER, Paper } from "./draw.js";
 import { attachOpenTape } from "./opentape.js";
 import { FramePlayer } from "./player.js";
@@ -256,8 +257,11 @@ const STEPS = {
   register: "Registering your tape…",
 };
 
+const CANCELLED = "Posting cancelled. Your take is kept: POST it when you are ready.";
+
 async function post() {
   if (!take || take.blank) return;
+  if ($("take-notice").dataset.code === "post_cancelled") say("", "");
   setState("posting");
   $("post-progress").value = 0;
   $("post-step").textContent = STEPS.start;
@@ -282,6 +286,12 @@ async function post() {
     if (posted.claim_token) rememberClaim(posted.code, posted.claim_token);
   } catch (error) {
     $("post-step").textContent = "";
+    if (error.code === "post_cancelled") {
+      say(error.code, CANCELLED);
+      setState("recorded");
+      $("post").focus();
+      return;
+    }
     $("failed-reason").textContent = describe(error, config.errors);
     $("failed-reason").dataset.code = error.code;
     setState("failed");
@@ -317,6 +327,9 @@ $("record").addEventListener("click", record);
 $("stop").addEventListener("click", () => stop());
 $("post").addEventListener("click", post);
 $("retry").addEventListener("click", post);
+$("cancel-post").addEventListener("click", () => {
+  if (state === "posting" && poster) poster.cancel();
+});
 $("again").addEventListener("click", again);
 $("copy-link").addEventListener("click", copyLink);
 attachShare($("share-link"), {

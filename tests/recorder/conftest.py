@@ -1,5 +1,6 @@
 """Helpers for the recorder library's browser tests (static/tapes/): a page on the live server's
-origin with the library imported, and the take's ZIP brought back to Python."""
+origin with the library imported, the take's ZIP brought back to Python, storage pointed at a
+listener that hangs, and a look at the <tape-recorder> element's layout in each state."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test.testcases import LiveServerThread
 from PIL import Image
+
+from tests.support.browser import save_screenshot
+from tests.support.listeners import Listener, settle
 
 # A page of the live server's own origin with no script of its own: the tests import the library
 # into it, as a page of the site would.
@@ -79,3 +83,55 @@ def whitenoise_server(live_server: Any) -> Iterator[str]:
         raise thread.error
     yield f"http://localhost:{thread.port}"
     thread.terminate()
+
+
+def storages_at(storages: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """The same storages with every S3 one pointed at ``endpoint`` (a listener that hangs, or
+    nothing at all): the upload form the site hands out then sends the ZIP there."""
+    moved = {}
+    for alias, conf in storages.items():
+        options = conf.get("OPTIONS", {})
+        if "endpoint_url" in options:
+            conf = {**conf, "OPTIONS": {**options, "endpoint_url": endpoint}}
+        moved[alias] = conf
+    return moved
+
+
+def wait_for_connection(hung: Listener, seconds: float = 5.0) -> None:
+    """Wait (bounded) until the browser has connected to ``hung``; fail if it never does."""
+    for _ in range(int(seconds / 0.1)):
+        if hung.connections:
+            return
+        settle(0.1)
+    assert hung.connections >= 1, "the upload never reached the hanging storage"
+
+
+# Where each part of the element is shown: its buttons (text, height), anything outside its box,
+# and whether the page scrolls sideways.
+LAYOUT = """() => {
+    const host = document.querySelector('tape-recorder');
+    const box = host.getBoundingClientRect();
+    const shown = [...host.shadowRoot.querySelectorAll('.deck, .deck *')]
+        .filter((el) => el.getClientRects().length > 0);
+    const buttons = shown.filter((el) => el.tagName === 'BUTTON')
+        .map((el) => [el.innerText, Math.round(el.getBoundingClientRect().height)]);
+    const outside = shown.filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+    }).map((el) => el.className || el.tagName);
+    const sideways = document.documentElement.scrollWidth > window.innerWidth;
+    return {buttons, outside, sideways};
+}"""
+
+
+def look(page: Any, name: str, *, buttons: bool = True) -> list[list[Any]]:
+    """Screenshot the element's state, and check what a person would see wrong in it; returns
+    the buttons shown (text, height)."""
+    save_screenshot(page, name)
+    layout = page.evaluate(LAYOUT)
+    assert bool(layout["buttons"]) == buttons, f"{name}: buttons {layout['buttons']}"
+    short = [(text, height) for text, height in layout["buttons"] if height < 44]
+    assert short == [], f"{name}: buttons under 44 px: {short}"
+    assert layout["outside"] == [], f"{name}: outside the element: {layout['outside']}"
+    assert not layout["sideways"], f"{name}: the page scrolls sideways"
+    return list(layout["buttons"])

@@ -60,6 +60,7 @@ recorder.addEventListener("tape-failed", (event) => {
   window.events.push(`tape-failed:${event.detail.error.code}`);
 });
 recorder.addEventListener("tape-discarded", () => window.events.push("tape-discarded"));
+recorder.addEventListener("tape-cancelled", () => window.events.push("tape-cancelled"));
 
 // Every value the state attribute took, in order (a record per change: its old value).
 const changes = [];

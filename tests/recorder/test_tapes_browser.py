@@ -50,7 +50,7 @@ RECORD_2D = """async () => {
 
 
 def test_records_a_2d_canvas_in_realtime(page: Any, live_server: Any, tmp_path: Path) -> None:
-    assert open_library(page, live_server) == "1.0.0"
+    assert open_library(page, live_server) == "1.1.0"
     out = page.evaluate(RECORD_2D)
     assert out["state"] == "recorded"
     assert out["events"]["statechange"] == ["packing", "recorded"]
