@@ -171,12 +171,16 @@ class TapeCollectionApi(APIView):
         items = [presenters.tape_public(tape, request=request) for tape in page or []]
         return paginator.get_paginated_response(TapeOutput(items, many=True).data)
 
-    @extend_schema(request=CreateInput, responses={201: CreateOutput}, summary="Post a tape")
+    @extend_schema(
+        request=CreateInput,
+        responses={201: CreateOutput, 200: CreateOutput},
+        summary="Post a tape",
+    )
     def post(self, request: Request) -> Response:
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         provenance = data.validated_data.get("provenance") or {}
-        tape = services.tape_create(
+        posted = services.tape_post(
             user=signed_in_or_guest(request),
             slug=data.validated_data["slug"],
             upload_token=data.validated_data["upload_token"],
@@ -186,15 +190,17 @@ class TapeCollectionApi(APIView):
             source=provenance.get("source", ""),
             seed=provenance.get("seed", ""),
         )
+        tape = posted.tape
         out = {
             "code": tape.code,
             "slug": tape.slug,
             "status": tape.status,
             "url": presenters.tape_url(tape, request=request),
         }
-        if tape.user_id is None:
-            out["claim_token"] = services.claim_token_issue(tape=tape)
-        return Response(self.CreateOutput(out).data, status=status.HTTP_201_CREATED)
+        if posted.claim_token is not None:
+            out["claim_token"] = posted.claim_token
+        answer = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK
+        return Response(self.CreateOutput(out).data, status=answer)
 
 
 class TapeDetailApi(APIView):

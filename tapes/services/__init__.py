@@ -21,6 +21,7 @@ from tapes.services.claims import (
     MAX_TOKENS_PER_CLAIM,
     ClaimOutcome,
     claim_token_issue,
+    claim_token_reissue,
     tapes_claim,
 )
 from tapes.services.editing import tape_edit
@@ -40,7 +41,11 @@ from tapes.services.moderation import (
     undo_deadline,
     undo_window_words,
 )
-from tapes.services.posting import tape_create, tapes_delete_for_user
+from tapes.services.posting import (
+    TapePosted,
+    tape_post,
+    tapes_delete_for_user,
+)
 from tapes.services.purge import PurgeReport, tapes_purge
 from tapes.services.reconcile import ReconcileReport, reconciler_register, tapes_reconcile
 from tapes.services.reencode import tape_reencode
@@ -69,18 +74,20 @@ __all__ = [
     "ReconcileReport",
     "Relocated",
     "RetryLater",
+    "TapePosted",
     "UploadTicket",
     "bucket_cors_origins",
     "buckets_cors_enqueue",
     "buckets_setup",
     "claim_token_issue",
+    "claim_token_reissue",
     "reconciler_register",
-    "tape_create",
     "tape_delete_as_guest",
     "tape_edit",
     "tape_encode",
     "tape_enqueue_encode",
     "tape_nuke",
+    "tape_post",
     "tape_reencode",
     "tape_relocate",
     "tape_relocation_originals_delete",

@@ -44,6 +44,21 @@ def claim_token_issue(*, tape: Tape) -> str:
     return token
 
 
+def claim_token_reissue(*, tape: Tape) -> str | None:
+    """A new claim token for a guest's tape whose posting answer was asked for again (the first
+    answer, and its token, may never have arrived): the old token stops working. None once the
+    tape is claimed or is no longer a guest's."""
+    if tape.user_id is not None:
+        return None
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    if GuestClaim.objects.filter(tape=tape).exists():
+        renewed = GuestClaim.objects.filter(tape=tape, claimed_at__isnull=True).update(
+            token_sha256=_digest(token)
+        )
+        return token if renewed else None
+    return claim_token_issue(tape=tape)
+
+
 def claim_token_holds(*, tape: Tape, token: str) -> bool:
     """Whether ``token`` is the unclaimed claim token of the guest's ``tape`` (the proof that a
     browser posted it: its guest may delete it)."""

@@ -1,9 +1,10 @@
-"""Posting: an uploaded ZIP becomes a tape with a fresh short code; and a user's tapes deleted
-with them."""
+"""Posting: an uploaded ZIP becomes a tape with a fresh short code, once however often it is
+asked (a client whose answer was lost asks again); and a user's tapes deleted with them."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sites.models import Site
 from tapes import codes, events
 from tapes.files import tape_stored_files
 from tapes.models import Tape, TapeRelocation, TapeStatus, TapeUpload
+from tapes.services.claims import claim_token_issue, claim_token_reissue
 from tapes.services.encoding import tape_enqueue_encode
 from tapes.services.quotas import (
     poster_for,
@@ -64,7 +66,16 @@ def _slug_taken(slug: str) -> TapesiteError:
     )
 
 
-def tape_create(
+@dataclass(frozen=True)
+class TapePosted:
+    tape: Tape
+    # False: the slot had been posted already and this is the same tape, answered again.
+    created: bool
+    # A guest's claim token (shown once); None for a user's tape or one already claimed.
+    claim_token: str | None
+
+
+def tape_post(
     *,
     user: User | None,
     slug: str,
@@ -74,18 +85,52 @@ def tape_create(
     piece_url: str = "",
     source: str = "",
     seed: str = "",
-) -> Tape:
-    """Register an uploaded ZIP as a tape with a fresh short code, and queue its encoding.
-    Only the holder of the slot (its owner, with its upload token) can post it.
-
-    ``site``: the registered site whose page posts (from the request's Origin, never from the
-    body): the tape names it, its quota is checked as well as the poster's, and a guest there
-    posts as its guest owner if it has one. ``piece_url``, ``source``, ``seed``: the provenance
-    the page gave (optional)."""
+) -> TapePosted:
+    """Register the slot's uploaded ZIP as a tape with a fresh short code, queue its encoding and,
+    for a guest, issue its claim token. Only the holder of the slot (its owner, with its upload
+    token) can post it. The slot's holder asking again for a slot already posted gets
+    the same tape back, not an error: a client whose request timed out, was cancelled or lost
+    its answer cannot know whether it landed, and retrying must never cost the tape (nor post
+    it twice). A guest then gets a new claim token, as the first may never have arrived."""
     user_id = owner_id(slot_owner(user=user, site=site))
     upload = tape_upload_find(user_id=user_id, slug=slug, upload_token=upload_token)
     if upload.tape_id is not None:
-        raise _slug_taken(slug)
+        # Only the slot's holder gets here; a tape since deleted or nuked is not answered again.
+        again = Tape.objects.visible().filter(pk=upload.tape_id).first()
+        if again is None:
+            raise _slug_taken(slug)
+        return TapePosted(tape=again, created=False, claim_token=claim_token_reissue(tape=again))
+    tape = _tape_from_slot(
+        upload=upload,
+        user=user,
+        user_id=user_id,
+        slug=slug,
+        metadata=metadata,
+        site=site,
+        provenance=(piece_url, source, seed),
+    )
+    token = claim_token_issue(tape=tape) if tape.user_id is None else None
+    return TapePosted(tape=tape, created=True, claim_token=token)
+
+
+def _tape_from_slot(
+    *,
+    upload: TapeUpload,
+    user: User | None,
+    user_id: int | None,
+    slug: str,
+    metadata: dict[str, Any] | None,
+    site: Site | None,
+    provenance: tuple[str, str, str],
+) -> Tape:
+    """Register the uploaded ZIP of ``upload`` (held by the caller) as a tape with a fresh short
+    code, and queue its encoding.
+
+    ``site``: the registered site whose page posts (from the request's Origin, never from the
+    body): the tape names it, its quota is checked as well as the poster's, and a guest there
+    posts as its guest owner if it has one. ``provenance``: the piece's URL, source and seed the
+    page gave (optional)."""
+    piece_url, source, seed = provenance
     # Storage is asked before the transaction opens: no row lock waits on the network.
     posted_key = zip_key(user_id=user_id, slug=slug)
     size = tape_upload_take(upload=upload, target=posted_key)

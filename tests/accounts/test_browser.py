@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from tapes import services
-from tapes import services as claims
 from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.conftest import tiny_zip
@@ -28,8 +27,9 @@ def guest_tape() -> tuple[Tape, str]:
         user=None, piece="line", size=len(content), base_url="http://x/"
     )
     storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(content))
-    tape = services.tape_create(user=None, slug=ticket.upload.slug, upload_token=ticket.token)
-    return tape, claims.claim_token_issue(tape=tape)
+    posted = services.tape_post(user=None, slug=ticket.upload.slug, upload_token=ticket.token)
+    assert posted.claim_token is not None
+    return posted.tape, posted.claim_token
 
 
 def test_sign_in_claim_and_sign_out_in_a_real_browser(

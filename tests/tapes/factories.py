@@ -82,7 +82,7 @@ class TapeFactory(DjangoModelFactory[Tape]):
 
 def post(upload: TapeUpload, *, user: User | None = None) -> Tape:
     """Post a factory slot through the real service, as the client that started it."""
-    return services.tape_create(user=user, slug=upload.slug, upload_token=UPLOAD_TOKEN)
+    return services.tape_post(user=user, slug=upload.slug, upload_token=UPLOAD_TOKEN).tape
 
 
 class ReadyTapeFactory(TapeFactory):

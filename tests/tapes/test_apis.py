@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from tapes.codes import parse_slug
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.queueing import ENCODE
+from tapes.services import claims
 from tests.conftest import audit_trail
 
 pytestmark = pytest.mark.django_db
@@ -186,16 +187,45 @@ def test_one_answer_for_every_slot_the_caller_does_not_hold(
     assert with_token.status_code == 201
 
 
-def test_post_twice_is_slug_taken(post_tape: Any, api: Any, start_upload: Any) -> None:
+def test_posting_again_answers_the_same_tape_and_a_new_claim_token(
+    post_tape: Any, api: Any, start_upload: Any
+) -> None:
+    """A client whose answer was lost (a timeout, a cancel) posts again: the same tape, once."""
     from tests.conftest import send_form, tiny_zip
 
     ticket = start_upload()
     assert send_form(api, ticket["upload"], tiny_zip()).status_code == 204
-    assert api.post("/api/tapes", _posting(ticket), format="json").status_code == 201
+    first = api.post("/api/tapes", _posting(ticket), format="json")
+    assert first.status_code == 201
+    again = api.post("/api/tapes", _posting(ticket), format="json")
+    assert again.status_code == 200, again.content
+    assert again.json()["code"] == first.json()["code"]
+    assert Tape.objects.count() == 1
+    tape = Tape.objects.get()
+    # The first token may never have arrived: the new one is the one that works.
+    assert again.json()["claim_token"] != first.json()["claim_token"]
+    assert claims.claim_token_holds(tape=tape, token=again.json()["claim_token"])
+    assert not claims.claim_token_holds(tape=tape, token=first.json()["claim_token"])
+
+
+def test_posting_again_after_the_tape_was_deleted_is_slug_taken(
+    post_tape: Any, api: Any, start_upload: Any
+) -> None:
+    from tests.conftest import send_form, tiny_zip
+
+    ticket = start_upload()
+    assert send_form(api, ticket["upload"], tiny_zip()).status_code == 204
+    first = api.post("/api/tapes", _posting(ticket), format="json")
+    token = first.json()["claim_token"]
+    code = first.json()["code"]
+    deleted = api.delete(f"/api/tapes/{code}", HTTP_X_CLAIM_TOKEN=token)
+    assert deleted.status_code in (200, 204), deleted.content
     again = api.post("/api/tapes", _posting(ticket), format="json")
     assert again.status_code == 409
     assert error_code(again) == "slug_taken"
-    assert Tape.objects.count() == 1
+    # Someone else's token for that slot still learns nothing.
+    stranger = api.post("/api/tapes", {**_posting(ticket), "upload_token": "x" * 43}, format="json")
+    assert error_code(stranger) == "upload_not_found"
 
 
 def test_post_of_an_object_over_the_limit(

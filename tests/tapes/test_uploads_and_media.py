@@ -128,9 +128,12 @@ def test_a_replayed_form_changes_nothing_after_posting(
     status, body = _fetch(api, posted.json()["url"] + "/media/zip")
     assert (status, body) == (200, original)  # ...which is not the tape's ZIP
     assert storage_for(tape.bucket).open(tape.zip_key).read() == original
-    # Posting the slot again does not pick up the new bytes either.
+    # Posting the slot again answers the same tape and does not pick up the new bytes either.
     again = api.post("/api/tapes", _posting(ticket), format="json")
-    assert again.status_code == 409
+    assert again.status_code == 200, again.content
+    assert again.json()["code"] == tape.code
+    assert Tape.objects.count() == 1
+    assert storage_for(tape.bucket).open(tape.zip_key).read() == original
 
 
 def test_the_upload_object_goes_once_its_form_expired(api: Any, start_upload: Any) -> None:

@@ -32,7 +32,7 @@ def posted(content: bytes) -> Tape:
         user=None, piece="m", size=len(content), base_url="http://x/"
     )
     storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(content))
-    return services.tape_create(user=None, slug=ticket.upload.slug, upload_token=ticket.token)
+    return services.tape_post(user=None, slug=ticket.upload.slug, upload_token=ticket.token).tape
 
 
 def test_ready_failed_and_retried_attempts_are_counted(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from django.db import connection, connections
 from tapes import services
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.queueing import ENCODE
+from tapes.services import claims
 from tapesite.errors import TapesiteError
 from tests.conftest import tiny_zip
 from tests.tapes.factories import UPLOAD_TOKEN, TapeFactory, TapeUploadFactory, post
@@ -114,23 +115,13 @@ def test_create_registers_the_slot_and_queues_after_commit(
 
 
 @pytest.mark.django_db
-def test_create_refuses_a_slot_posted_twice() -> None:
-    slot = uploaded()
-    post(slot)
-    with pytest.raises(TapesiteError) as caught:
-        post(slot)
-    assert (caught.value.code, caught.value.status) == ("slug_taken", 409)
-    assert Tape.objects.count() == 1
-
-
-@pytest.mark.django_db
 def test_create_needs_the_slots_owner_and_token(user: Any) -> None:
     mine = uploaded(user=user)
     with pytest.raises(TapesiteError) as caught:
         post(mine)  # as a guest
     assert caught.value.code == "upload_not_found"
     with pytest.raises(TapesiteError) as caught:
-        services.tape_create(user=user, slug=mine.slug, upload_token=UPLOAD_TOKEN + "x")
+        services.tape_post(user=user, slug=mine.slug, upload_token=UPLOAD_TOKEN + "x")
     assert caught.value.code == "upload_not_found"
     assert not Tape.objects.exists()
 
@@ -143,3 +134,48 @@ def test_create_before_the_zip_arrived_keeps_the_slot() -> None:
     assert caught.value.code == "upload_missing"
     slot.refresh_from_db()
     assert slot.tape is None
+
+
+@pytest.mark.django_db
+def test_post_again_answers_the_same_tape_with_a_new_claim_token(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    slot = uploaded()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.tape_post(user=None, slug=slot.slug, upload_token=UPLOAD_TOKEN)
+        again = services.tape_post(user=None, slug=slot.slug, upload_token=UPLOAD_TOKEN)
+    assert (first.created, again.created) == (True, False)
+    assert again.tape.pk == first.tape.pk
+    assert Tape.objects.count() == 1
+    assert first.claim_token and again.claim_token and first.claim_token != again.claim_token
+    assert claims.claim_token_holds(tape=again.tape, token=again.claim_token)
+    assert not claims.claim_token_holds(tape=again.tape, token=first.claim_token)
+    # Encoded once: the replay queues nothing more.
+    assert django_rq.get_queue(ENCODE.queue).job_ids == [ENCODE.job_id(first.tape.pk)]
+
+
+@pytest.mark.django_db
+def test_post_again_of_a_claimed_or_users_tape_carries_no_claim_token(user: Any) -> None:
+    mine = uploaded(user=user)
+    posted = services.tape_post(user=user, slug=mine.slug, upload_token=UPLOAD_TOKEN)
+    assert posted.claim_token is None
+    assert services.tape_post(user=user, slug=mine.slug, upload_token=UPLOAD_TOKEN).tape == (
+        posted.tape
+    )
+
+    guest = uploaded()
+    first = services.tape_post(user=None, slug=guest.slug, upload_token=UPLOAD_TOKEN)
+    assert first.claim_token is not None
+    services.tapes_claim(user=user, tokens=[first.claim_token])
+    again = services.tape_post(user=None, slug=guest.slug, upload_token=UPLOAD_TOKEN)
+    assert (again.created, again.claim_token) == (False, None)
+
+
+@pytest.mark.django_db
+def test_post_again_after_a_nuke_is_slug_taken() -> None:
+    slot = uploaded()
+    tape = services.tape_post(user=None, slug=slot.slug, upload_token=UPLOAD_TOKEN).tape
+    Tape.objects.filter(pk=tape.pk).update(nuked=True, nuked_at=tape.when)
+    with pytest.raises(TapesiteError) as caught:
+        services.tape_post(user=None, slug=slot.slug, upload_token=UPLOAD_TOKEN)
+    assert (caught.value.code, caught.value.status) == ("slug_taken", 409)

@@ -35,14 +35,14 @@ def post(ticket: UploadTicket, site: Site | None, *, piece_url: str = "", seed: 
     storage_for(ticket.upload.bucket).save(
         ticket.upload.key, ContentFile(b"z" * ticket.upload.declared_bytes)
     )
-    return services.tape_create(
+    return services.tape_post(
         user=None,
         slug=ticket.upload.slug,
         upload_token=ticket.token,
         site=site,
         piece_url=piece_url,
         seed=seed,
-    )
+    ).tape
 
 
 def test_the_site_counts_tapes_and_open_slots_of_all_its_clients(refused: Refused) -> None:

@@ -140,13 +140,13 @@ def test_a_row_that_moved_on_is_judged_by_its_real_status(lines: Any, committed:
 def test_posting_nuking_restoring_and_purging_are_logged_too(
     lines: Any, committed: Any, moderator: Any, local_storage: Any, clean_queue: None
 ) -> None:
-    from tapes.services import tape_create, tape_nuke, tape_unnuke, tapes_purge
+    from tapes.services import tape_nuke, tape_post, tape_unnuke, tapes_purge
     from tests.conftest import tiny_zip
     from tests.tapes.factories import UPLOAD_TOKEN, TapeUploadFactory
 
     upload = TapeUploadFactory.create(content=tiny_zip())
     with committed():
-        tape = tape_create(user=None, slug=upload.slug, upload_token=UPLOAD_TOKEN)
+        tape = tape_post(user=None, slug=upload.slug, upload_token=UPLOAD_TOKEN).tape
     assert [(line["from"], line["to"]) for line in lines()] == [
         ("new", "uploaded"),
         ("uploaded", "queued"),
