@@ -151,7 +151,6 @@ def tape_short(request: HttpRequest, code: str) -> HttpResponseRedirect:
 
 
 @require_GET
-@require_GET
 @ensure_csrf_cookie  # the claim offer POSTs /api/tapes/claim with the cookie's token
 def claim(request: HttpRequest) -> HttpResponse:
     """Where a guest's "keep it: claim on Tapesite" link leads from another site's page:
@@ -176,6 +175,7 @@ def claim(request: HttpRequest) -> HttpResponse:
     return render(request, "web/claim.html", context)
 
 
+@require_GET
 def go(request: HttpRequest) -> HttpResponse:
     """The code box without scripts: a GET form lands here."""
     typed = request.GET.get("code", "")

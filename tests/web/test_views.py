@@ -168,6 +168,11 @@ def test_the_code_box_explains_a_bad_code(client: Any) -> None:
     assert "That is not a tape code" in response.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/go", "/claim", "/glow", "/"])
+def test_the_pages_only_read(client: Any, path: str) -> None:
+    assert client.post(path, {"code": "bop"}).status_code == 405
+
+
 def test_every_unknown_page_gets_the_site_404(client: Any) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
