@@ -13,6 +13,9 @@ class AuditAction(models.TextChoices):
     TAPE_RETRY_FEDERATION = "tape_retry_federation", "Retry federation"
     TAPE_ABANDON_RECORD_DELETE = "tape_abandon_record_delete", "Abandon record delete"
     TAPE_PURGE = "tape_purge", "Purge stored files"
+    SITE_REGISTER = "site_register", "Register site"
+    SITE_CHANGE = "site_change", "Change site"
+    SITE_REMOVE = "site_remove", "Remove site"
 
 
 class AuditEntry(models.Model):

@@ -9,8 +9,14 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from sites import services
 from sites.models import Site
+
+
+def actor_of(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
 
 
 class SiteForm(forms.ModelForm):
@@ -61,14 +67,14 @@ class SiteAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
         fields: dict[str, Any] = {name: form.cleaned_data[name] for name in SiteForm.Meta.fields}
         if change:
-            services.site_update(site=obj, **fields)
+            services.site_update(site=obj, actor=actor_of(request), **fields)
         else:
-            created = services.site_create(**fields)
+            created = services.site_create(actor=actor_of(request), **fields)
             obj.pk, obj.origin = created.pk, created.origin
 
     def delete_model(self, request: HttpRequest, obj: Site) -> None:
-        services.site_delete(site=obj)
+        services.site_delete(site=obj, actor=actor_of(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Site]) -> None:
         for site in queryset:
-            services.site_delete(site=site)
+            services.site_delete(site=site, actor=actor_of(request))

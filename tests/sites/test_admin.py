@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEntry
 from sites.models import Site
 from tapes.models import Tape
 from tapes.queueing import BUCKETS_CORS
@@ -64,6 +65,41 @@ def test_adding_a_site_normalises_it_and_queues_the_cors_job(
     site = Site.objects.get()
     assert (site.origin, site.posts_per_minute) == ("https://new.example", 10)
     assert BUCKETS_CORS.job_id(0) in django_rq.get_queue(BUCKETS_CORS.queue).job_ids
+
+
+def test_staff_registering_suspending_and_removing_a_site_is_audited(
+    admin_client: Client,
+) -> None:
+    form = {
+        "origin": "https://new.example",
+        "name": "New pieces",
+        "active": "on",
+        "guest_owner": "",
+        "tapes_per_day": "0",
+        "bytes_per_day": "0",
+        "posts_per_minute": "0",
+    }
+    assert admin_client.post("/admin/sites/site/add/", form).status_code == 302
+    site = Site.objects.get()
+    # Unticking "active" suspends it; the entry says from what to what.
+    suspended = {**form, "posts_per_minute": "5"}
+    del suspended["active"]
+    changed = admin_client.post(f"/admin/sites/site/{site.pk}/change/", suspended)
+    assert changed.status_code == 302
+    assert admin_client.post(f"/admin/sites/site/{site.pk}/delete/", {"post": "yes"}).status_code
+    assert not Site.objects.exists()
+
+    entries = list(AuditEntry.objects.order_by("id"))
+    assert [entry.action for entry in entries] == [
+        AuditAction.SITE_REGISTER,
+        AuditAction.SITE_CHANGE,
+        AuditAction.SITE_REMOVE,
+    ]
+    assert {entry.actor_name for entry in entries} == {"boss"}
+    assert {entry.target_id for entry in entries} == {str(site.pk)}
+    assert entries[0].details["origin"] == "https://new.example"
+    assert entries[1].details == {"active": [True, False], "posts_per_minute": [0, 5]}
+    assert entries[2].details["active"] is False
 
 
 def test_a_path_is_refused_with_a_reason(admin_client: Client) -> None:
