@@ -252,6 +252,30 @@ def timing_document(durations_ms: Sequence[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def legacy_metadata(
+    *, width: int, height: int, stored_scale: int, frames: int, total_ms: float, scale: bool = True
+) -> dict[str, Any]:
+    """``metadata_overrides`` that turn ``make_tape``'s metadata.json into the original recorder's
+    export shape (no piece, frames, duration, fps, resolution or created; sizes and counts in
+    its own keys). ``scale``: whether the export names its scale (older ones did not)."""
+    overrides: dict[str, Any] = {
+        "piece": None,
+        "frames": None,
+        "duration": None,
+        "fps": None,
+        "resolution": None,
+        "created": None,
+        "originalSize": {"width": width, "height": height},
+        "scaledSize": {"width": width * stored_scale, "height": height * stored_scale},
+        "frameCount": frames,
+        "totalDuration": total_ms,
+        "exportedAt": "2025-10-17T12:30:00.123Z",
+    }
+    if scale:
+        overrides["scale"] = stored_scale
+    return overrides
+
+
 def metadata_document(
     *,
     piece: str | None,

@@ -18,7 +18,7 @@ from tapes.archive import inspect_archive
 from tapes.models import Tape
 from tapes.storage import storage_for
 from tests.support.browser import save_screenshot
-from tests.support.synth import SynthTape, make_tape
+from tests.support.synth import SynthTape, legacy_metadata, make_tape
 from tests.tapes.archive import badzips
 from tests.web.conftest import record_take, wait_for_ink
 from web.words import OPEN_REFUSALS
@@ -28,20 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 
 # The original recorder's export: frames at 6x, metadata in the legacy shape, no piece.
-LEGACY = {
-    "piece": None,
-    "resolution": None,
-    "frames": None,
-    "duration": None,
-    "created": None,
-    "fps": None,
-    "originalSize": {"width": 64, "height": 48},
-    "scaledSize": {"width": 384, "height": 288},
-    "scale": 6,
-    "frameCount": 30,
-    "totalDuration": 500.0,
-    "exportedAt": "2025-10-17T12:30:00.123Z",
-}
+LEGACY = legacy_metadata(width=64, height=48, stored_scale=6, frames=30, total_ms=500.0)
 
 
 def legacy_6x(path: Path) -> SynthTape:

@@ -15,22 +15,12 @@ import pytest
 
 from tapes.archive import ArchiveError, ArchiveLimits, inspect_archive
 from tests.support.pds import ROOT, node_binary
-from tests.support.synth import encode_png, make_tape, upscale
+from tests.support.synth import encode_png, legacy_metadata, make_tape, upscale
 from tests.tapes.archive.badzips import CASES
 
 HARNESS = ROOT / "tests/support/check_tape.mjs"
-LEGACY = {
-    "resolution": None,
-    "frames": None,
-    "duration": None,
-    "created": None,
-    "originalSize": {"width": 24, "height": 16},
-    "scaledSize": {"width": 144, "height": 96},
-    "scale": 6,
-    "frameCount": 9,
-    "totalDuration": 150.0,
-    "exportedAt": "2025-10-17T12:30:00.123Z",
-}
+# The original recorder's export: frames at 6x, metadata in the legacy shape.
+LEGACY = legacy_metadata(width=24, height=16, stored_scale=6, frames=9, total_ms=150.0)
 
 
 def run_checker(cases: list[tuple[Path, dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -12,7 +12,13 @@ import pytest
 from tapes.archive import (
     inspect_archive,
 )
-from tests.support.synth import frame_name, json_bytes, timing_document, write_zip
+from tests.support.synth import (
+    frame_name,
+    json_bytes,
+    legacy_metadata,
+    timing_document,
+    write_zip,
+)
 from tests.tapes.archive import badzips
 from tests.tapes.archive.badzips import tape_entries
 from tests.tapes.archive.helpers import TapeFactory, assert_frames_match, fields_of, read_all
@@ -80,33 +86,13 @@ def test_scale_derived_from_resolution(tape_factory: TapeFactory) -> None:
     assert inspect_archive(tape.path).scale == 4
 
 
-def legacy_overrides(
-    tape_kwargs: dict[str, Any], total: float, scale: int | None
-) -> dict[str, Any]:
-    width, height, s = tape_kwargs["width"], tape_kwargs["height"], tape_kwargs["scale"]
-    overrides: dict[str, Any] = {
-        "piece": None,
-        "frames": None,
-        "duration": None,
-        "fps": None,
-        "resolution": None,
-        "created": None,
-        "originalSize": {"width": width, "height": height},
-        "scaledSize": {"width": width * s, "height": height * s},
-        "frameCount": tape_kwargs["frames"],
-        "totalDuration": total,
-        "exportedAt": "2025-10-17T12:30:00.123Z",
-    }
-    if scale is not None:
-        overrides["scale"] = scale
-    return overrides
-
-
 @pytest.mark.parametrize("explicit_scale", [True, False])
 def test_legacy_metadata_is_accepted(tape_factory: TapeFactory, explicit_scale: bool) -> None:
     kwargs: dict[str, Any] = {"frames": 5, "width": 20, "height": 12, "scale": 6}
     durations = [16.7, 16.6, 16.8, 300.0, 16.7]
-    overrides = legacy_overrides(kwargs, sum(durations), 6 if explicit_scale else None)
+    overrides = legacy_metadata(
+        width=20, height=12, stored_scale=6, frames=5, total_ms=sum(durations), scale=explicit_scale
+    )
     tape = tape_factory(durations_ms=durations, metadata_overrides=overrides, **kwargs)
     info = inspect_archive(tape.path)
     assert info.metadata_shape == "legacy"
@@ -119,7 +105,9 @@ def test_legacy_metadata_is_accepted(tape_factory: TapeFactory, explicit_scale: 
 
 def test_legacy_metadata_lies_are_reported(tape_factory: TapeFactory) -> None:
     kwargs: dict[str, Any] = {"frames": 3, "width": 8, "height": 8, "scale": 2}
-    overrides = legacy_overrides(kwargs, 50.0, 2) | {"frameCount": 30}
+    overrides = legacy_metadata(width=8, height=8, stored_scale=2, frames=3, total_ms=50.0) | {
+        "frameCount": 30
+    }
     tape = tape_factory(durations_ms=[16.7] * 3, metadata_overrides=overrides, **kwargs)
     assert fields_of(inspect_archive(tape.path)) == {"frames": (30, 3)}
 
