@@ -1,28 +1,7 @@
 // The recorder page's words for posting (the posting itself is the recorder library's,
-// static/tapes/post.js): why a post failed, from the page's table of codes (web/words.py), and the
-// guest's claim token kept where the site's own pages look for it (claims.js).
+// static/tapes/post.js): why a post failed, from the page's table of codes (web/words.py).
 
 import { formatLimit } from "./site.js";
-
-const CLAIMS_KEY = "tapesite.claims";
-
-/** Keep a guest's claim token (shown once) so signing in later can claim the tape. */
-export function rememberClaim(code, token) {
-  let claims = [];
-  try {
-    claims = JSON.parse(localStorage.getItem(CLAIMS_KEY) || "[]");
-    if (!Array.isArray(claims)) claims = [];
-  } catch {
-    claims = [];
-  }
-  claims = claims.filter((claim) => claim && claim.code !== code);
-  claims.push({ code, token });
-  try {
-    localStorage.setItem(CLAIMS_KEY, JSON.stringify(claims));
-  } catch {
-    // storage full or disabled: the tape is posted all the same
-  }
-}
 
 /** The reason in plain words, from the page's table of codes. */
 export function describe(error, words) {

@@ -15,7 +15,8 @@
 import { PAPER, Paper } from "./draw.js";
 import { attachOpenTape } from "./opentape.js";
 import { FramePlayer } from "./player.js";
-import { describe, rememberClaim } from "./post.js";
+import { keepClaim } from "./claims.js";
+import { describe } from "./post.js";
 import { Poster } from "../tapes/post.js";
 import * as Tapes from "../tapes/tapes.js";
 import { attachShare } from "./share.js";
@@ -271,7 +272,7 @@ async function post() {
       zip: take.zip,
       piece: take.piece || config.piece,
       metadata: take.metadata,
-      keepClaims: false, // kept below, where the site's own pages look for them
+      keepClaims: false, // kept below, where the site's own pages look for them (claims.js)
       onProgress: (step, fraction) => {
         if (step === "upload" && fraction > 0) {
           const percent = Math.round(fraction * 100);
@@ -283,7 +284,7 @@ async function post() {
         if (step === "register") $("post-progress").value = 100;
       },
     });
-    if (posted.claim_token) rememberClaim(posted.code, posted.claim_token);
+    if (posted.claim_token) keepClaim(posted.code, posted.claim_token);
   } catch (error) {
     $("post-step").textContent = "";
     if (error.code === "post_cancelled") {
