@@ -106,7 +106,9 @@ class Tape(models.Model):
     # Where the archive's metadata.json contradicted its frames (the frames won).
     discrepancies = models.JSONField(default=list, blank=True)
 
-    zip_key = models.CharField(max_length=255)
+    # Blank from posting until the encode job has copied the ZIP out of its upload slot
+    # (tape_zip_take): nothing of the upload is served before that.
+    zip_key = models.CharField(max_length=255, blank=True)
     zip_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     mp4_key = models.CharField(max_length=255, blank=True)
     mp4_bytes = models.PositiveBigIntegerField(null=True, blank=True)

@@ -65,6 +65,7 @@ from tapes.services.uploads import (
     tape_upload_store_local,
     tape_upload_take,
     tape_uploads_sweep,
+    tape_zip_take,
 )
 
 __all__ = [
@@ -104,6 +105,7 @@ __all__ = [
     "tape_uploads_sweep",
     "tape_video_copy",
     "tape_workdirs_clean",
+    "tape_zip_take",
     "tapes_claim",
     "tapes_delete_for_user",
     "tapes_purge",

@@ -23,6 +23,7 @@ from tapes.models import Tape, TapeStatus
 from tapes.queueing import ENCODE
 from tapes.services.relocate import Relocated, tape_relocate, tape_relocation_enqueue
 from tapes.services.status import TapeState, tape_mark_failed, tape_status_set
+from tapes.services.uploads import tape_zip_take
 from tapes.storage import sibling_key, storage_for
 from tapes.timing import frame_timing
 from tapesite import queueing
@@ -258,6 +259,8 @@ def tape_encode(*, tape_id: int, on_progress: Callable[[float], None] | None = N
     try:
         # The pid in the name lets tape_workdirs_clean tell a killed worker's leftovers from a
         # running one's.
+        # A tape just posted still has its ZIP in the upload key: posting left the copy to us.
+        tape = tape_zip_take(tape=tape)
         with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
             fields = _encode_files(tape, Path(workdir), on_progress)
     except TapesiteError as exc:

@@ -28,8 +28,8 @@ from tapes.services.quotas import (
     usage_of,
 )
 from tapes.services.status import TapeState, owner_id, tape_log_change
-from tapes.services.uploads import slot_owner, tape_upload_find, tape_upload_take
-from tapes.storage import storage_for, zip_key
+from tapes.services.uploads import slot_owner, tape_upload_find
+from tapes.storage import storage_for
 from tapesite.errors import TapesiteError
 
 logger = logging.getLogger(__name__)
@@ -131,9 +131,11 @@ def _tape_from_slot(
     posts as its guest owner if it has one. ``provenance``: the piece's URL, source and seed the
     page gave (optional)."""
     piece_url, source, seed = provenance
-    # Storage is asked before the transaction opens: no row lock waits on the network.
-    posted_key = zip_key(user_id=user_id, slug=slug)
-    size = tape_upload_take(upload=upload, target=posted_key)
+    # No storage call here: the encode job takes the ZIP out of the form-writable key
+    # (tape_zip_take), so posting costs database work only. Until then the tape names no ZIP and
+    # nothing of the upload is served. The declared size, which the upload form enforces as
+    # its limit, stands in for the ZIP's in the quotas until the job knows the real one.
+    size = upload.declared_bytes
     parsed = codes.parse_slug(slug)
     assert parsed is not None  # tape_upload_find validated it
     now = timezone.now()
@@ -147,7 +149,7 @@ def _tape_from_slot(
         bucket=upload.bucket,
         piece=parsed[0],
         metadata=metadata or {},
-        zip_key=posted_key,
+        zip_key="",
         zip_bytes=size,
         status=TapeStatus.UPLOADED,
         status_changed_at=now,
@@ -159,31 +161,19 @@ def _tape_from_slot(
     )
     tape.code = "-"  # placeholder so full_clean can run; the real one is drawn at insert
     tape.full_clean(validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            # Again at the door that makes it a tape, with the size stored: a slot whose form
-            # expired stopped counting, and others may have taken its room since. The site's
-            # lock before the poster's, as everywhere.
-            if site is not None:
-                site_quota_lock(site)
-                site_quota_check(site=site, upload_id=upload.pk, size=size, now=now)
-            if poster.limited:
-                quota_lock(poster)
-                usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
-                quota_check(poster=poster, usage=usage, size=size, now=now)
-            _register(tape, upload=upload, slug=slug, now=now)
-    except TapesiteError as exc:
-        if exc.code in ("quota_exceeded", "site_quota_exceeded"):
-            _delete_quietly(upload.bucket, posted_key)
-        raise
+    with transaction.atomic():
+        # Again at the door that makes it a tape, with the size stored: a slot whose form
+        # expired stopped counting, and others may have taken its room since. The site's
+        # lock before the poster's, as everywhere.
+        if site is not None:
+            site_quota_lock(site)
+            site_quota_check(site=site, upload_id=upload.pk, size=size, now=now)
+        if poster.limited:
+            quota_lock(poster)
+            usage = usage_of(poster=poster, upload_id=upload.pk, now=now)
+            quota_check(poster=poster, usage=usage, size=size, now=now)
+        _register(tape, upload=upload, slug=slug, now=now)
     return tape
-
-
-def _delete_quietly(bucket: str, key: str) -> None:
-    try:
-        storage_for(bucket).delete(key)
-    except Exception:  # the refusal stands either way; the copy is only a leftover
-        logger.warning("could not delete the refused copy %s", key)
 
 
 def _register(tape: Tape, *, upload: TapeUpload, slug: str, now: datetime) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from sites.models import Site
 from tapes import codes
-from tapes.models import TapeUpload
+from tapes.models import Tape, TapeUpload
 from tapes.services.quotas import (
     poster_for,
     quota_check,
@@ -37,6 +37,7 @@ from tapes.storage import (
     upload_form,
     upload_key,
     upload_too_large,
+    zip_key,
 )
 from tapesite.errors import TapesiteError
 
@@ -267,6 +268,7 @@ def tape_upload_take(*, upload: TapeUpload, target: str) -> int:
             "Storage could not be reached; your upload is safe, try posting again.",
             status=503,
             retryable=True,
+            details={"detail": f"copying {upload.key}: {exc!r}"},
         ) from exc
     if size == 0:
         raise TapesiteError(
@@ -283,18 +285,52 @@ def tape_upload_take(*, upload: TapeUpload, target: str) -> int:
     return size
 
 
+def tape_zip_take(*, tape: Tape) -> Tape:
+    """The encode job's first step for a tape just posted: copy its slot's ZIP out of the
+    form-writable upload key to the tape's own key, check it, and only then name it on the tape
+    (``zip_key``, with the copy's real size). From here on only the copy is read or served, so a
+    replayed upload form changes nothing published. Posting itself never waits on storage for
+    this. Taking it again (a retried job that copied but crashed before recording it) copies
+    the same upload over the same key. Raises ``upload_missing``, ``upload_too_large`` (both
+    final: the poster's to fix) or a retryable ``storage_unavailable``."""
+    if tape.zip_key:
+        return tape
+    upload = TapeUpload.objects.filter(tape=tape).first()
+    if upload is None or upload.bucket != tape.bucket:
+        # Its slot was swept, or the tape moved buckets, before anything was taken.
+        raise TapesiteError(
+            "upload_missing",
+            "The tape's ZIP is no longer waiting in storage; post it again.",
+            details={"slug": tape.slug},
+        )
+    target = zip_key(user_id=upload.user_id, slug=upload.slug)
+    size = tape_upload_take(upload=upload, target=target)
+    # Conditional: of two jobs racing on one tape, the ZIP is named once.
+    Tape.objects.filter(pk=tape.pk, zip_key="").update(
+        zip_key=target, zip_bytes=size, updated_at=timezone.now()
+    )
+    tape.refresh_from_db()
+    return tape
+
+
 def tape_uploads_sweep(*, now: datetime | None = None) -> int:
     """Delete upload slots, and their upload objects, that are done with:
 
     - never posted, TAPES_UPLOAD_ABANDONED_AFTER_SECONDS (an hour) after they were started:
       storage for tapes nobody posted is not kept;
-    - posted, once their form has expired: the tape's ZIP is its own copy, so the upload object
-      is only a leftover (and a replayed form can no longer write it).
+    - posted, once their form has expired and the encode job has taken the ZIP: the tape's ZIP
+      is its own copy, so the upload object is only a leftover (and a replayed form can no
+      longer write it). Until then (a queue outage can outlast the form; a tape that failed or
+      was nuked first may be retried or restored) the upload key is the only copy and stays.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
     abandoned = TapeUpload.objects.filter(tape__isnull=True, created_at__lt=cutoff)
-    done = TapeUpload.objects.filter(tape__isnull=False).select_related("tape")
+    done = (
+        TapeUpload.objects.filter(tape__isnull=False)
+        .exclude(tape__zip_key="")
+        .select_related("tape")
+    )
     swept = 0
     for upload in [
         *abandoned.filter(expires_at__lt=now)[:500],

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from tapes import services
 from tapes.codes import parse_slug
 from tapes.models import Tape, TapeStatus, TapeUpload
 from tapes.queueing import ENCODE
@@ -124,11 +125,15 @@ def _posting(ticket: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 def test_post_before_the_upload_arrived(api: Any, start_upload: Any) -> None:
+    # Posting does not wait on storage: the encode job finds no ZIP and says so on the tape.
     ticket = start_upload()
     response = api.post("/api/tapes", _posting(ticket), format="json")
-    assert response.status_code == 400
-    assert error_code(response) == "upload_missing"
-    assert not Tape.objects.exists()
+    assert response.status_code == 201
+    code = response.json()["code"]
+    services.tape_encode(tape_id=Tape.objects.get(code=code).pk)
+    body = api.get(f"/api/tapes/{code}").json()
+    assert (body["status"], body["failure"]["code"]) == ("failed", "upload_missing")
+    assert body["failure"]["message"]
 
 
 def test_the_upload_token_is_required(api: Any, start_upload: Any) -> None:
@@ -241,8 +246,12 @@ def test_post_of_an_object_over_the_limit(
 
     TapeUpload.objects.update(max_bytes=1024)
     response = api.post("/api/tapes", _posting(ticket), format="json")
-    assert response.status_code == 400
-    assert error_code(response) == "upload_too_large"
+    # Refused by the encode job, which is the first to look at the object: on the tape, for good.
+    code = response.json()["code"]
+    services.tape_encode(tape_id=Tape.objects.get(code=code).pk)
+    body = api.get(f"/api/tapes/{code}").json()
+    assert (body["status"], body["failure"]["code"]) == ("failed", "upload_too_large")
+    assert body["media"]["zip"] is None
 
 
 def test_detail_shows_the_whole_tape(post_tape: Any, api: Any) -> None:
@@ -259,11 +268,15 @@ def test_detail_shows_the_whole_tape(post_tape: Any, api: Any) -> None:
     assert body["at"] is None
     for key in ("frames", "duration_ms", "width", "height"):
         assert body[key] is None
-    assert body["media"]["zip"] == f"http://testserver/api/tapes/{code}/media/zip"
+    # Posted, not yet taken by its job: nothing of the upload is served.
+    assert body["media"]["zip"] is None
     assert body["media"]["mp4"] is None
     assert body["media"]["thumbnail"] is None
-    zip_response = api.get(body["media"]["zip"])
-    assert zip_response.status_code == 200
+    assert api.get(f"/api/tapes/{code}/media/zip").status_code == 404
+    services.tape_zip_take(tape=Tape.objects.get(code=code))
+    taken = api.get(f"/api/tapes/{code}").json()
+    assert taken["media"]["zip"] == f"http://testserver/api/tapes/{code}/media/zip"
+    assert api.get(taken["media"]["zip"]).status_code == 200
 
 
 def test_codes_are_case_sensitive(post_tape: Any, api: Any) -> None:
@@ -291,13 +304,13 @@ def test_signed_in_tape_shows_its_owner(post_tape: Any, api: Any, user: Any) -> 
 def test_guest_and_user_buckets(
     post_tape: Any, api: Any, user: Any, settings: Any, local_storage: Any
 ) -> None:
-    guest = Tape.objects.get(code=post_tape().json()["code"])
+    guest = services.tape_zip_take(tape=Tape.objects.get(code=post_tape().json()["code"]))
     assert guest.bucket == settings.TAPES_GUEST_BUCKET
     assert guest.zip_key == f"{guest.slug}.zip"
     assert (local_storage / settings.TAPES_GUEST_BUCKET / guest.zip_key).exists()
 
     api.force_login(user)
-    mine = Tape.objects.get(code=post_tape().json()["code"])
+    mine = services.tape_zip_take(tape=Tape.objects.get(code=post_tape().json()["code"]))
     assert mine.user == user
     assert mine.bucket == settings.TAPES_USER_BUCKET
     assert mine.zip_key == f"users/{user.pk}/{mine.slug}.zip"

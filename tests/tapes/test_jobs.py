@@ -128,7 +128,7 @@ def test_a_transient_failure_is_visible_and_retried(
     tape_bytes: bytes, settings: Any, api: Any, run_worker: Any
 ) -> None:
     settings.TAPES_RETRY_INTERVALS = [1]
-    tape = post_zip(tape_bytes)
+    tape = services.tape_zip_take(tape=post_zip(tape_bytes))
     storage = storage_for(tape.bucket)
     storage.delete(tape.zip_key)  # storage lost it for a while
     run_worker()
@@ -152,7 +152,7 @@ def test_a_transient_failure_is_visible_and_retried(
 def test_retries_stop_at_the_limit(tape_bytes: bytes, settings: Any, run_worker: Any) -> None:
     settings.TAPES_MAX_ATTEMPTS = 3
     settings.TAPES_RETRY_INTERVALS = [0]
-    tape = post_zip(tape_bytes)
+    tape = services.tape_zip_take(tape=post_zip(tape_bytes))
     storage_for(tape.bucket).delete(tape.zip_key)
     for _ in range(3):
         run_worker()

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.django_db
 def _posted(user: Any = None, piece: str = "line") -> Tape:
     ticket = services.tape_upload_start(user=user, piece=piece, size=1000, base_url="http://x/")
     storage_for(ticket.upload.bucket).save(ticket.upload.key, ContentFile(tiny_zip()))
-    return services.tape_post(user=user, slug=ticket.upload.slug, upload_token=ticket.token).tape
+    tape = services.tape_post(user=user, slug=ticket.upload.slug, upload_token=ticket.token).tape
+    return services.tape_zip_take(tape=tape)  # as its encode job starts
 
 
 # --- 8 --------------------------------------------------------------------------------------------

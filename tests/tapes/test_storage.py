@@ -16,6 +16,8 @@ import requests
 from django.core.files.storage import storages
 from django.utils import timezone
 
+from tapes import services
+from tapes.models import Tape
 from tapes.storage import LocalPolicy, s3_client, sign_policy
 from tests.conftest import send_form, tiny_zip
 
@@ -44,6 +46,7 @@ def test_s3_form_uploads_and_posts(
     with django_capture_on_commit_callbacks(execute=True):
         posted = api.post("/api/tapes", _posting(ticket), format="json")
     assert posted.status_code == 201, posted.content
+    services.tape_zip_take(tape=Tape.objects.get(code=posted.json()["code"]))  # as its job
     detail = api.get(f"/api/tapes/{posted.json()['code']}").json()
     # the media endpoint redirects to a presigned GET from the real storage: the same bytes
     redirect = api.get(detail["media"]["zip"])

@@ -24,11 +24,18 @@ def _posting(ticket: dict[str, Any]) -> dict[str, str]:
     return {"slug": ticket["slug"], "upload_token": ticket["upload_token"]}
 
 
-def _upload_and_post(api: Any, start_upload: Any, content: bytes) -> tuple[dict[str, Any], Any]:
+def _upload_and_post(
+    api: Any, start_upload: Any, content: bytes, *, take: bool = True
+) -> tuple[dict[str, Any], Any]:
+    """Upload and post; ``take``: then the encode job's first step, which copies the ZIP out of
+    the upload key to the tape's own."""
     ticket = start_upload(size=len(content))
     sent = send_form(api, ticket["upload"], content)
     assert sent.status_code in (200, 201, 204), getattr(sent, "text", sent)
-    return ticket, api.post("/api/tapes", _posting(ticket), format="json")
+    posted = api.post("/api/tapes", _posting(ticket), format="json")
+    if take and posted.status_code == 201:
+        services.tape_zip_take(tape=Tape.objects.get(code=posted.json()["code"]))
+    return ticket, posted
 
 
 def _fetch(api: Any, url: str) -> tuple[int, bytes]:
@@ -115,9 +122,12 @@ def test_a_replayed_form_changes_nothing_after_posting(
         request.getfixturevalue("s3_storage")
     original = tiny_zip()
     with django_capture_on_commit_callbacks(execute=True):
-        ticket, posted = _upload_and_post(api, start_upload, original)
+        ticket, posted = _upload_and_post(api, start_upload, original, take=False)
     assert posted.status_code == 201, posted.content
-    tape = Tape.objects.get(code=posted.json()["code"])
+    # Until its job has taken the ZIP, nothing of the upload is served.
+    assert api.get(posted.json()["url"]).json()["media"]["zip"] is None
+    assert api.get(posted.json()["url"] + "/media/zip").status_code == 404
+    tape = services.tape_zip_take(tape=Tape.objects.get(code=posted.json()["code"]))
     assert not tape.zip_key.startswith(UPLOAD_PREFIX)
     assert tape.zip_key != ticket["upload"]["fields"]["key"]
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tapes import services
 from tapes.archive import inspect_archive, iter_frames
 from tapes.models import Tape, TapeStatus
 from tapes.storage import storage_for
@@ -227,6 +228,7 @@ def test_glow_records_a_take_in_its_palette_posts_it_and_the_worker_encodes_it(
     # colours (the dither never blends, and readPixels gives them exactly), never a cleared
     # (black) buffer, and the piece moving from frame to frame.
     saved = tmp_path / "glow.zip"
+    tape = services.tape_zip_take(tape=tape)  # the encode job's first step
     saved.write_bytes(storage_for(tape.bucket).open(tape.zip_key, "rb").read())
     info = inspect_archive(saved)
     assert (info.width, info.height, info.scale) == (192, 192, 1)

@@ -25,7 +25,7 @@ def failed_tape(tmp_path: Path) -> Tape:
     """A posted tape that failed for a ZIP storage has since got back."""
     path = tmp_path / "t.zip"
     synth.make_tape(path, frames=6, width=32, height=24, scale=2, seed=3)
-    tape = post(TapeUploadFactory.create(content=path.read_bytes()))
+    tape = services.tape_zip_take(tape=post(TapeUploadFactory.create(content=path.read_bytes())))
     Tape.objects.filter(pk=tape.pk).update(status=TapeStatus.FAILED, failure_code="zip_missing")
     django_rq.get_queue(ENCODE.queue).empty()  # its encode job ran and failed: none is waiting
     return tape

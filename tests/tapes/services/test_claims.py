@@ -202,6 +202,7 @@ def test_a_failed_move_loses_nothing_and_reconcile_finishes_it(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     tape, token = guest_post(post_tape)
+    tape = services.tape_zip_take(tape=tape)
     tape_status_set(tape_id=tape.pk, status=TapeStatus.FAILED, failure_code="x")
     assert claim(signed_in, token).json()["claimed"] == [tape.code]
     working = settings.STORAGES

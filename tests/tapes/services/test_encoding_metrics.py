@@ -39,7 +39,7 @@ def test_ready_failed_and_retried_attempts_are_counted(tmp_path: Path) -> None:
     synth.make_tape(tmp_path / "t.zip", frames=6, width=32, height=24, scale=2, seed=1)
     good = posted((tmp_path / "t.zip").read_bytes())
     bad = posted(b"not a zip")
-    gone = posted(b"soon deleted")
+    gone = services.tape_zip_take(tape=posted(b"soon deleted"))
     storage_for(gone.bucket).delete(gone.zip_key)
 
     services.tape_encode(tape_id=good.pk)

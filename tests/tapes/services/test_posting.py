@@ -105,10 +105,10 @@ def test_create_registers_the_slot_and_queues_after_commit(
     tape.refresh_from_db()
     slot.refresh_from_db()
     assert (tape.user, tape.piece, tape.slug) == (user, "wand", slot.slug)
-    # The tape's ZIP is its own copy, outside the uploads/ keys a form can write.
-    assert (tape.bucket, tape.zip_key) == (slot.bucket, f"users/{user.pk}/{slot.slug}.zip")
-    assert slot.key == "uploads/" + tape.zip_key
-    assert tape.zip_bytes == len(tiny_zip())
+    # Posting asks nothing of storage: the tape names no ZIP until the encode job has copied
+    # it out of the form-writable key, and counts the declared size meanwhile.
+    assert (tape.bucket, tape.zip_key) == (slot.bucket, "")
+    assert tape.zip_bytes == slot.declared_bytes
     assert slot.tape == tape
     assert tape.status == TapeStatus.QUEUED
     assert django_rq.get_queue(ENCODE.queue).job_ids == [ENCODE.job_id(tape.pk)]
@@ -127,13 +127,14 @@ def test_create_needs_the_slots_owner_and_token(user: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_create_before_the_zip_arrived_keeps_the_slot() -> None:
-    slot = TapeUploadFactory.create()  # no content in storage
-    with pytest.raises(TapesiteError) as caught:
-        post(slot)
-    assert caught.value.code == "upload_missing"
+def test_posting_does_not_touch_storage(user: Any) -> None:
+    # No ZIP in storage at all, and storage is never asked: the check is the job's
+    # (tests/tapes/services/test_take.py).
+    slot = TapeUploadFactory.create(user=user)
+    tape = post(slot, user=user)
     slot.refresh_from_db()
-    assert slot.tape is None
+    assert slot.tape == tape
+    assert tape.zip_key == ""
 
 
 @pytest.mark.django_db

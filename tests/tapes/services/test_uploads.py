@@ -123,7 +123,10 @@ def test_take_copies_and_refuses_a_missing_or_oversized_zip() -> None:
 def test_abandoned_uploads_are_swept_and_posted_ones_kept(settings: Any) -> None:
     abandoned = TapeUploadFactory.create(content=tiny_zip())
     posted = TapeUploadFactory.create(content=tiny_zip())
-    tape = post(posted)
+    tape = services.tape_zip_take(tape=post(posted))
+    # Posted but not taken yet (its job waits out a queue outage): the upload is the only copy.
+    waiting = TapeUploadFactory.create(content=tiny_zip())
+    post(waiting)
     fresh = TapeUploadFactory.create(content=tiny_zip())
     later = timezone.now() + timedelta(seconds=settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS + 1)
     TapeUpload.objects.filter(pk=fresh.pk).update(created_at=later, expires_at=later)
@@ -136,3 +139,5 @@ def test_abandoned_uploads_are_swept_and_posted_ones_kept(settings: Any) -> None
     assert storage_for(tape.bucket).exists(tape.zip_key)
     assert TapeUpload.objects.filter(pk=fresh.pk).exists()
     assert storage_for(fresh.bucket).exists(fresh.key)
+    assert TapeUpload.objects.filter(pk=waiting.pk).exists()
+    assert storage_for(waiting.bucket).exists(waiting.key)
