@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import django_rq
+import redis
 from django.conf import settings
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -67,6 +68,23 @@ class JobKind:
         return f"tape-{self.name}-{object_id}"
 
 
+# One client (and so one pool of connections) per Redis URL per process: django_rq builds a new
+# client, and so opens a new connection, on every get_queue, which cost a post more than its
+# enqueue's commands. redis-py's pool is thread-safe and starts afresh in a forked child.
+_clients: dict[str, redis.Redis] = {}
+
+
+def get_queue(name: str) -> Queue:
+    """RQ's queue ``name`` on this process's shared connection pool."""
+    url = settings.RQ_QUEUES[name].get("URL")
+    if not url:
+        return django_rq.get_queue(name)
+    client = _clients.get(url)
+    if client is None:
+        client = _clients.setdefault(url, redis.Redis.from_url(url))
+    return django_rq.get_queue(name, connection=client)
+
+
 def _waiting(job: Job) -> bool:
     status = job.get_status(refresh=False)
     if status == JobStatus.QUEUED:
@@ -102,7 +120,7 @@ def job_state(kind: JobKind, object_id: int) -> JobState:
     ``dead`` (the job is there but nothing will run it: failed, or its worker stopped beating)
     or ``missing`` (Redis lost it: restarted without its data, flushed, evicted)."""
     try:
-        job = _fetch(django_rq.get_queue(kind.queue), kind.job_id(object_id))
+        job = _fetch(get_queue(kind.queue), kind.job_id(object_id))
         if job is None:
             return "missing"
         return "live" if _waiting(job) or _running(job) else "dead"
@@ -129,7 +147,7 @@ def enqueue(kind: JobKind, object_id: int, *, delay_seconds: float = 0) -> None:
     if timeout is not None:
         options["job_timeout"] = timeout
     try:
-        queue = django_rq.get_queue(kind.queue)
+        queue = get_queue(kind.queue)
         if delay_seconds > 0:
             at = int(time.time() + delay_seconds)
             queue.enqueue_in(
@@ -174,7 +192,7 @@ def objects_with_live_jobs(kind: JobKind) -> set[int]:
         live: set[int] = set()
         now = time.time()
         for name in (kind.queue, *kind.old_queues):
-            queue = django_rq.get_queue(name)
+            queue = get_queue(name)
             connection = queue.connection
             waiting = queue.get_job_ids()
             scheduled = ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False)
