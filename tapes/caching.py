@@ -59,14 +59,16 @@ def tape_is_shareable(tape: Tape) -> bool:
 
 
 def shared_cache_control(seconds: int | None = None) -> str:
-    """``public`` for ``seconds`` in all (the setting by default): half in the shared cache, half
-    in the browser after it. Below two seconds there is no half to give: stored, but revalidated
-    on every use."""
+    """``public`` for ``seconds`` in all (the setting by default): half in the shared cache, the
+    rest less a second in the browser after it. The second is for caches that count in whole
+    seconds (nginx keeps a copy until the second its s-maxage ends, so up to a second more).
+    Below three seconds there is nothing to split: stored, but revalidated on every use."""
     total = shared_cache_seconds() if seconds is None else max(0, seconds)
-    half = total // 2
-    if half < 1:
+    shared = total // 2
+    browser = total - shared - 1
+    if shared < 1 or browser < 1:
         return "public, no-cache"
-    return f"public, max-age={half}, s-maxage={half}"
+    return f"public, max-age={browser}, s-maxage={shared}"
 
 
 def shared_read(request: HttpRequest, tape: Tape | None) -> bool:
