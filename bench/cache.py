@@ -257,7 +257,10 @@ def render(results: dict[str, Any], args: argparse.Namespace, load_before: str) 
     gone_after = ", ".join(f"{k} {v} s" for k, v in gone.items()) or "never"
     lines += [
         "",
-        "Goal (issue 20): through the cache at least 5x the requests per second of gunicorn alone.",
+        "Goal (issue 20): through the cache at least 5x the requests per second of gunicorn alone. "
+        "The clients share the cores with nginx, gunicorn and the services (see the load "
+        "averages): on a busy machine gunicorn alone loses more than nginx does, so compare "
+        "runs on a quiet one (bench/load.py's reads section gives gunicorn's quiet figure).",
         "",
         f"Nuked (deleted with its claim token) right after each read was a cache HIT: still "
         f"served right after by the cache ({right_after}), then 404 through nginx after "
