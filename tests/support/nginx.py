@@ -2,7 +2,7 @@
 ("Caches in front of the site") tells an operator to set it up: the shared cache the site's
 Cache-Control is written for. Used by tests/web/test_shared_cache.py and bench/cache.py.
 
-The cache keys on scheme, host and URI; it ignores ``Vary`` (Cookie would split anonymous
+The cache keys on scheme, host, URI and Origin; it ignores ``Vary`` (Cookie would split anonymous
 visitors by every unrelated cookie) and instead goes straight to the site, storing nothing, for
 any request with a session cookie, a messages cookie or an Authorization header: the requests
 whose answers the site says are private (tapes.caching).
@@ -54,7 +54,9 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 
             proxy_cache tapesite;
-            proxy_cache_key $scheme$host$request_uri;
+            # The API's answers differ by Origin (CORS: sites.cors), which Vary says but which
+            # is ignored below: so the key holds it.
+            proxy_cache_key $scheme$host$request_uri$http_origin;
             # A cached copy past its s-maxage is revalidated (If-None-Match): a 304 renews it,
             # a nuked tape's 404 replaces it. Never served stale: that would break the promise.
             proxy_cache_revalidate on;

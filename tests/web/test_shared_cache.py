@@ -17,6 +17,7 @@ from django.test import Client
 
 from tapes import services
 from tapes.models import TapeVisibility
+from tests.sites.factories import SiteFactory
 from tests.support.nginx import Nginx, nginx_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,3 +119,19 @@ def test_a_nuked_tape_leaves_the_cache_within_the_promise(
     # The shared cache's part of the promise (s-maxage, and up to a second as nginx counts whole
     # seconds from when it stored the copy); a browser's max-age takes the rest.
     assert max(gone.values()) <= PROMISE / 2 + 1.5, gone
+
+
+def test_each_origin_gets_its_own_copy_of_the_api_answer(cache: Nginx, make_tape: Any) -> None:
+    site = SiteFactory.create(origin="https://pieces.example", name="Pieces")
+    tape = make_tape()
+    url = f"{cache.url}/api/tapes/{tape.code}"
+    plain = requests.get(url, timeout=10)
+    assert status_of(requests.get(url, timeout=10)) == "HIT"
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    theirs = requests.get(url, headers={"Origin": site.origin}, timeout=10)
+    assert theirs.status_code == 200
+    assert theirs.headers["Access-Control-Allow-Origin"] == site.origin
+    assert status_of(theirs) == "MISS"
+    again = requests.get(url, headers={"Origin": site.origin}, timeout=10)
+    assert status_of(again) == "HIT"
+    assert again.headers["Access-Control-Allow-Origin"] == site.origin
