@@ -275,7 +275,8 @@ class Site:
 
 
 @contextmanager
-def running_site(args: argparse.Namespace, workdir: Path) -> Iterator[Site]:
+def running_site(args: argparse.Namespace, workdir: Path, *, pages: bool = False) -> Iterator[Site]:
+    """The site; with ``pages``, its static files collected too, so pages render."""
     import boto3
 
     with ExitStack() as stack:
@@ -294,7 +295,8 @@ def running_site(args: argparse.Namespace, workdir: Path) -> Iterator[Site]:
         stack.callback(redis_server.stop)
         database = stack.enter_context(fresh_database(args.database_url))
         unlimited = {
-            f"TAPES_THROTTLE_{scope}": "1000000/min" for scope in ("UPLOAD", "POST", "READ")
+            f"TAPES_THROTTLE_{scope}": "1000000/min"
+            for scope in ("UPLOAD", "POST", "READ", "MEDIA")
         }
         env = production_env(
             database_url=database,
@@ -308,6 +310,9 @@ def running_site(args: argparse.Namespace, workdir: Path) -> Iterator[Site]:
             **unlimited,
         )
         manage(env, "migrate", "--noinput")
+        if pages:
+            env["DJANGO_STATIC_ROOT"] = str(workdir / "static")
+            manage(env, "collectstatic", "--noinput")
         server = Gunicorn(env, workdir / "gunicorn.log", workers=args.workers, threads=args.threads)
         server.start()
         stack.callback(server.stop)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from typing import IO
 
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 
 from tapes.files import BY_NAME
 from tapes.ranges import UNSATISFIABLE, ByteRange, parse_range, unsatisfied_content_range
 from tapes.storage import media_redirect_url, storage_for
+from tapesite.conditional import etag_matches
 from tapesite.errors import TapesiteError
 
 _BLOCK = 64 * 1024
@@ -41,11 +42,23 @@ class _Slice:
         self._handle.close()
 
 
-def _validators(handle: IO[bytes]) -> tuple[int, str, str]:
-    """The file's size, a strong ETag and its Last-Modified, from one stat of the open file (so
-    the three agree even if the file were replaced meanwhile)."""
+def _validators(handle: IO[bytes]) -> tuple[int, str, str, int]:
+    """The file's size, a strong ETag, its Last-Modified and that in whole seconds, from one stat
+    of the open file (so they agree even if the file were replaced meanwhile)."""
     stat = os.fstat(handle.fileno())
-    return stat.st_size, f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"', http_date(stat.st_mtime)
+    etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    return stat.st_size, etag, http_date(stat.st_mtime), int(stat.st_mtime)
+
+
+def _client_has(
+    if_none_match: str | None, if_modified_since: str | None, *, etag: str, mtime: int
+) -> bool:
+    """A conditional GET's answer: If-None-Match decides when sent, else If-Modified-Since
+    (RFC 9110, 13.2.2)."""
+    if if_none_match is not None:
+        return etag_matches(if_none_match, etag)
+    since = parse_http_date_safe(if_modified_since) if if_modified_since else None
+    return since is not None and mtime <= since
 
 
 def _if_range_holds(if_range: str | None, etag: str, last_modified: str) -> bool:
@@ -67,6 +80,8 @@ def media_response(
     expires: int,
     range_header: str | None = None,
     if_range: str | None = None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
 ) -> HttpResponseBase:
     url = media_redirect_url(bucket=bucket, key=key, expires=expires)
     if url is not None:
@@ -77,7 +92,13 @@ def media_response(
         raise TapesiteError("not_found", "The file is not in storage.", status=404) from exc
     file = BY_NAME.get(name)
     content_type = file.media_type if file is not None else "application/octet-stream"
-    size, etag, last_modified = _validators(handle)
+    size, etag, last_modified, mtime = _validators(handle)
+    if _client_has(if_none_match, if_modified_since, etag=etag, mtime=mtime):
+        handle.close()
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        not_modified["Last-Modified"] = last_modified
+        return not_modified
     wanted = (
         parse_range(range_header, size) if _if_range_holds(if_range, etag, last_modified) else None
     )

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import User
 from tapes.models import Tape
+from tapesite.conditional import conditional_response, validators_for
 from web import selectors
-from web.conditional import conditional_response, validators_for
 from web.feeds import site_url
 
 # Crawlers come back often and sitemaps change slowly: an hour in caches, then they revalidate.

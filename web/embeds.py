@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tapes import selectors
+from tapes import caching, selectors
 from tapes.presenters import tapes_for_output
 from tapesite.errors import TapesiteError
 from tapesite.headers import allow_framing
@@ -27,19 +28,20 @@ FORMATS = ("json", "xml")
 
 @require_GET
 @allow_framing("*")
-def tape_embed(request: HttpRequest, code: str) -> HttpResponse:
+def tape_embed(request: HttpRequest, code: str) -> HttpResponseBase:
     found = tapes_for_output(selectors.tapes_with_code(code=code)).first()
     if found is None:
         # 410 for a tape that was here and was taken down (the host page's crawler may forget
         # it), 404 for a code that never was; both show the card, not the site's big 404 page.
         nuked = selectors.tape_get_deleted(code=code) is not None
         context = {"code": code, "nuked": nuked}
-        return render(request, "web/embed_gone.html", context, status=410 if nuked else 404)
+        gone = render(request, "web/embed_gone.html", context, status=410 if nuked else 404)
+        return caching.tape_read_response(request, gone, tape=None)
     tape = presenters.tape_embed(found, request)
     response = render(request, "web/embed.html", {"tape": tape, "state": tape["state"]})
     # The tape's page is the one to index, whatever the tape's visibility.
     response["X-Robots-Tag"] = "noindex"
-    return response
+    return caching.tape_read_response(request, response, tape=found)
 
 
 def _refusal(error: TapesiteError) -> JsonResponse:
@@ -69,7 +71,7 @@ def _site_hosts(request: HttpRequest) -> set[str]:
 
 
 @require_GET
-def oembed(request: HttpRequest) -> HttpResponse:
+def oembed(request: HttpRequest) -> HttpResponseBase:
     """``/oembed?url=<a tape's page>&format=json|xml[&maxwidth=&maxheight=]`` (the oEmbed
     spec's provider endpoint): a ``video`` whose html is the embed's iframe."""
     try:
@@ -95,7 +97,7 @@ def oembed(request: HttpRequest) -> HttpResponse:
                 "not_found", "No tape of this site to embed at that link.", status=404
             )
     except TapesiteError as error:
-        return _refusal(error)
+        return caching.never_stored(_refusal(error))
     if wanted == "xml":
         response: HttpResponse = HttpResponse(
             oembed_xml(answer), content_type="text/xml; charset=utf-8"
@@ -103,7 +105,6 @@ def oembed(request: HttpRequest) -> HttpResponse:
     else:
         response = JsonResponse(answer)
     # Public facts about a public link: any page may read them (oEmbed clients run in browsers
-    # too), and caches may keep them a little while.
+    # too), and caches may keep them as long as the tape's own page (tapes.caching).
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    return caching.tape_read_response(request, response, tape=found)

@@ -1,6 +1,6 @@
 """Atom feeds of the latest public tapes (``/tapes/feed.atom``) and of each person's
 (``/u/<name>/feed.atom``), with Media RSS for the video, answered conditionally
-(``web.conditional``) so readers polling them cost one small query. See docs/feeds.md."""
+(``tapesite.conditional``) so readers polling them cost one small query. See docs/feeds.md."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from django.views.decorators.http import require_safe
 from accounts.models import User
 from tapes.models import Tape
 from tapes.presenters import tape_media
+from tapesite.conditional import conditional_response, validators_for
 from web import selectors
-from web.conditional import conditional_response, validators_for
 from web.views import not_found
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"

@@ -8,13 +8,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
-from tapes import selectors
+from tapes import caching, selectors
 from tapes.archive import ArchiveLimits
+from tapes.models import Tape
 from tapes.presenters import tapes_for_output
 from web import presenters
 from web.codes import code_from_input
@@ -112,9 +115,17 @@ def glow(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@ensure_csrf_cookie
-def tape(request: HttpRequest, code: str) -> HttpResponse:
-    return tape_page_response(request, code=code)
+def tape(request: HttpRequest, code: str) -> HttpResponseBase:
+    found = tapes_for_output(selectors.tapes_with_code(code=code)).first()
+    if found is None:
+        return caching.tape_read_response(request, not_found(request, code=code), tape=None)
+    if not caching.shared_read(request, found):
+        # What ensure_csrf_cookie did for every view of the page: the owner's forms and the
+        # page's API calls need the cookie. A page a cache shares sets no cookie (nginx keeps
+        # no answer that does), and an anonymous visitor's calls from it (a guest's delete and
+        # undo, with the claim token) are not checked for CSRF.
+        get_token(request)
+    return caching.tape_read_response(request, _tape_page(request, found), tape=found)
 
 
 def tape_page_response(
@@ -124,6 +135,12 @@ def tape_page_response(
     found = tapes_for_output(selectors.tapes_with_code(code=code)).first()
     if found is None:
         return not_found(request, code=code)
+    return _tape_page(request, found, edit_form=edit_form, status=status)
+
+
+def _tape_page(
+    request: HttpRequest, found: Tape, *, edit_form: TapeEditForm | None = None, status: int = 200
+) -> HttpResponse:
     page = presenters.tape_page(found, request)
     if edit_form is None and page["may_edit"]:
         edit_form = TapeEditForm(
@@ -187,7 +204,7 @@ def go(request: HttpRequest) -> HttpResponse:
 
 def _grid(
     request: HttpRequest, *, owner: str | None, template: str, extra: dict[str, Any]
-) -> HttpResponse:
+) -> HttpResponseBase:
     try:
         page = page_of(
             selectors.tape_list(owner=owner, viewer=request.user),
@@ -204,20 +221,20 @@ def _grid(
     }
     if request.GET.get("partial") == "1":
         # Endless scroll asks for the next cards only.
-        return render(request, "web/_tape_items.html", context)
-    return render(request, template, context)
+        return caching.listing_response(request, render(request, "web/_tape_items.html", context))
+    return caching.listing_response(request, render(request, template, context))
 
 
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
+def gallery(request: HttpRequest) -> HttpResponseBase:
     return _grid(request, owner=None, template="web/gallery.html", extra={})
 
 
 @require_GET
-def user_tapes(request: HttpRequest, username: str) -> HttpResponse:
+def user_tapes(request: HttpRequest, username: str) -> HttpResponseBase:
     person = user_get_by_username(username=username)
     if person is None:
-        return not_found(request, what="user", code=username)
+        return caching.never_stored(not_found(request, what="user", code=username))
     extra = {"person": person, "is_self": request.user.pk == person.pk}
     return _grid(request, owner=person.username, template="web/user.html", extra=extra)
 

@@ -19,11 +19,11 @@ from rest_framework.views import APIView
 from accounts.models import User
 from sites.cors import request_site
 from sites.throttling import SiteRateThrottle
-from tapes import presenters, selectors, services
+from tapes import caching, presenters, selectors, services
 from tapes.apis.common import claim_token, signed_in_or_guest, tape_not_found
 from tapes.files import tape_file_keys
 from tapes.media import media_response
-from tapes.models import PIECE_URL_MAX, SEED_MAX, SOURCE_MAX, TapeVisibility
+from tapes.models import PIECE_URL_MAX, SEED_MAX, SOURCE_MAX, Tape, TapeVisibility
 from tapes.permissions import TapeOwnerOrStaffCanChange, TapeOwnerOrStaffCanRetry
 from tapesite.errors import TapesiteError
 from tapesite.throttling import ScopedRateThrottle
@@ -211,12 +211,28 @@ class TapeDetailApi(APIView):
         self.throttle_scope = "tape_read" if self.request.method == "GET" else "tape_post"
         return super().get_throttles()
 
-    @extend_schema(responses={200: TapeOutput}, summary="A tape by its code")
+    # The tape a GET read, for the caching headers (tapes.caching); None for an error.
+    read_tape: Tape | None = None
+
+    @extend_schema(responses={200: TapeOutput, 304: None}, summary="A tape by its code")
     def get(self, request: Request, code: str) -> Response:
         tape = presenters.tapes_for_output(selectors.tapes_with_code(code=code)).first()
         if tape is None:
             raise tape_not_found(code)
+        self.read_tape = tape
         return Response(TapeOutput(presenters.tape_public(tape, request=request)).data)
+
+    # A 304 is Django's HttpResponseNotModified, not a DRF Response: Django's handler takes both.
+    def finalize_response(  # type: ignore[override]
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return response
+        # Rendered here rather than by Django's handler: the ETag is the body's digest.
+        if isinstance(response, Response):
+            response.render()
+        return caching.tape_read_response(request, response, tape=self.read_tape)
 
     class EditInput(serializers.Serializer):
         # Lengths are the model's; the service cleans the text and says what is too long.
@@ -276,9 +292,12 @@ class TapeRetryApi(APIView):
 
 class TapeMediaApi(APIView):
     """A tape's file, while the tape is public: a redirect to a short-lived S3 link, or the file
-    itself from local storage (a byte range of it when asked, so videos seek). Never cached by
-    shared caches, so a nuke takes effect at once here and within TAPES_MEDIA_URL_SECONDS for
-    links already handed out."""
+    itself from local storage (a byte range of it when asked, so videos seek). A ready public
+    tape's answer may be kept by shared caches (tapes.caching): the file for
+    TAPES_SHARED_CACHE_SECONDS in all, a redirect for no more than half its link's life, so a
+    followed link still works. Any other tape's is never stored. Either way a nuke takes its
+    media down within a minute: cached answers age out, links already handed out expire after
+    TAPES_MEDIA_URL_SECONDS."""
 
     throttle_scope = "tape_media"
 
@@ -287,6 +306,7 @@ class TapeMediaApi(APIView):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
             302: OpenApiResponse(description="To a short-lived link of the file in storage."),
+            304: OpenApiResponse(description="The client's copy (If-None-Match) is current."),
         },
         summary="A tape's file (zip, mp4, thumbnail, preview)",
     )
@@ -296,7 +316,6 @@ class TapeMediaApi(APIView):
         if tape is None or not key:
             raise TapesiteError("not_found", "No such file for a public tape.", status=404)
         seconds = int(settings.TAPES_MEDIA_URL_SECONDS)
-        cache_control = f"private, max-age={max(seconds // 2, 1)}"
         response = media_response(
             bucket=tape.bucket,
             key=key,
@@ -304,6 +323,27 @@ class TapeMediaApi(APIView):
             expires=seconds,
             range_header=request.headers.get("Range"),
             if_range=request.headers.get("If-Range"),
+            if_none_match=request.headers.get("If-None-Match"),
+            if_modified_since=request.headers.get("If-Modified-Since"),
         )
-        response["Cache-Control"] = cache_control
+        if not caching.tape_is_shareable(tape):
+            response["Cache-Control"] = caching.NEVER_STORED
+        elif response.status_code in (301, 302, 303, 307, 308):
+            # Cached no longer than half the link's life: whoever follows it still gets the file.
+            lifetime = min(caching.shared_cache_seconds(), seconds // 2)
+            response["Cache-Control"] = caching.shared_cache_control(lifetime)
+        elif response.status_code in (200, 206, 304):
+            # The same file for everyone who may see it (no Vary): who asks does not matter.
+            response["Cache-Control"] = caching.shared_cache_control()
+        else:
+            response["Cache-Control"] = caching.NEVER_STORED
+        return response
+
+    def finalize_response(  # type: ignore[override]
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Refusals (no such file, throttled) are never kept: the next answer may differ.
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = caching.NEVER_STORED
         return response

@@ -281,6 +281,10 @@ TAPES_CORS_MAX_AGE_SECONDS = env.int("TAPES_CORS_MAX_AGE_SECONDS", default=600)
 # Media are served through the site (a visibility check), redirecting to S3 links that live this
 # long: a nuked tape's media stop working within it.
 TAPES_MEDIA_URL_SECONDS = env.int("TAPES_MEDIA_URL_SECONDS", default=60)
+# The promise to shared caches (nginx's proxy_cache, a CDN; tapes.caching, docs/operations.md):
+# a ready public tape's reads may be kept, by a shared cache and then a browser together, at most
+# this long, so a nuked or hidden tape is gone from every cache within it.
+TAPES_SHARED_CACHE_SECONDS = env.int("TAPES_SHARED_CACHE_SECONDS", default=60)
 # The original plan's alphabet: lower-case consonants weighted twice, no 0/1 (they read as o/l).
 TAPES_CODE_ALPHABET = (
     "bcdfghjklmnpqrstvwxyz" * 2 + "BCDFGHJKLMNPQRSTVWXYZ" + "aeiou" * 2 + "AEIOU" + "23456789"

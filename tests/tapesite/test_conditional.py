@@ -1,4 +1,4 @@
-"""web.conditional on its own: when a read is answered 304 without rendering it."""
+"""tapesite.conditional on its own: when a read is answered 304 without rendering it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from django.utils.http import http_date
 
-from web.conditional import Validators, conditional_response, validators_for
+from tapesite.conditional import Validators, conditional_response, validators_for
 
 HOUR_AGO = (timezone.now() - timedelta(hours=1)).replace(microsecond=250_000)
 
