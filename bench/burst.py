@@ -76,8 +76,8 @@ WIDTH, HEIGHT, FPS = 256, 192, 60
 DRAWING_VERSION = 1
 FIRST_SEED = 1000
 
-_PAPERS = np.array([(250, 248, 240), (255, 255, 255), (238, 243, 247), (252, 244, 228)], np.uint8)
-_INKS = np.array(
+PAPERS = np.array([(250, 248, 240), (255, 255, 255), (238, 243, 247), (252, 244, 228)], np.uint8)
+INKS = np.array(
     [(24, 24, 28), (230, 57, 70), (29, 53, 87), (42, 157, 143), (244, 162, 97), (106, 76, 147)],
     np.uint8,
 )
@@ -105,14 +105,14 @@ def drawing_frames(
     so each frame is the one before plus at most one short segment."""
     rng = np.random.default_rng([seed, 17])
     canvas = np.empty((height, width, 3), np.uint8)
-    canvas[:] = _PAPERS[seed % len(_PAPERS)]
+    canvas[:] = PAPERS[seed % len(PAPERS)]
 
     def pen_down() -> tuple[float, float, float, np.ndarray, float]:
         return (
             float(rng.uniform(0.15, 0.85) * width),
             float(rng.uniform(0.15, 0.85) * height),
             float(rng.uniform(0, 2 * math.pi)),
-            _INKS[rng.integers(len(_INKS))],
+            INKS[rng.integers(len(INKS))],
             float(rng.choice([1.0, 1.5, 2.5, 4.0])),
         )
 
