@@ -47,6 +47,8 @@ def test_the_plan_is_3_to_10_seconds_at_60_fps_per_seed() -> None:
     assert plan == burst.tape_plan(200)
     assert len({seed for seed, _ in plan}) == 200
     assert all(180 <= frames <= 600 for _, frames in plan)
+    seconds = [sum(burst.durations(frames, seed)) / 1000 for seed, frames in plan]
+    assert all(3 <= s <= 10 for s in seconds)
     assert max(f for _, f in plan) - min(f for _, f in plan) > 300
 
 
