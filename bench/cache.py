@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
-from load import Http, running_site, small_tape, uptime  # noqa: E402
+from load import Http, small_tape  # noqa: E402
+from production import running_site, uptime  # noqa: E402
 
 from tests.support.nginx import Nginx  # noqa: E402
 from tests.support.site import SiteClient, start_worker  # noqa: E402
@@ -191,7 +192,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tapesite-cache-") as tmp:
         workdir = Path(tmp)
         tape = small_tape(workdir)
-        with running_site(args, workdir, pages=True) as site:
+        with running_site(
+            workdir=workdir,
+            database_url=args.database_url,
+            workers=args.workers,
+            threads=args.threads,
+            pages=True,
+        ) as site:
             code, token = ready_tape(site, workdir, tape)
             cache = Nginx(f"127.0.0.1:{site.server.port}", workdir / "nginx", workers=2)
             cache.start()

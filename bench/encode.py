@@ -153,7 +153,9 @@ def _write_concat(work: Path, rows: list[dict[str, Any]], exact: bool) -> Path:
     return path
 
 
-def _run_ffmpeg(tape: Path, out: Path, exact: bool) -> None:
+def run_ffmpeg(tape: Path, out: Path, exact: bool) -> None:
+    """Variant (a), or (b) with ``exact``, writing ``out/out.mp4``; also bench/burst.py's
+    reference (one at a time: the working folder is shared)."""
     work = CACHE / "work" / ("b" if exact else "a")
     rows = _unzip(tape, work)
     concat = _write_concat(work, rows, exact)
@@ -203,7 +205,7 @@ def child(variant: str, tape: Path, out: Path) -> None:
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     extra: dict[str, Any] = {}
     if variant in ("a", "b"):
-        _run_ffmpeg(tape, out, exact=variant == "b")
+        run_ffmpeg(tape, out, exact=variant == "b")
     else:
         extra = _run_ours(tape, out, variant)
     seconds = time.perf_counter() - started

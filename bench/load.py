@@ -34,8 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
+from production import DEFAULT_DATABASE_URL, Site, running_site, uptime, write_section  # noqa: E402
 
-from tests.support.services import RedisServer, S3Server, seaweedfs  # noqa: E402
-from tests.support.site import Gunicorn, manage, production_env  # noqa: E402
 from tests.support.synth import make_tape  # noqa: E402
 
-BUCKETS = ("user-tapesite", "guest-tapesite")
 MARK_BEGIN = "<!-- load:begin -->"
 MARK_END = "<!-- load:end -->"
 
@@ -252,78 +248,6 @@ def posts_scenario(
 # --- the site under test ------------------------------------------------------------------------
 
 
-@contextmanager
-def fresh_database(url: str) -> Iterator[str]:
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass
-class Site:
-    env: dict[str, str]
-    server: Gunicorn
-    s3: S3Server
-
-
-@contextmanager
-def running_site(args: argparse.Namespace, workdir: Path, *, pages: bool = False) -> Iterator[Site]:
-    """The site; with ``pages``, its static files collected too, so pages render."""
-    import boto3
-
-    with ExitStack() as stack:
-        s3 = stack.enter_context(seaweedfs(workdir / "s3" if _mkdir(workdir / "s3") else workdir))
-        client = boto3.client(
-            "s3",
-            endpoint_url=s3.endpoint,
-            aws_access_key_id=s3.access_key,
-            aws_secret_access_key=s3.secret_key,
-            region_name="us-east-1",
-        )
-        for bucket in BUCKETS:
-            client.create_bucket(Bucket=bucket)
-        redis_server = RedisServer(workdir)
-        redis_server.start()
-        stack.callback(redis_server.stop)
-        database = stack.enter_context(fresh_database(args.database_url))
-        unlimited = {
-            f"TAPES_THROTTLE_{scope}": "1000000/min"
-            for scope in ("UPLOAD", "POST", "READ", "MEDIA")
-        }
-        env = production_env(
-            database_url=database,
-            redis_url=redis_server.url,
-            s3=s3,
-            DJANGO_LOG_LEVEL="WARNING",
-            # Every virtual user comes from 127.0.0.1: one client as far as the cap knows.
-            TAPES_UPLOAD_MAX_OPEN_PER_CLIENT="1000000",
-            TAPES_QUOTA_GUEST_TAPES_PER_DAY="0",
-            TAPES_QUOTA_GUEST_BYTES_PER_DAY="0",
-            **unlimited,
-        )
-        manage(env, "migrate", "--noinput")
-        if pages:
-            env["DJANGO_STATIC_ROOT"] = str(workdir / "static")
-            manage(env, "collectstatic", "--noinput")
-        server = Gunicorn(env, workdir / "gunicorn.log", workers=args.workers, threads=args.threads)
-        server.start()
-        stack.callback(server.stop)
-        yield Site(env=env, server=server, s3=s3)
-
-
-def _mkdir(path: Path) -> bool:
-    path.mkdir(parents=True, exist_ok=True)
-    return True
-
-
 def small_tape(workdir: Path) -> bytes:
     path = workdir / "small.zip"
     make_tape(path, frames=8, width=48, height=32, scale=4, seed=1)
@@ -343,7 +267,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tapesite-load-") as tmp:
         workdir = Path(tmp)
         tape = small_tape(workdir)
-        with running_site(args, workdir) as site:
+        with running_site(
+            workdir=workdir,
+            database_url=args.database_url,
+            workers=args.workers,
+            threads=args.threads,
+        ) as site:
             code = seed_tape(site, tape)
             host = ("127.0.0.1", site.server.port)
             s3_url = urllib.parse.urlsplit(site.s3.endpoint)
@@ -378,7 +307,12 @@ def profile(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tapesite-profile-") as tmp:
         workdir = Path(tmp)
         tape = small_tape(workdir)
-        with running_site(args, workdir) as site:
+        with running_site(
+            workdir=workdir,
+            database_url=args.database_url,
+            workers=args.workers,
+            threads=args.threads,
+        ) as site:
             code = seed_tape(site, tape)
             env = {**site.env, "BENCH_PROFILE_CODE": code, "BENCH_PROFILE_N": str(args.requests)}
             subprocess.run(
@@ -503,25 +437,6 @@ trips (~90/s to ~110/s). Not done: the S3 copy is still two boto3 calls, and the
 the two cores with gunicorn, PostgreSQL, Redis and SeaweedFS."""
 
 
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def write_report(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        before, rest = text.split(MARK_BEGIN, 1)
-        after = rest.split(MARK_END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
@@ -530,9 +445,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tapesite_bench"
-        ),
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
         help="a database the bench may drop and create",
     )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
@@ -552,7 +465,7 @@ def main() -> None:
     section = render(results, args, load_before)
     print(section)
     if args.write:
-        write_report(section)
+        write_section(MARK_BEGIN, MARK_END, section)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The site as production runs it: gunicorn and RQ workers with ``tapesite.settings.production``
 on PostgreSQL, Redis and S3 (SeaweedFS), every process bound to loopback on free ports.
 
-Used by the production-settings tests, the fault run and ``bench/load.py``.
+Used by the production-settings tests, the fault run and the benches that run the site
+(``bench/production.py``).
 """
 
 from __future__ import annotations
