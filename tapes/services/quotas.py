@@ -119,6 +119,14 @@ def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
     """One query: the poster's tapes of the last day and their slots not posted yet."""
     if not poster.client:
         return Usage(uses=[], open_slots=0)
+    abandoned = timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
+    if not poster.limited:
+        # Only the open-slot cap applies: a count, not a row per tape of the poster's day (which
+        # for a busy address grows with every post).
+        open_slots = TapeUpload.objects.filter(
+            client=poster.client, tape__isnull=True, created_at__gte=now - abandoned
+        ).count()
+        return Usage(uses=[], open_slots=open_slots)
     columns = ("kind", "pk", "created_at", "leaves_at", "size")
     tapes = (
         Tape.objects.filter(poster=poster.key, created_at__gt=now - WINDOW)
@@ -129,7 +137,6 @@ def usage_of(*, poster: Poster, upload_id: int | None, now: datetime) -> Usage:
         )
         .values_list(*columns)
     )
-    abandoned = timedelta(seconds=int(settings.TAPES_UPLOAD_ABANDONED_AFTER_SECONDS))
     slots = (
         TapeUpload.objects.filter(client=poster.client, tape__isnull=True)
         .filter(Q(created_at__gte=now - abandoned) | Q(expires_at__gt=now))
@@ -206,11 +213,14 @@ def site_quota_check(*, site: Site, upload_id: int | None, size: int, now: datet
     """Count the site's day (``site_usage_of``) and refuse one more tape of ``size`` bytes that
     would take it over its daily limits (0 on the site: the settings' default). Nobody is
     exempt: the limit is the site's."""
+    max_tapes, max_bytes = site.limit_tapes_per_day(), site.limit_bytes_per_day()
+    if max_tapes <= 0 and max_bytes <= 0:
+        return
     over = _over_limit(
         site_usage_of(site=site, upload_id=upload_id, now=now).uses,
         size=size,
-        max_tapes=site.limit_tapes_per_day(),
-        max_bytes=site.limit_bytes_per_day(),
+        max_tapes=max_tapes,
+        max_bytes=max_bytes,
     )
     if over is None:
         return
