@@ -11,6 +11,7 @@ from django import db
 from django.conf import settings
 from rq.worker import Worker
 
+from tapes.queueing import ENCODE
 from tapes.services import tape_workdirs_clean, tapes_reconcile
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,24 @@ def run_worker(
 ) -> None:
     """Work ``queues`` (default TAPES_WORKER_QUEUES) in their order, with RQ's scheduler (it
     moves the scheduled jobs of the queues this worker works)."""
-    rq_queues = [django_rq.get_queue(queue) for queue in worker_queues(queues)]
+    names = worker_queues(queues)
+    if ENCODE.queue in names:
+        preload_for_encoding()
+    rq_queues = [django_rq.get_queue(queue) for queue in names]
     worker = TapesWorker(rq_queues, connection=rq_queues[0].connection, name=name)
     clean_workdirs()  # what a worker killed on this machine left behind
     run_reconcile_once(worker.connection, int(settings.TAPES_RECONCILE_INTERVAL_SECONDS))
     worker.work(with_scheduler=True, burst=burst)
+
+
+def preload_for_encoding() -> None:
+    """Import what every encode job needs before any job runs. RQ runs each job in a fresh fork
+    of this process, so a module imported here is imported once per worker, not once per job:
+    numpy, PyAV, Pillow and boto3 cost a job about 0.4 s of CPU to import, as much as encoding a
+    short tape (bench/burst.py). Web processes never import them (encoding.py imports lazily)."""
+    import boto3  # noqa: F401
+
+    from tapes import archive, encoder  # noqa: F401
 
 
 def clean_workdirs() -> None:
