@@ -166,6 +166,14 @@ class Tape(models.Model):
             models.Index(
                 fields=["slug"], opclasses=["varchar_pattern_ops"], name="tape_slug_like_idx"
             ),
+            # The sitemap's version (how many listed ready tapes, and their newest change) on
+            # every crawl, and the sitemap's pages in id order: an index-only scan of the
+            # listed ones instead of the table.
+            models.Index(
+                fields=["updated_at", "id"],
+                condition=Q(nuked=False, visibility="public", status="ready"),
+                name="tape_listed_ready_idx",
+            ),
             # The posting quota counts one poster's tapes of the last day on every post.
             models.Index(
                 fields=["poster", "created_at"], condition=~Q(poster=""), name="tape_poster_idx"
