@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The budgets of docs/pages.md ("Page weight"), in KiB on the wire with a cold cache.
 GALLERY_FIRST_VIEW_KIB = 160
-TAPE_PAGE_KIB = 160
+TAPE_PAGE_KIB = 128
 CARDS = 24
 
 # A few real tapes, encoded once for the module by our encoder (MP4, thumbnail, preview).
