@@ -290,7 +290,9 @@ def render(results: dict[str, Any], args: argparse.Namespace, tapes: int) -> str
         f"video (the MP4, {results['mp4_kib']:.1f} KiB stored) is fetched once however often it "
         "loops; its first frame is presented at "
         + "; ".join(f"{size}: {_frame_to_load(results, size):.2f}x" for size in SIZES)
-        + " the time of the page's load event."
+        + " the time of the page's load event. A flick is a race against the 300 ms a card must"
+        " rest in view on a touch screen before it plays: its count of previews varies from round"
+        " to round."
     )
     lines += [
         "",

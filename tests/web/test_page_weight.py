@@ -98,6 +98,18 @@ def test_the_gallerys_first_view_keeps_its_budget_and_fetches_no_preview(
             " i.getAttribute('width'), i.getAttribute('height')])"
         )
         assert all(w and h for _, _, w, h in sizes), sizes
+        # The first row (four cards at this size) loads at once; the rest as they near the view.
+        loading = page.evaluate(
+            "() => [...document.querySelectorAll('.thumb img')].map((i) => i.loading)"
+        )
+        assert loading == ["auto"] * 4 + ["lazy"] * (CARDS - 4), loading
+        assert (
+            page.evaluate(
+                "() => new Set([...document.querySelectorAll('#grid > li.card')].slice(0, 4)"
+                ".map((c) => c.getBoundingClientRect().top)).size"
+            )
+            == 1
+        )
         # The counting sees a preview when one is wanted: pointing at the first card fetches it.
         page.locator("a.card-link").first.hover()
         page.wait_for_function(
