@@ -58,6 +58,10 @@ def _seconds(duration_ms: float | None) -> str:
 
 def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
     media = _media(tape, request)
+    # The thumbnail's own size on its <img>, so the grid is laid out before any image arrives.
+    thumbnail_width, thumbnail_height = (
+        _thumbnail_size(tape) if media["thumbnail"] and tape.width and tape.height else (None, None)
+    )
     return {
         "code": tape.code,
         "piece": tape.piece,
@@ -67,6 +71,8 @@ def tape_card(tape: Tape, request: HttpRequest) -> dict[str, Any]:
         "alt_text": tape.alt_text,
         "url": reverse("web:tape", kwargs={"code": tape.code}),
         "thumbnail": media["thumbnail"],
+        "thumbnail_width": thumbnail_width,
+        "thumbnail_height": thumbnail_height,
         "preview": media["preview"],
         "status": tape.status,
         "status_words": STATUS_WORDS.get(tape.status, tape.status),

@@ -1,5 +1,5 @@
 // The tape grids: the animated preview on hover or keyboard focus, or, on a touch screen with
-// no hover, while a card is in view (never with reduced motion, nor when the browser asks to
+// no hover, while a card rests in view (never with reduced motion, nor when the browser asks to
 // save data); and endless scroll that fetches the next cards when the "More tapes" link comes
 // into view (the link itself still works without scripts).
 const grid = document.getElementById("grid");
@@ -33,14 +33,30 @@ if (grid) {
       animate(link, on);
     });
   }
-  // Touch screens: a card plays while most of it is on screen, and stops when scrolled away.
+  // Touch screens: a card plays once most of it has stayed on screen for a moment, and stops
+  // when scrolled away. The moment spares the previews (the heaviest thing on the page) of the
+  // cards a finger only flicks past.
+  const SETTLE_MS = 300;
+  const settling = new Map();
   const inView =
     "IntersectionObserver" in window
       ? new IntersectionObserver(
           (entries) => {
             if (!noHover.matches) return; // hover and focus decide there
             const autoplay = !reducedMotion.matches && !saveData();
-            for (const entry of entries) animate(entry.target, autoplay && entry.isIntersecting);
+            for (const { target, isIntersecting } of entries) {
+              window.clearTimeout(settling.get(target));
+              settling.delete(target);
+              if (!autoplay || !isIntersecting) {
+                animate(target, false);
+                continue;
+              }
+              const timer = window.setTimeout(() => {
+                settling.delete(target);
+                animate(target, !reducedMotion.matches && !saveData());
+              }, SETTLE_MS);
+              settling.set(target, timer);
+            }
           },
           { threshold: 0.6 },
         )
@@ -57,6 +73,8 @@ if (grid) {
   for (const query of [noHover, reducedMotion]) {
     query.addEventListener("change", () => {
       for (const link of grid.querySelectorAll("a.card-link[data-preview]")) animate(link, false);
+      for (const timer of settling.values()) window.clearTimeout(timer);
+      settling.clear();
       if (!inView) return;
       inView.disconnect();
       for (const link of grid.querySelectorAll("a.card-link[data-watched]")) inView.observe(link);

@@ -9,10 +9,9 @@
 // Frame steps land in the middle of a frame's interval, so the browser shows exactly that frame.
 // The picture is scaled by a whole number of device pixels per pixel of the drawing (art), never
 // a blurry fraction, to the largest that fits.
-import { FramePlayer } from "./frameplayer.js";
+// (FramePlayer itself is in frameplayer.js: the pages load it only when they play frames.)
 import { formatTime, frameIndexAt, frameStarts, pixelFit } from "./player-sources.js";
 
-export { FramePlayer };
 export {
   formatTime,
   frameIndexAt,

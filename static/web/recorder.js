@@ -14,7 +14,7 @@
 // to the recorded take (POST sends it again; an upload already in storage is only registered).
 import { PAPER, Paper } from "./draw.js";
 import { attachOpenTape } from "./opentape.js";
-import { FramePlayer } from "./player.js";
+import { FramePlayer } from "./frameplayer.js";
 import { keepClaim } from "./claims.js";
 import { describe } from "./post.js";
 import { Poster } from "../tapes/post.js";

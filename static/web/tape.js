@@ -8,7 +8,6 @@
 // tapesite.css); the template renders the first one. The player's controls (player.js) drive
 // whichever of the two plays.
 import {
-  FramePlayer,
   attachControls,
   framesSource,
   roundedDurations,
@@ -16,7 +15,6 @@ import {
 } from "./player.js";
 import { attachShare } from "./share.js";
 import { ApiError, api, copyText } from "./site.js";
-import { TIMING_NAME, TapeZipError, fetchTapeZip, unzipTape } from "./tapezip.js";
 
 const state = JSON.parse(document.getElementById("tape-state").textContent);
 const words = JSON.parse(document.getElementById("tape-words").textContent);
@@ -100,7 +98,16 @@ async function playFromZip() {
   article.dataset.zipPlayback = "loading";
   $("status-note").textContent = NOTES.playing;
   showScreenNote("Loading the recording…");
+  // The ZIP reader (with its inflater) and the frame player load only here: a ready tape's
+  // page never needs them.
+  let zip = null;
   try {
+    const [zipModule, { FramePlayer }] = await Promise.all([
+      import("./tapezip.js"),
+      import("./frameplayer.js"),
+    ]);
+    zip = zipModule;
+    const { TIMING_NAME, TapeZipError, fetchTapeZip, unzipTape } = zip;
     const files = await unzipTape(await fetchTapeZip(state.media.zip, state.limits), state.limits);
     if (!files[TIMING_NAME]) throw new TapeZipError("corrupt", "no timing.json");
     const timing = JSON.parse(new TextDecoder().decode(files[TIMING_NAME]));
@@ -127,7 +134,7 @@ async function playFromZip() {
     article.dataset.zipPlayback = "playing";
     article.dataset.zipFrames = String(frames.length);
   } catch (error) {
-    const refused = error instanceof TapeZipError;
+    const refused = Boolean(zip) && error instanceof zip.TapeZipError;
     article.dataset.zipPlayback = refused ? "refused" : "failed";
     if (refused) article.dataset.zipRefusal = error.code;
     article.dataset.zipError = String(error && error.message ? error.message : error);

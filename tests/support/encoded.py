@@ -24,6 +24,8 @@ class Encoded:
     #: The ZIP it was made from, and each frame's integer-ms duration (as the encode job records).
     zip: bytes = b""
     frame_ms: tuple[int, ...] = ()
+    #: The animated preview (WebP) the gallery plays.
+    preview: bytes = b""
 
 
 def encode_synthetic(
@@ -68,4 +70,5 @@ def encode_synthetic(
         duration_ms=round(info.total_duration_ms),
         zip=tape.path.read_bytes(),
         frame_ms=frame_timing(info.durations_ms).durations,
+        preview=(workdir / "t-preview.webp").read_bytes(),
     )

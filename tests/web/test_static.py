@@ -32,7 +32,7 @@ def test_production_static_files_are_hashed_compressed_and_served(
     assert (root / f"{recorder}.gz").exists()
     # A module loads its imports under their hashed names as well.
     source = (root / recorder).read_text()
-    assert f'from "./{Path(paths["web/player.js"]).name}"' in source
+    assert f'from "./{Path(paths["web/frameplayer.js"]).name}"' in source
     # Re-exports too (the player's controls hand on its sources: export ... from).
     player = (root / paths["web/player.js"]).read_text()
     assert f'from "./{Path(paths["web/player-sources.js"]).name}"' in player
@@ -57,6 +57,10 @@ def test_production_static_files_are_hashed_compressed_and_served(
     assert f'new URL("./{Path(paths["tapes/png-worker.js"]).name}"' in worker
     parts = (root / paths["tapes/tape-recorder-parts.js"]).read_text()
     assert f'new URL("./{Path(paths["tapes/tape-recorder.css"]).name}"' in parts
+    # A module the tape page loads only when needed (import("./tapezip.js"): Django rewrites
+    # those itself), too.
+    tape = (root / paths["web/tape.js"]).read_text()
+    assert f'import("./{Path(paths["web/tapezip.js"]).name}")' in tape
     # Pages on other sites import the library by its plain names: those are served too.
     plain = client.get("/static/tapes/pack-worker.js")
     assert plain.status_code == 200
