@@ -699,9 +699,14 @@ def _notes(rows: list[dict[str, Any]]) -> list[str]:
         "- Ours: libx264 `ultrafast` + `cabac=1:chroma-qp-offset=-3`, quality by budget (CRF 8 "
         "at the full upscale for a tape far under the 10 MiB cap; the ladder in "
         "`docs/encoding.md` when the cap binds), 2 frame threads, swscale and the "
-        "thumbnail/preview collectors in a worker thread 3 frames ahead, the 1x frames recovered "
+        "thumbnail/preview/GIF collectors in a worker thread 3 frames ahead, the thumbnail, "
+        "preview and GIF written by two more threads from the last frame on (overlapping the "
+        "end of the pass), the 1x frames recovered "
         "from the 6x PNGs and upscaled 2x (nearest neighbour) inside one swscale call to BT.709 "
         "yuv420p. See `docs/encoding.md` for why each setting.",
+        "- *Extras' share of (c)*: 1 - (MP4 only) / (c), the share of the whole job's wall time "
+        "that the thumbnail, preview and GIF add (two processes, so noise moves it by a few "
+        "points). Where their time goes: `docs/encoding.md`, *What the extras cost*.",
         f"- Thumbnail, preview and GIF sizes: {sizes}." if sizes else "",
         "- Licensing: the PyAV wheel bundles GPL x264 (and x265) although its FFmpeg reports "
         '"LGPL version 3 or later" (`av._core.library_meta`, FFmpeg\'s `avcodec_license()`). '

@@ -17,7 +17,8 @@ docs/encoding.md.
 
 Modules: ``geometry`` (sizes), ``planning`` (the video plan, the quality ladder, rate control),
 ``mp4`` (the MP4 pass), ``images`` (thumbnail and preview), ``gif`` (the animated GIF),
-``render`` (:func:`render_tape`, the entry point).
+``extras`` (their collectors and writer threads), ``render`` (:func:`render_tape`, the entry
+point).
 """
 
 from tapes.encoder.errors import EncodeError

@@ -1,6 +1,6 @@
 """``render_tape``: quality by budget. Passes go down the quality ladder (planning.py) until one
 fits; a pass that is going to overshoot is abandoned as soon as its projection says so. The
-thumbnail and preview ride on the first pass that sees every frame."""
+thumbnail, preview and GIF ride on the first pass that sees every frame (extras.py)."""
 
 from __future__ import annotations
 
