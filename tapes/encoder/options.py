@@ -47,7 +47,8 @@ class EncodeSettings:
     webp_method: int = 1
     webp_effort: int = 20
     #: The animated GIF at 1x (gif.py): at most this many bytes (fewer frames, then fewer colours
-    #: until it fits), frames per second, frames, and bytes of kept 1x frames in memory.
+    #: until it fits), frames per second, frames, and bytes of kept 1x RGB frames in memory (their
+    #: paletted pictures, one byte a pixel, add a third to it).
     gif_max_bytes: int = 4 * 1024 * 1024
     gif_fps: float = 10.0
     gif_max_frames: int = 100
