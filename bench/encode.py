@@ -614,7 +614,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     if checks:
         out += ["", "Goals:", ""]
         out += [f"- {'PASS' if ok else 'FAIL'}: {name} ({detail})" for name, ok, detail in checks]
-    out += ["", *_notes(rows), END]
+    out += ["", *_notes(rows, data.get("command", "")), END]
     return "\n".join(out) + "\n"
 
 
@@ -677,7 +677,7 @@ def _ratio(top: dict[str, Any] | None, bottom: dict[str, Any] | None) -> str:
     return f"{top['seconds'] / bottom['seconds']:.2f}x"
 
 
-def _notes(rows: list[dict[str, Any]]) -> list[str]:
+def _notes(rows: list[dict[str, Any]], command: str = "") -> list[str]:
     results = [r for r in rows if r["variant"] == "c" and "result" in r]
     sizes = ", ".join(
         f"{r['tape']}: thumbnail {r['result']['thumbnail_bytes'] / 1e3:.0f} kB, preview "
@@ -687,8 +687,10 @@ def _notes(rows: list[dict[str, Any]]) -> list[str]:
         for r in results
     )
     return [
+        f"This run: `.venv/bin/python bench/encode.py {command}`." if command else "",
+        "",
         "Reproduce: `apt-get install -y ffmpeg && .venv/bin/python bench/encode.py --write "
-        "docs/benchmarks.md` (`--quick`: the 240-frame tapes, 1 round).",
+        "docs/benchmarks.md` (`--quick`: the 240-frame tapes, 1 round; `--rounds N` for more).",
         "",
         "Notes:",
         "",
@@ -783,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rounds = args.rounds or (1 if args.quick else 3)
     data = benchmark(specs, rounds, ablations=not args.no_ablations)
+    data["command"] = " ".join(sys.argv[1:] if argv is None else argv)
     print_summary(data)
     if args.json:
         args.json.write_text(json.dumps(data, indent=1))
