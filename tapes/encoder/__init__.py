@@ -17,12 +17,13 @@ docs/encoding.md.
 
 Modules: ``geometry`` (sizes), ``planning`` (the video plan, the quality ladder, rate control),
 ``mp4`` (the MP4 pass), ``images`` (thumbnail and preview), ``gif`` (the animated GIF),
-``render`` (:func:`render_tape`, the entry point).
+``extras`` (their collectors and writer threads), ``render`` (:func:`render_tape`, the entry
+point).
 """
 
 from tapes.encoder.errors import EncodeError
 from tapes.encoder.geometry import nearest, output_geometry, pad_to_even, preview_geometry
-from tapes.encoder.gif import GifResult, gif_sampler, save_gif
+from tapes.encoder.gif import GifResult, GifSampler, gif_sampler, save_gif
 from tapes.encoder.images import FrameSampler, PreviewCollector, ThumbnailPicker, colour_count
 from tapes.encoder.mp4 import encode_mp4, to_video_frame
 from tapes.encoder.options import DEFAULT_SETTINGS, EncodeResult, EncodeSettings
@@ -44,6 +45,7 @@ __all__ = [
     "FrameSampler",
     "FrameSource",
     "GifResult",
+    "GifSampler",
     "PreviewCollector",
     "Rung",
     "ThumbnailPicker",

@@ -116,5 +116,10 @@ def save_preview(preview: PreviewCollector, path: PathLike, settings: EncodeSett
         lossless=True,
         quality=settings.webp_effort,
         method=settings.webp_method,
+        # No key frames: from the 9th frame after one, libwebp would encode each frame twice (as
+        # a key frame and as a change) to keep the smaller: ~30 % more time for ~2 % fewer bytes,
+        # and a looping preview is played from its start, never seeked.
+        kmin=0,
+        kmax=0,
     )
     return Path(path).stat().st_size

@@ -1,18 +1,18 @@
 """``render_tape``: quality by budget. Passes go down the quality ladder (planning.py) until one
 fits; a pass that is going to overshoot is abandoned as soon as its projection says so. The
-thumbnail and preview ride on the first pass that sees every frame."""
+thumbnail, preview and GIF ride on the first pass that sees every frame (extras.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from tapes.encoder.errors import EncodeError, PathLike, converted, remove
-from tapes.encoder.gif import gif_sampler, save_gif
-from tapes.encoder.images import PreviewCollector, ThumbnailPicker, save_preview, save_thumbnail
+from tapes.encoder.extras import WRITERS, Collectors, Extras
 from tapes.encoder.mp4 import Observer, Progress, encode_mp4
 from tapes.encoder.options import DEFAULT_SETTINGS, EncodeResult, EncodeSettings
 from tapes.encoder.planning import (
@@ -57,7 +57,7 @@ def render_tape(
     plan = plan_video(durations_ms, width, height, settings)
     try:
         result = _Render(frames, plan, settings, _Reporter(progress)).run(
-            mp4_path, _Extras(thumbnail_path, preview_path, gif_path)
+            mp4_path, Extras(thumbnail_path, preview_path, gif_path)
         )
     except BaseException:
         for path in (mp4_path, thumbnail_path, preview_path, gif_path):
@@ -99,40 +99,6 @@ class _Watch:
                 raise _Abandoned(projected, "at the rate ceiling")
 
 
-class _Extras(NamedTuple):
-    """Where the files beside the MP4 go (None: not wanted)."""
-
-    thumbnail: PathLike | None
-    preview: PathLike | None
-    gif: PathLike | None
-
-
-class _Collectors:
-    """The thumbnail picker, preview and GIF samplers of a pass, and whether it saw every frame."""
-
-    def __init__(self, plan: VideoPlan, settings: EncodeSettings, extras: _Extras):
-        self.frames = plan.frames
-        self.seen = 0
-        width, height = plan.source_width, plan.source_height
-        self.thumbnail = ThumbnailPicker(plan.frames, settings.thumbnail_candidates)
-        self.preview = PreviewCollector(plan.timing, width, height, settings)
-        self.gif = gif_sampler(plan.timing, width, height, settings)
-        self.observers: list[Observer] = [self._count]
-        if extras.thumbnail is not None:
-            self.observers.append(self.thumbnail.offer)
-        if extras.preview is not None:
-            self.observers.append(self.preview.offer)
-        if extras.gif is not None:
-            self.observers.append(self.gif.offer)
-
-    def _count(self, index: int, image: np.ndarray) -> None:
-        self.seen = index + 1
-
-    @property
-    def complete(self) -> bool:
-        return self.seen == self.frames
-
-
 class _Render:
     def __init__(
         self,
@@ -144,15 +110,23 @@ class _Render:
         self.frames, self.plan, self.settings, self.report = frames, plan, settings, report
         self.attempts: list[dict[str, Any]] = []
 
-    def run(self, mp4: PathLike, extras: _Extras) -> EncodeResult:
+    def run(self, mp4: PathLike, extras: Extras) -> EncodeResult:
+        pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="tape-extras")
+        try:
+            return self._run(mp4, extras, pool)
+        finally:
+            # Whatever happened, no writer is left running once render_tape returns or cleans up.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, mp4: PathLike, extras: Extras, pool: ThreadPoolExecutor) -> EncodeResult:
         plan, settings = self.plan, self.settings
-        collectors = _Collectors(plan, settings, extras)
+        collectors = Collectors(plan, settings, extras, pool)
         ladder = quality_ladder(plan, settings)
         index = 0
         while True:
             rung = ladder[index]
             if not collectors.complete:
-                collectors = _Collectors(plan, settings, extras)
+                collectors = Collectors(plan, settings, extras, pool)
             observers = () if collectors.complete else collectors.observers
             if rung.fallback:
                 rung, size = self._fallback(mp4, rung, observers)
@@ -184,7 +158,7 @@ class _Render:
             attempts=self.attempts,
             pass_bytes=[a["bytes"] for a in self.attempts],
         )
-        self._images(result, collectors, extras)
+        collectors.finish(result)
         self.report(1.0)
         return result
 
@@ -276,40 +250,6 @@ class _Render:
                 **({"reason": reason} if reason else {}),
             }
         )
-
-    def _images(
-        self,
-        result: EncodeResult,
-        collectors: _Collectors,
-        extras: _Extras,
-    ) -> None:
-        plan, settings = self.plan, self.settings
-        thumbnail_path, preview_path, gif_path = extras
-        if thumbnail_path is not None:
-            # At the full upscale whatever the video's rung: a still costs little.
-            size = (plan.source_width * plan.factor, plan.source_height * plan.factor)
-            best = collectors.thumbnail.image
-            assert best is not None  # frame 0 is always a candidate and the pass saw every frame
-            result.thumbnail_index = collectors.thumbnail.index
-            result.thumbnail_width, result.thumbnail_height = size
-            result.thumbnail_bytes = converted(
-                thumbnail_path, lambda: save_thumbnail(best, thumbnail_path, size, settings)
-            )
-        if preview_path is not None:
-            preview = collectors.preview
-            result.preview_width, result.preview_height = preview.width, preview.height
-            result.preview_frames = len(preview.images)
-            result.preview_bytes = converted(
-                preview_path, lambda: save_preview(preview, preview_path, settings)
-            )
-        if gif_path is not None:
-            gif = converted(gif_path, lambda: save_gif(collectors.gif, gif_path, settings))
-            result.gif_width, result.gif_height = gif.width, gif.height
-            result.gif_frames, result.gif_colours, result.gif_bytes = (
-                gif.frames,
-                gif.colours,
-                gif.bytes,
-            )
 
 
 class _Reporter:

@@ -68,3 +68,32 @@ def test_a_gif_that_cannot_fit_is_an_encode_error(tmp_path: Path) -> None:
     with pytest.raises(EncodeError) as caught:
         save_gif(sampler, tmp_path / "a.gif", EncodeSettings(gif_max_bytes=10))
     assert caught.value.code == "encode_gif_too_large"
+
+
+@pytest.mark.parametrize("colours", [1, 2, 255, 256])
+def test_a_frame_of_up_to_256_colours_keeps_them_exactly(tmp_path: Path, colours: int) -> None:
+    # Neighbouring colours (one code value apart in one channel) must stay apart.
+    palette = np.array([(0, 0, i) for i in range(colours)], np.uint8)
+    rng = np.random.default_rng(colours)
+    frames = [palette[rng.permutation(np.arange(512) % colours)].reshape(16, 32, 3)]
+    frames.append(palette[::-1][np.arange(512) % colours].reshape(16, 32, 3))
+    sampler = FrameSampler(frame_timing([200.0, 200.0]), (32, 16), 10.0, 10)
+    for index, frame in enumerate(frames):
+        sampler.offer(index, frame)
+    result = save_gif(sampler, tmp_path / "a.gif", EncodeSettings())
+    got, _, _ = gif_frames(tmp_path / "a.gif")
+    assert result.frames == len(got) == len(sampler.images)
+    for decoded, frame in zip(got, sampler.images, strict=True):
+        np.testing.assert_array_equal(decoded, frame)
+
+
+def test_a_frame_of_more_than_256_colours_is_quantised_to_256(tmp_path: Path) -> None:
+    frame = np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    sampler = FrameSampler(frame_timing([100.0]), (32, 32), 10.0, 10)
+    sampler.offer(0, frame)
+    save_gif(sampler, tmp_path / "a.gif", EncodeSettings())
+    picture = Image.open(tmp_path / "a.gif")
+    assert picture.mode == "P" and len(picture.getcolors(256) or []) <= 256
+    # Quantised without dithering: each pixel near its own colour.
+    error = np.abs(np.asarray(picture.convert("RGB")).astype(int) - frame).mean()
+    assert error < 24
