@@ -67,7 +67,7 @@ def preload_for_encoding() -> None:
     """Import what every encode job needs before any job runs. RQ runs each job in a fresh fork
     of this process, so a module imported here is imported once per worker, not once per job:
     numpy, PyAV, Pillow and boto3 cost a job about 0.4 s of CPU to import, as much as encoding a
-    short tape (bench/burst.py). Web processes never import them (encoding.py imports lazily)."""
+    short tape (bench/burst.py)."""
     import boto3  # noqa: F401
 
     from tapes import archive, encoder  # noqa: F401

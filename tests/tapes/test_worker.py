@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -48,3 +50,26 @@ def test_a_worker_serves_the_queues_it_is_given_or_every_queue(settings: Any) ->
         worker_queues(["encode", "federat"])
     with pytest.raises(ValueError, match="none given"):
         worker_queues([" "])
+
+
+def _modules_after(code: str) -> set[str]:
+    """Which of the encoder's heavy modules a fresh process has loaded after ``code``."""
+    program = (
+        "import django, sys; django.setup(); "
+        + code
+        + "; print(' '.join(m for m in ('av', 'numpy', 'boto3') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(done.stdout.split())
+
+
+def test_an_encode_worker_imports_the_encoder_once_before_forking() -> None:
+    # Each job runs in a fork of the worker: what the worker imported, no job imports again.
+    assert _modules_after("import tapes.worker") == set()
+    assert _modules_after("from tapes.worker import preload_for_encoding as p; p()") == {
+        "av",
+        "numpy",
+        "boto3",
+    }
