@@ -21,7 +21,7 @@ call it. By concern:
 
 from tapes.archive.entries import FRAME_NAME_RE, METADATA_NAME, TIMING_NAME
 from tapes.archive.errors import CODES, ArchiveError
-from tapes.archive.frames import iter_frames
+from tapes.archive.frames import distinct_frames, iter_frames
 from tapes.archive.info import TapeInfo
 from tapes.archive.inspection import inspect_archive
 from tapes.archive.limits import DEFAULT_LIMITS, ArchiveLimits, MiB
@@ -37,6 +37,7 @@ __all__ = [
     "ArchiveLimits",
     "MiB",
     "TapeInfo",
+    "distinct_frames",
     "inspect_archive",
     "iter_frames",
     "to_rgb8",

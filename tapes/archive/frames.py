@@ -7,8 +7,9 @@ import math
 import os
 import zipfile
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from fractions import Fraction
 
 import numpy as np
 
@@ -109,11 +110,46 @@ def _frame_entries(zf: zipfile.ZipFile, info: TapeInfo) -> list[zipfile.ZipInfo]
     return entries
 
 
+def distinct_frames(path: str | os.PathLike[str], info: TapeInfo) -> tuple[list[int], list[float]]:
+    """The frames of an inspected tape that differ from the one before, and how long each is on
+    screen: its own duration plus its repeats'. A drawing's still moments (the pen lifted, a
+    pause) are then one frame held, not many copies of it to decode and encode; what shows at
+    every moment is unchanged. Repeats are found from the stored bytes, without decoding: a
+    frame whose size and CRC match the previous one's is compared byte for byte."""
+    bound = _frame_byte_bound(info)
+    kept: list[int] = []
+    held: list[Fraction] = []
+    with open_zip(os.fspath(path)) as zf:
+        previous: zipfile.ZipInfo | None = None
+        for index, entry in enumerate(_frame_entries(zf, info)):
+            duration = Fraction(info.durations_ms[index])
+            if previous is not None and _same_bytes(zf, previous, entry, bound):
+                held[-1] += duration
+            else:
+                kept.append(index)
+                held.append(duration)
+            previous = entry
+    # Exact sums, so a held frame ends where its last repeat did (tapes.timing rounds the
+    # running total the same way).
+    return kept, [float(duration) for duration in held]
+
+
+def _same_bytes(zf: zipfile.ZipFile, a: zipfile.ZipInfo, b: zipfile.ZipInfo, bound: int) -> bool:
+    if (a.CRC, a.file_size) != (b.CRC, b.file_size):
+        return False
+    return read_entry(zf, a, bound) == read_entry(zf, b, bound)
+
+
 def iter_frames(
-    path: str | os.PathLike[str], info: TapeInfo, *, threads: int = 2
+    path: str | os.PathLike[str],
+    info: TapeInfo,
+    *,
+    threads: int = 2,
+    only: Sequence[int] | None = None,
 ) -> Generator[np.ndarray, None, None]:
     """Yield every frame of an inspected tape, in order, as a C-contiguous RGB uint8 array of the
-    1x size (``info.height, info.width, 3``). Alpha is composited over black.
+    1x size (``info.height, info.width, 3``). Alpha is composited over black. ``only``: the
+    indices of the frames wanted (ascending, e.g. ``distinct_frames``'), the others not read.
 
     Frames are decoded ahead in ``threads`` threads (libpng releases the GIL) with at most
     ``2 * threads`` frames in flight, so memory stays at a few frames whatever the tape's length.
@@ -126,7 +162,8 @@ def iter_frames(
     ):
         pending: deque[Future[np.ndarray]] = deque()
         try:
-            for entry in _frame_entries(zf, info):
+            entries = _frame_entries(zf, info)
+            for entry in entries if only is None else (entries[index] for index in only):
                 pending.append(pool.submit(_load_frame, zf, entry, info))
                 if len(pending) >= window:
                     yield pending.popleft().result()

@@ -182,9 +182,10 @@ def _encode_files(
             for file in OUTPUT_FILES
         }
         paths = {file.name: path for file, (path, _) in outputs.items()}
+        kept, held_ms = archive.distinct_frames(zip_path, info)
         encoder.render_tape(
-            lambda: archive.iter_frames(zip_path, info),
-            info.durations_ms,
+            lambda: archive.iter_frames(zip_path, info, only=kept),
+            held_ms,
             info.width,
             info.height,
             mp4_path=paths["mp4"],
@@ -224,9 +225,10 @@ def tape_video_copy(*, tape: Tape, path: Path, max_long_side: int, max_bytes: in
             info = archive.inspect_archive(
                 zip_path, archive.ArchiveLimits.from_settings(settings.TAPES_ARCHIVE_LIMITS)
             )
+            kept, held_ms = archive.distinct_frames(zip_path, info)
             return encoder.render_tape(
-                lambda: archive.iter_frames(zip_path, info),
-                info.durations_ms,
+                lambda: archive.iter_frames(zip_path, info, only=kept),
+                held_ms,
                 info.width,
                 info.height,
                 mp4_path=path,

@@ -454,3 +454,24 @@ def _ordered_map(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def make_held_tape(
+    path: str | os.PathLike[str], pictures: Sequence[int], durations_ms: Sequence[float]
+) -> list[np.ndarray]:
+    """A 1x 32x24 tape whose frame ``i`` is the "shapes" picture ``pictures[i]``: a picture
+    repeated in a row is a held moment (the same PNG bytes again). Returns the 1x frames."""
+    frames = [make_frame(p, width=32, height=24, seed=7) for p in pictures]
+    entries = [(frame_name(i), encode_png(f)) for i, f in enumerate(frames)]
+    timing = timing_document(durations_ms)
+    meta = metadata_document(
+        piece="held",
+        frames=len(frames),
+        durations_ms=durations_ms,
+        width=32,
+        height=24,
+        scale=1,
+    )
+    entries += [("timing.json", json_bytes(timing)), ("metadata.json", json_bytes(meta))]
+    write_zip(path, entries)
+    return frames

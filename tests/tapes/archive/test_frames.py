@@ -10,10 +10,11 @@ import pytest
 
 from tapes.archive import (
     ArchiveError,
+    distinct_frames,
     inspect_archive,
     iter_frames,
 )
-from tests.support.synth import SynthTape, write_zip
+from tests.support.synth import SynthTape, make_held_tape, write_zip
 from tests.tapes.archive.badzips import tape_entries
 from tests.tapes.archive.helpers import TapeFactory, assert_frames_match, fields_of, read_all
 
@@ -97,3 +98,27 @@ def test_scale_that_does_not_divide_the_frames(tape_factory: TapeFactory) -> Non
     info = inspect_archive(tape.path)
     assert info.scale == 1
     assert fields_of(info) == {"scale": (4, 1)}
+
+
+def test_held_frames_are_read_once_and_shown_as_long_as_their_repeats(tmp_path: Path) -> None:
+    pictures = [0, 0, 1, 1, 1, 2, 1, 1]
+    durations = [16.7, 16.6, 33.3, 16.7, 0.5, 100.0, 20.25, 20.25]
+    frames = make_held_tape(tmp_path / "held.zip", pictures, durations)
+    info = inspect_archive(tmp_path / "held.zip")
+    kept, held_ms = distinct_frames(tmp_path / "held.zip", info)
+    # A picture coming back after another is a new frame; only repeats in a row are held.
+    assert kept == [0, 2, 5, 6]
+    assert held_ms == pytest.approx([33.3, 50.5, 100.0, 40.5], abs=1e-9)
+    assert sum(held_ms) == pytest.approx(sum(durations), abs=1e-9)
+    read = list(iter_frames(tmp_path / "held.zip", info, only=kept))
+    assert len(read) == len(kept)
+    for index, frame in zip(kept, read, strict=True):
+        assert np.array_equal(frame, frames[index])
+
+
+def test_a_tape_without_repeats_keeps_every_frame(tape_factory: TapeFactory) -> None:
+    tape = tape_factory(frames=6, width=32, height=24, scale=6, seed=2)
+    info = inspect_archive(tape.path)
+    kept, held_ms = distinct_frames(tape.path, info)
+    assert kept == list(range(6))
+    assert held_ms == pytest.approx(list(info.durations_ms))

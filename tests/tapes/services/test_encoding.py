@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import django_rq
+import numpy as np
 import pytest
 
 from tapes import services
@@ -81,3 +82,34 @@ def test_an_operators_reencode_resets_and_queues_a_failed_tape(tape_bytes: bytes
     tape = services.tape_reencode(tape=tape, actor=None)  # transactional: enqueued at commit
     assert (tape.status, tape.failure_code, tape.attempts) == (TapeStatus.QUEUED, "", 0)
     assert queue.job_ids == [ENCODE.job_id(tape.pk)]
+
+
+def test_a_held_moment_is_one_frame_of_the_video_shown_as_long(tmp_path: Path) -> None:
+    import av
+
+    pictures = [0, 0, 0, 1, 2, 2, 2, 2, 3]
+    durations = [40.0] * len(pictures)
+    frames = synth.make_held_tape(tmp_path / "held.zip", pictures, durations)
+    tape = post(TapeUploadFactory.create(content=(tmp_path / "held.zip").read_bytes()))
+    done = services.tape_encode(tape_id=tape.pk)
+    assert done is not None and done.status == TapeStatus.READY
+    # The tape keeps its own timing: every frame, as recorded.
+    assert (done.frames, done.frame_ms) == (9, [40] * 9)
+    video = tmp_path / "out.mp4"
+    video.write_bytes(storage_for(done.bucket).open(done.mp4_key, "rb").read())
+    with av.open(str(video)) as container:
+        shown = [
+            (round(frame.time * 1000), frame.to_ndarray(format="rgb24"))
+            for frame in container.decode(video=0)
+        ]
+    # Four pictures, each one frame of the video, lasting as long as its repeats did ...
+    assert [pts for pts, _ in shown] == [0, 120, 160, 320]
+    # ... and at every recorded frame's moment, that frame's picture (upscaled, near-lossless).
+    starts = [0, 120, 160, 320]
+    for index, picture in enumerate(frames):
+        moment = index * 40 + 20
+        _, image = shown[max(i for i, start in enumerate(starts) if start <= moment)]
+        factor = image.shape[0] // picture.shape[0]
+        expected = picture.repeat(factor, axis=0).repeat(factor, axis=1)
+        assert image.shape == expected.shape
+        assert np.abs(image.astype(int) - expected.astype(int)).mean() < 2
