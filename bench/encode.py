@@ -170,7 +170,7 @@ def run_ffmpeg(tape: Path, out: Path, exact: bool) -> None:
 
 def _run_ours(tape: Path, out: Path, variant: str) -> dict[str, Any]:
     from tapes import encoder
-    from tapes.archive import inspect_archive, iter_frames
+    from tapes.archive import distinct_frames, inspect_archive, iter_frames
 
     info = inspect_archive(tape)
     if variant == "decode":
@@ -178,9 +178,11 @@ def _run_ours(tape: Path, out: Path, variant: str) -> dict[str, Any]:
         return {"frames": count}
     mp4_only = variant != "c"
     settings = encoder.EncodeSettings(**ABLATION_SETTINGS.get(variant, {}))
+    # As the encode job does: a held picture is one frame (docs/encoding.md, "Held frames").
+    kept, held_ms = distinct_frames(tape, info)
     result = encoder.render_tape(
-        lambda: iter_frames(tape, info),
-        info.durations_ms,
+        lambda: iter_frames(tape, info, only=kept),
+        held_ms,
         info.width,
         info.height,
         mp4_path=out / "out.mp4",
