@@ -145,7 +145,11 @@ export async function unzipTape(bytes, limits) {
 /** The ZIP at `url`, read no further than `limits.maxArchiveBytes`. */
 export async function fetchTapeZip(url, limits) {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`the recording answered ${response.status}`);
+  if (!response.ok) {
+    // Its body (an error in JSON) is never read: let the browser drop it and the connection.
+    response.body?.cancel().catch(() => {});
+    throw new Error(`the recording answered ${response.status}`);
+  }
   const declared = Number(response.headers.get("Content-Length") || 0);
   if (declared > limits.maxArchiveBytes) refuse("too_large", `the recording is ${declared} bytes`);
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
