@@ -405,7 +405,7 @@ def render(results: dict[str, Any], args: argparse.Namespace, load_before: str) 
         ratio = row["per_second"] / floor
         lines.append(
             f"| {labels.get(row['name'], row['name'])} | {row['per_second']} | {row['p50_ms']} "
-            f"| {row['p99_ms']} | {row['errors']} | {ratio:.2f} |"
+            f"| {row['p99_ms']} | {row['errors']} | {ratio:.{2 if ratio >= 0.1 else 3}f} |"
         )
     lines += [
         "",

@@ -26,7 +26,6 @@ docs/pages.md ("Page weight"); the exit status is 1 when a budget is broken.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -43,7 +42,7 @@ import requests
 
 from tests.conftest import SIZES
 from tests.support.page_weight import KIB, WATCH_FIRST_FRAME, Traffic, first_shown, settle
-from tests.support.site import SiteClient, kill_tree, manage, start_worker
+from tests.support.site import SiteClient, kill_tree, start_worker
 from tests.support.synth import make_tape
 
 ROOT = browser.ROOT
@@ -65,27 +64,22 @@ BUDGETS = {
 }
 
 
-def _load_bench() -> Any:
-    """bench/load.py's site launcher (bench/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextmanager
 def own_site(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
-    load = _load_bench()
+    # bench/production.py's site, serving the collected files (hashed, compressed) as production
+    # does, and a worker to encode the tapes.
+    from production import running_site
+
     with ExitStack() as stack:
-        site = stack.enter_context(load.running_site(args, workdir))
-        # Production serves the collected files (hashed, compressed) and only those: collect
-        # them into the run's own folder, then restart gunicorn so whitenoise reads them.
-        site.env["DJANGO_STATIC_ROOT"] = str(workdir / "static")
-        manage(site.env, "collectstatic", "--noinput")
-        site.server.stop()
-        site.server.start()
+        site = stack.enter_context(
+            running_site(
+                workdir=workdir,
+                database_url=args.database_url,
+                workers=args.workers,
+                threads=args.threads,
+                pages=True,
+            )
+        )
         worker = start_worker(site.env, workdir / "worker.log")
         stack.callback(kill_tree, worker)
         yield site.server.url
