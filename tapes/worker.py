@@ -67,10 +67,18 @@ def preload_for_encoding() -> None:
     """Import what every encode job needs before any job runs. RQ runs each job in a fresh fork
     of this process, so a module imported here is imported once per worker, not once per job:
     numpy, PyAV, Pillow and boto3 cost a job about 0.4 s of CPU to import, as much as encoding a
-    short tape (bench/burst.py)."""
-    import boto3  # noqa: F401
+    short tape (bench/burst.py). Likewise the S3 model boto3 parses for every new connection
+    (``tapesite.s3``): parsed here once, each job's connection finds it parsed."""
+    import encodings.cp437  # noqa: F401 - zipfile's codec for names not flagged UTF-8
+
+    from PIL import Image
 
     from tapes import archive, encoder  # noqa: F401
+    from tapesite import s3
+
+    # Pillow imports its ~40 format plugins on the first save of a WebP or GIF (0.2 s a job).
+    Image.init()
+    s3.warm_up()
 
 
 def clean_workdirs() -> None:

@@ -80,7 +80,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture
 def s3_storage(settings: Any, s3_server: S3Server, local_storage: Path) -> S3Server:
     settings.STORAGES = _bucket_storages(
-        "storages.backends.s3.S3Storage",
+        "tapesite.s3.S3Storage",
         {
             "access_key": s3_server.access_key,
             "secret_key": s3_server.secret_key,

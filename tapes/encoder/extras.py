@@ -1,8 +1,8 @@
 """The files beside the MP4 (thumbnail, preview, GIF): collected during the first pass that sees
-every frame, and written by two worker threads as soon as it has seen the last one, so that
-writing them overlaps the end of that pass (and any pass after it) instead of following it.
-libwebp, Pillow's GIF encoder and NumPy release the GIL, so the two writers and x264 share the
-cores."""
+every frame and written by two worker threads: the preview frame by frame as the pass keeps its
+frames, the GIF and the thumbnail as soon as the pass has seen the last one, so that writing them
+overlaps that pass (and any pass after it) instead of following it. libwebp, Pillow's GIF encoder
+and NumPy release the GIL, so the two writers and x264 share the cores."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import numpy as np
 
 from tapes.encoder.errors import PathLike, converted
 from tapes.encoder.gif import GifResult, gif_sampler, save_gif
-from tapes.encoder.images import PreviewCollector, ThumbnailPicker, save_preview, save_thumbnail
+from tapes.encoder.images import PreviewCollector, PreviewWriter, ThumbnailPicker, save_thumbnail
 from tapes.encoder.mp4 import Observer
 from tapes.encoder.options import EncodeResult, EncodeSettings
 from tapes.encoder.planning import VideoPlan
 
-#: Writers at once: the preview (the longest) beside the GIF and the thumbnail.
+#: Writers at once: the preview (all through the pass) beside the GIF and the thumbnail.
 WRITERS = 2
 
 
@@ -32,7 +32,8 @@ class Extras(NamedTuple):
 
 class Collectors:
     """The thumbnail picker, preview and GIF samplers of a pass, whether it saw every frame, and
-    the writers it started on ``pool`` once it had."""
+    the writers it started on ``pool``. One that will not see every frame (its pass stopped)
+    must be ``discard``ed, which stops its preview writer."""
 
     def __init__(
         self, plan: VideoPlan, settings: EncodeSettings, extras: Extras, pool: ThreadPoolExecutor
@@ -55,6 +56,15 @@ class Collectors:
         self._preview: Future[int] | None = None
         self._gif: Future[GifResult] | None = None
         self._thumbnail: Future[int] | None = None
+        if extras.preview is not None:
+            size = (self.preview.width, self.preview.height)
+            writer = self.preview.writer = PreviewWriter(extras.preview, size, settings)
+            self._preview = pool.submit(converted, extras.preview, writer.run)
+
+    def discard(self) -> None:
+        """Stop the preview writer of a pass that did not see every frame (any other: no-op)."""
+        if self.preview.writer is not None and not self.complete:
+            self.preview.writer.abandon()
 
     def _count(self, index: int, image: np.ndarray) -> None:
         self.seen = index + 1
@@ -66,12 +76,10 @@ class Collectors:
     def _start_at_last(self, index: int, image: np.ndarray) -> None:
         if index + 1 != self.frames:
             return
-        settings, (thumbnail, preview, gif) = self._settings, self._extras
+        settings, (thumbnail, _, gif) = self._settings, self._extras
         submit = self._pool.submit
-        if preview is not None:
-            self._preview = submit(
-                converted, preview, lambda: save_preview(self.preview, preview, settings)
-            )
+        if self.preview.writer is not None:
+            self.preview.writer.close(self._plan.timing.total_ms)
         if gif is not None:
             self._gif = submit(converted, gif, lambda: save_gif(self.gif, gif, settings))
         if thumbnail is not None:

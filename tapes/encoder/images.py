@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from queue import SimpleQueue
 
 import numpy as np
-from PIL import Image
+from PIL import Image, _webp
 
 from tapes.encoder.errors import PathLike
 from tapes.encoder.geometry import nearest, preview_geometry
@@ -78,11 +79,26 @@ class FrameSampler:
 
 
 class PreviewCollector(FrameSampler):
-    """The preview's frames: <= ``preview_size`` px, ``preview_fps``, ``preview_max_frames``."""
+    """The preview's frames: <= ``preview_size`` px, ``preview_fps``, ``preview_max_frames``;
+    each handed to ``writer`` as it is kept, when there is one."""
 
-    def __init__(self, timing: FrameTiming, width: int, height: int, settings: EncodeSettings):
+    def __init__(
+        self,
+        timing: FrameTiming,
+        width: int,
+        height: int,
+        settings: EncodeSettings,
+        writer: PreviewWriter | None = None,
+    ):
         size = preview_geometry(width, height, settings.preview_size)
         super().__init__(timing, size, settings.preview_fps, settings.preview_max_frames)
+        self.writer = writer
+
+    def offer(self, index: int, image: np.ndarray) -> None:
+        kept = len(self.images)
+        super().offer(index, image)
+        if self.writer is not None and len(self.images) > kept:
+            self.writer.add(self.images[-1], self.starts[-1])
 
 
 def save_thumbnail(
@@ -103,23 +119,52 @@ def save_thumbnail(
     return Path(path).stat().st_size
 
 
-def save_preview(preview: PreviewCollector, path: PathLike, settings: EncodeSettings) -> int:
-    """The collected frames as a looping lossless animated WebP; bytes written."""
-    pictures = [Image.fromarray(image) for image in preview.images]
-    pictures[0].save(
-        path,
-        format="WEBP",
-        save_all=True,
-        append_images=pictures[1:],
-        duration=preview.durations(),
-        loop=0,
-        lossless=True,
-        quality=settings.webp_effort,
-        method=settings.webp_method,
-        # No key frames: from the 9th frame after one, libwebp would encode each frame twice (as
-        # a key frame and as a change) to keep the smaller: ~30 % more time for ~2 % fewer bytes,
-        # and a looping preview is played from its start, never seeked.
-        kmin=0,
-        kmax=0,
-    )
-    return Path(path).stat().st_size
+class PreviewWriter:
+    """Writes the preview, a looping lossless animated WebP, frame by frame as its collector keeps
+    them: libwebp's work on each frame (the longest of the extras) then overlaps the MP4 pass
+    instead of following it. ``run`` is one task on a writer thread, encoding what ``add`` gives
+    it until ``close`` (the file is written, its size returned) or ``abandon`` (nothing is).
+
+    The file is the one Pillow's ``save(save_all=True, ...)`` writes from the same frames, byte
+    for byte (tests/tapes/encoder/test_extras.py holds it to that): Pillow's writer takes every
+    frame at once, so this drives the binding it drives, the same way, one frame at a time.
+    """
+
+    def __init__(self, path: PathLike, size: tuple[int, int], settings: EncodeSettings) -> None:
+        self.path, self._size, self._settings = path, size, settings
+        self._queue: SimpleQueue[tuple[np.ndarray | None, int]] = SimpleQueue()
+        self.frames = 0
+
+    def add(self, image: np.ndarray, start_ms: int) -> None:
+        self._queue.put((image, start_ms))
+
+    def close(self, total_ms: int) -> None:
+        self._queue.put((None, total_ms))
+
+    def abandon(self) -> None:
+        self._queue.put((None, -1))
+
+    def run(self) -> int:
+        """Encode what is added until closed (bytes written) or abandoned (0)."""
+        effort, method = self._settings.webp_effort, self._settings.webp_method
+        # As Pillow's writer: transparent background, looping, no size minimising, no mixed
+        # lossy frames, and kmin = kmax = 0: no key frames, for from the 9th frame after one
+        # libwebp would encode each frame twice (as a key frame and as a change) to keep the
+        # smaller: ~30 % more time for ~2 % fewer bytes, and a looping preview is never seeked.
+        encoder = _webp.WebPAnimEncoder(self._size, 0, 0, False, 0, 0, False, False)
+        first: int | None = None
+        while True:
+            image, at = self._queue.get()
+            if image is None:
+                break
+            first = at if first is None else first
+            encoder.add(Image.fromarray(image).getim(), at - first, True, effort, 100, method)
+            self.frames += 1
+        if at < 0 or first is None:
+            return 0
+        encoder.add(None, at - first, True, effort, 100, 0)
+        data = encoder.assemble("", "", "")
+        if data is None:
+            raise OSError("libwebp returned no preview")
+        Path(self.path).write_bytes(data)
+        return len(data)

@@ -48,8 +48,9 @@ def _open_mp4(path: PathLike, plan: VideoPlan, rung: Rung, settings: EncodeSetti
         "maxrate": str(rung.bitrate),
         "bufsize": str(rung.bitrate),
     }
-    if settings.x264_params:
-        options["x264-params"] = settings.x264_params
+    options["x264-params"] = ":".join(
+        part for part in (f"cabac={int(rung.cabac)}", settings.x264_params) if part
+    )
     codec.options = options
     return container
 

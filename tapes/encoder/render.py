@@ -67,6 +67,11 @@ def render_tape(
     return result
 
 
+def _cap(rung: Rung, settings: EncodeSettings) -> int:
+    """The bytes ``rung``'s video may be projected to take before its pass is abandoned."""
+    return int(settings.max_bytes * rung.share)
+
+
 class _Abandoned(Exception):
     def __init__(self, projected: int, reason: str) -> None:
         super().__init__(reason)
@@ -81,7 +86,7 @@ class _Watch:
 
     def __init__(self, plan: VideoPlan, rung: Rung, settings: EncodeSettings) -> None:
         self._frames, self._total_ms = plan.frames, max(1, plan.timing.total_ms)
-        self._cap, self._settings, self._rung = settings.max_bytes, settings, rung
+        self._cap, self._settings, self._rung = _cap(rung, settings), settings, rung
 
     def __call__(self, size: int, packets: int, end_ms: int) -> None:
         # Of frames and of time, the larger share done: the lower (safer) projection.
@@ -109,24 +114,29 @@ class _Render:
     ) -> None:
         self.frames, self.plan, self.settings, self.report = frames, plan, settings, report
         self.attempts: list[dict[str, Any]] = []
+        self.collectors: Collectors | None = None
 
     def run(self, mp4: PathLike, extras: Extras) -> EncodeResult:
         pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="tape-extras")
         try:
             return self._run(mp4, extras, pool)
         finally:
-            # Whatever happened, no writer is left running once render_tape returns or cleans up.
+            # Whatever happened, no writer is left running once render_tape returns or cleans up
+            # (a preview writer whose pass failed waits for frames until discarded).
+            if self.collectors is not None:
+                self.collectors.discard()
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self, mp4: PathLike, extras: Extras, pool: ThreadPoolExecutor) -> EncodeResult:
         plan, settings = self.plan, self.settings
-        collectors = Collectors(plan, settings, extras, pool)
+        collectors = self.collectors = Collectors(plan, settings, extras, pool)
         ladder = quality_ladder(plan, settings)
         index = 0
         while True:
             rung = ladder[index]
-            if not collectors.complete:
-                collectors = Collectors(plan, settings, extras, pool)
+            if not collectors.complete and collectors.seen:
+                collectors.discard()
+                collectors = self.collectors = Collectors(plan, settings, extras, pool)
             observers = () if collectors.complete else collectors.observers
             if rung.fallback:
                 rung, size = self._fallback(mp4, rung, observers)
@@ -137,6 +147,8 @@ class _Render:
                 self._attempt(rung, "abandoned", abandoned.projected, abandoned.reason)
                 index = self._next(ladder, index, abandoned.projected)
                 continue
+            # A CAVLC pass that ended past its share but within the budget is kept: redoing
+            # it would cost more than the bytes it saves.
             if size <= settings.max_bytes:
                 self._attempt(rung, "kept", size)
                 break
@@ -155,6 +167,7 @@ class _Render:
             bitrate=rung.bitrate,
             framerate_hint=plan.rate_hint,
             crf=rung.crf,
+            cabac=rung.cabac,
             attempts=self.attempts,
             pass_bytes=[a["bytes"] for a in self.attempts],
         )
@@ -193,7 +206,7 @@ class _Render:
         for candidate in range(index + 1, len(ladder)):
             target = ladder[candidate]
             ratio = predicted_ratio(source, target, self.settings.crf_step, crf_ratio, one_x_ratio)
-            if target.fallback or projected * ratio <= self.settings.max_bytes:
+            if target.fallback or projected * ratio <= _cap(target, self.settings):
                 return candidate
         return len(ladder) - 1
 
@@ -201,7 +214,7 @@ class _Render:
         """The optimistic ratios, or this tape's own where two passes measured one (never more
         optimistic than the defaults: noise shrinks far less than drawings do)."""
         crf_ratio, one_x_ratio = CRF_STEP_RATIO, ONE_X_RATIO
-        sizes = {(a["factor"], a["crf"]): a["bytes"] for a in self.attempts}
+        sizes = {(a["factor"], a["crf"]): a["bytes"] for a in self.attempts if a["cabac"]}
         for (factor, crf), size in sizes.items():
             bigger = sizes.get((factor, crf - self.settings.crf_step))
             if bigger:
@@ -244,6 +257,7 @@ class _Render:
             {
                 "factor": rung.factor,
                 "crf": rung.crf,
+                "cabac": rung.cabac,
                 "bitrate": rung.bitrate,
                 "outcome": outcome,
                 "bytes": size,

@@ -238,7 +238,7 @@ if TAPES_STORAGE == "s3":
     }
     for _bucket, _alias in TAPES_BUCKET_STORAGES.items():
         STORAGES[_alias] = {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "tapesite.s3.S3Storage",
             "OPTIONS": {**_s3_options, "bucket_name": _bucket},
         }
 elif TAPES_STORAGE == "local":

@@ -89,7 +89,7 @@ def _storages(backend: str, options: dict[str, Any], per_bucket: Any) -> dict[st
 
 def _use_s3(settings: Any, server: S3Server) -> None:
     settings.STORAGES = _storages(
-        "storages.backends.s3.S3Storage",
+        "tapesite.s3.S3Storage",
         {
             "access_key": server.access_key,
             "secret_key": server.secret_key,

@@ -94,3 +94,25 @@ def flat_error(
     cumulative = np.cumsum(histogram)
     p99 = int(np.searchsorted(cumulative, 0.99 * total))
     return FlatError(float(p99), int(np.nonzero(histogram)[0].max()), total)
+
+
+def entropy_coder(path: Path) -> str:
+    """ "cabac" or "cavlc": the entropy_coding_mode_flag of the MP4's H.264 picture parameter set
+    (from its avcC box; x264 writes one SPS and one PPS, both id 0)."""
+    with av.open(str(path)) as container:
+        avcc = bytes(container.streams.video[0].codec_context.extradata or b"")
+    if len(avcc) < 7 or avcc[0] != 1:
+        raise ValueError("no avcC in the MP4")
+    at = 6
+    for _ in range(avcc[5] & 0x1F):  # the SPSs, skipped
+        at += 2 + int.from_bytes(avcc[at : at + 2], "big")
+    count, at = avcc[at], at + 1
+    if count < 1:
+        raise ValueError("no PPS in the avcC")
+    pps = avcc[at + 2 : at + 2 + int.from_bytes(avcc[at : at + 2], "big")]
+    # After the NAL header: pic_parameter_set_id and seq_parameter_set_id, ue(v) 0 each (a
+    # single 1 bit), then the flag.
+    bits = pps[1]
+    if bits & 0xC0 != 0xC0:
+        raise ValueError("a PPS or SPS id other than 0")
+    return "cabac" if bits & 0x20 else "cavlc"
