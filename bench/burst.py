@@ -34,6 +34,7 @@ import math
 import os
 import resource
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -219,6 +220,50 @@ def ffmpeg_reference(tapes: list[BurstTape], workdir: Path) -> dict[str, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ffmpeg = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     return {"tapes": len(tapes), "ffmpeg_cpu_s": ffmpeg, "unzip_cpu_s": own, "wall_s": wall}
+
+
+def encoder_alone(count: int) -> dict[str, float]:
+    """Our encoder over the same tapes, one after another in one fresh process, as the job runs it
+    (check the ZIP, find the held frames, MP4 + thumbnail + preview + GIF) but with nothing else:
+    no S3, database, queue, fork or posting load. Beside the burst's figure it tells the
+    encoder's cost from the pipeline's."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--encoder-alone-inner", "--tapes", str(count)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def encoder_alone_inner(count: int) -> None:
+    from PIL import Image
+
+    from tapes import archive, encoder
+
+    Image.init()  # as the worker does before it forks
+    tapes = ensure_tapes(count)
+    with tempfile.TemporaryDirectory(prefix="tapesite-burst-alone-") as tmp:
+        out = Path(tmp)
+        cpu, started = time.process_time(), time.perf_counter()
+        for tape in tapes:
+            info = archive.inspect_archive(tape.path)
+            kept, held_ms = archive.distinct_frames(tape.path, info)
+            encoder.render_tape(
+                lambda: archive.iter_frames(tape.path, info, only=kept),  # noqa: B023
+                held_ms,
+                info.width,
+                info.height,
+                mp4_path=out / "t.mp4",
+                thumbnail_path=out / "t.webp",
+                preview_path=out / "p.webp",
+                gif_path=out / "t.gif",
+            )
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    print(json.dumps({"tapes": len(tapes), "cpu_s": cpu, "wall_s": wall}))
 
 
 # --- one burst ----------------------------------------------------------------------------------
@@ -413,7 +458,7 @@ def run_burst(tapes: list[BurstTape], workers: int, args: argparse.Namespace, tm
     return Burst(workers, posted, rows, seen, cpu, settled_at)
 
 
-def summarise(burst: Burst, reference: dict[str, float]) -> dict[str, Any]:
+def summarise(burst: Burst, reference: dict[str, float], alone: dict[str, float]) -> dict[str, Any]:
     posted = [p for p in burst.posted if p.code]
     rows = burst.rows
     ready = [p for p in posted if rows.get(p.code, {}).get("status") == "ready"]
@@ -458,6 +503,7 @@ def summarise(burst: Burst, reference: dict[str, float]) -> dict[str, Any]:
         "tapes_per_core_minute": round(per_core_minute, 1),
         "reference_per_core_minute": round(reference_per_core_minute, 1),
         "ratio": round(per_core_minute / reference_per_core_minute, 2),
+        "alone_per_core_minute": round(alone["tapes"] / (alone["cpu_s"] / 60), 1),
         "p50_s": round(percentile(waits, 0.50), 2),
         "p99_s": round(percentile(waits, 0.99), 2),
         "max_s": round(max(waits, default=float("nan")), 2),
@@ -470,6 +516,7 @@ def summarise(burst: Burst, reference: dict[str, float]) -> dict[str, Any]:
 def render(
     results: list[dict[str, Any]],
     reference: dict[str, float],
+    alone: dict[str, float],
     tapes: list[BurstTape],
     args: argparse.Namespace,
     load: tuple[str, str],
@@ -527,6 +574,14 @@ def render(
         f"{reference_cpu:.0f} CPU s ({reference['ffmpeg_cpu_s']:.0f} s in ffmpeg, "
         f"{reference['unzip_cpu_s']:.0f} s unzipping), {reference['wall_s']:.0f} s wall.",
         "",
+        "Our encoder alone, same tapes, same run (`encoder_alone`: one process, one tape after "
+        "another, the job's check of the ZIP, held frames, MP4 + thumbnail + preview + GIF; no "
+        f"S3, database, queue, fork or posting load): {alone['cpu_s']:.0f} CPU s, "
+        f"{alone['wall_s']:.0f} s wall: {results[0]['alone_per_core_minute'] if results else 0} "
+        f"tapes per core-minute, "
+        f"{reference_cpu / alone['cpu_s']:.2f}x FFmpeg's. The gap between it and the workers' "
+        "figure is what the pipeline around the encoder costs, under the posting load.",
+        "",
         "How it is measured:",
         "",
         "- *Tapes per core-minute*: tapes ready / CPU minutes (user + system from /proc, via "
@@ -577,8 +632,12 @@ def main() -> int:
         help="a database the bench may drop and create",
     )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--encoder-alone-inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     count = args.tapes or (30 if args.quick else 200)
+    if args.encoder_alone_inner:
+        encoder_alone_inner(count)
+        return 0
     runs = [int(n) for n in args.runs.split(",")]
 
     def expire(signum: int, frame: Any) -> None:
@@ -594,13 +653,16 @@ def main() -> int:
         print("FFmpeg reference", file=sys.stderr)
         reference = ffmpeg_reference(tapes, Path(tmp))
         print(json.dumps(reference), file=sys.stderr)
+        print("our encoder alone", file=sys.stderr)
+        alone = encoder_alone(count)
+        print(json.dumps(alone), file=sys.stderr)
         results = []
         for workers in runs:
             burst = run_burst(tapes, workers, args, Path(tmp))
-            results.append(summarise(burst, reference))
+            results.append(summarise(burst, reference, alone))
             print(json.dumps(results[-1], indent=1, default=str), file=sys.stderr)
     signal.alarm(0)
-    section = render(results, reference, tapes, args, (load_before, uptime()))
+    section = render(results, reference, alone, tapes, args, (load_before, uptime()))
     print(section)
     if args.write:
         write_section(MARK_BEGIN, MARK_END, section)
