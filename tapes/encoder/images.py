@@ -131,9 +131,8 @@ class PreviewWriter:
     """
 
     def __init__(self, path: PathLike, size: tuple[int, int], settings: EncodeSettings) -> None:
-        self.path, self._size, self._settings = path, size, settings
+        self._path, self._size, self._settings = path, size, settings
         self._queue: SimpleQueue[tuple[np.ndarray | None, int]] = SimpleQueue()
-        self.frames = 0
 
     def add(self, image: np.ndarray, start_ms: int) -> None:
         self._queue.put((image, start_ms))
@@ -159,12 +158,11 @@ class PreviewWriter:
                 break
             first = at if first is None else first
             encoder.add(Image.fromarray(image).getim(), at - first, True, effort, 100, method)
-            self.frames += 1
         if at < 0 or first is None:
             return 0
         encoder.add(None, at - first, True, effort, 100, 0)
         data = encoder.assemble("", "", "")
         if data is None:
             raise OSError("libwebp returned no preview")
-        Path(self.path).write_bytes(data)
+        Path(self._path).write_bytes(data)
         return len(data)
