@@ -163,6 +163,12 @@ function watchForFailure(element) {
       const canvas = document.createElement("canvas");
       canvas.id = "tape-frames";
       canvas.className = "pixels";
+      // The drawing's size in the box the video had, so nothing under the screen jumps while
+      // the visitor is reaching for it.
+      canvas.width = Number(state.width) || 256;
+      canvas.height = Number(state.height) || 192;
+      canvas.style.width = element.style.width;
+      canvas.style.height = element.style.height;
       $("screen").append(canvas);
     }
     if (shown) controls.setSource(player ? framesSource(player) : null);

@@ -13,11 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.core.files.base import ContentFile
 from PIL import Image, ImageChops
 
 from tapes.models import Tape, TapeStatus
-from tapes.storage import storage_for
 from tests.support.browser import CspWatch, save_screenshot
 from tests.support.encoded import Encoded, encode_synthetic
 from tests.support.listeners import Listener, respond
@@ -37,21 +35,6 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Encoded:
             tmp_path_factory.mktemp("shapes"), frames=60, width=128, height=96, scale=1, seed=7
         )
     return _ENCODED["shapes"]
-
-
-def ready_tape(make_tape: Any, encoded: Encoded, **fields: Any) -> Tape:
-    tape = make_tape(
-        media=True,
-        zip_content=encoded.zip,
-        frames=encoded.frames,
-        duration_ms=encoded.duration_ms,
-        frame_ms=list(encoded.frame_ms),
-        width=encoded.width,
-        height=encoded.height,
-        **fields,
-    )
-    storage_for(tape.bucket).save(tape.mp4_key, ContentFile(encoded.mp4))
-    return tape
 
 
 def oembed(live_server: Any, tape: Tape, **params: int) -> dict[str, Any]:
@@ -115,7 +98,7 @@ def test_the_embed_plays_inside_another_sites_page(
     listener: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    tape = ready_tape(make_tape, shapes(tmp_path_factory), title="Shapes")
+    tape = make_tape(encoded=shapes(tmp_path_factory), title="Shapes")
     answer = oembed(live_server, tape)
     # 128 x 96 at 5x is the largest whole scale inside 640 x 480; the bar comes on top.
     assert (answer["width"], answer["height"]) == (640, 480 + BAR)
@@ -170,7 +153,7 @@ def test_the_embed_fits_a_phone_when_the_consumer_asks_for_less(
     listener: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    tape = ready_tape(make_tape, shapes(tmp_path_factory))
+    tape = make_tape(encoded=shapes(tmp_path_factory))
     # What a consumer with a column 358 px wide asks for.
     answer = oembed(live_server, tape, maxwidth=358)
     assert (answer["width"], answer["height"]) == (256, 192 + BAR)
@@ -212,7 +195,7 @@ def test_another_site_can_frame_the_embed_but_not_the_tape_page(
     listener: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    tape = ready_tape(make_tape, shapes(tmp_path_factory))
+    tape = make_tape(encoded=shapes(tmp_path_factory))
     blog = host_page(
         listener,
         f'<iframe id="embed" src="{live_server.url}/t/{tape.code}/embed" width="300" '
@@ -267,7 +250,7 @@ def test_the_tape_pages_embed_box_copies_the_code_and_fits_a_phone(
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,
 ) -> None:
-    tape = ready_tape(make_tape, shapes(tmp_path_factory))
+    tape = make_tape(encoded=shapes(tmp_path_factory))
     context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=3
     )

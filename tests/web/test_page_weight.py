@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 
 from tapes.models import Tape
-from tapes.storage import storage_for
 from tests.conftest import SIZES
 from tests.support.browser import save_screenshot
 from tests.support.encoded import Encoded, encode_synthetic
@@ -38,32 +36,11 @@ def encoded_tapes(tmp_path_factory: pytest.TempPathFactory) -> list[Encoded]:
     return _ENCODED
 
 
-def ready_tape(make_tape: Any, encoded: Encoded, *, ago: int) -> Tape:
-    """A ready tape whose MP4, thumbnail and preview are the encoder's, in storage."""
-    tape = make_tape(
-        media=True,
-        ago=ago,
-        frames=encoded.frames,
-        duration_ms=encoded.duration_ms,
-        frame_ms=list(encoded.frame_ms),
-        width=encoded.width,
-        height=encoded.height,
-    )
-    storage = storage_for(tape.bucket)
-    for key, content in (
-        (tape.thumbnail_key, encoded.thumbnail),
-        (tape.preview_key, encoded.preview),
-        (tape.mp4_key, encoded.mp4),
-    ):
-        storage.save(key, ContentFile(content))
-    return tape
-
-
 @pytest.fixture
 def gallery(make_tape: Any, tmp_path_factory: pytest.TempPathFactory) -> list[Tape]:
     """A full first page: CARDS ready tapes, the newest first."""
     tapes = encoded_tapes(tmp_path_factory)
-    return [ready_tape(make_tape, tapes[i % len(tapes)], ago=i) for i in range(CARDS)]
+    return [make_tape(encoded=tapes[i % len(tapes)], ago=i) for i in range(CARDS)]
 
 
 def _media(traffic: Traffic, tape: Tape, name: str) -> int:
@@ -172,7 +149,7 @@ def test_a_tape_page_keeps_its_budget_and_fetches_its_video_once(
     size: str,
 ) -> None:
     encoded = encoded_tapes(tmp_path_factory)[0]
-    tape = ready_tape(make_tape, encoded, ago=0)
+    tape = make_tape(encoded=encoded, ago=0)
     context, page = open_page(browser, size)
     try:
         traffic = Traffic(page)

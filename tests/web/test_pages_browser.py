@@ -235,6 +235,8 @@ def test_a_video_that_will_not_load_falls_back_to_the_recording(
     page.locator("#tape[data-zip-playback=playing]").wait_for(timeout=20_000)
     assert page.locator("#tape").get_attribute("data-video-error") == "1"
     assert page.locator("#tape-video").count() == 0
+    frames = page.locator("#tape-frames")
+    assert (frames.get_attribute("width"), frames.get_attribute("height")) == ("64", "48")
     wait_for_ink(page, "#tape-frames", 0)
     # It asks the API for fresh links and tries the video again, a bounded number of times.
     page.wait_for_function(

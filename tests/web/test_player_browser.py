@@ -45,21 +45,6 @@ def flat_tape(tmp_path_factory: pytest.TempPathFactory) -> Encoded:
     return _ENCODED["flat"]
 
 
-def ready_tape(make_tape: Any, encoded: Encoded) -> Tape:
-    """A ready tape whose MP4 is really in storage (the storage the test set up)."""
-    tape = make_tape(
-        media=True,
-        zip_content=encoded.zip,
-        frames=encoded.frames,
-        duration_ms=encoded.duration_ms,
-        frame_ms=list(encoded.frame_ms),
-        width=encoded.width,
-        height=encoded.height,
-    )
-    storage_for(tape.bucket).save(tape.mp4_key, ContentFile(encoded.mp4))
-    return tape
-
-
 def colour_of(page: Any, selector: str) -> tuple[int, int, int]:
     """The colour in the middle of what the element shows, as painted on the screen (so a video
     from another origin is read too)."""
@@ -119,7 +104,7 @@ def test_the_scrub_bar_seeks_the_video_to_the_right_frame(
 ) -> None:
     if backend == "s3":
         request.getfixturevalue("s3_storage")
-    tape = ready_tape(make_tape, flat_tape(tmp_path_factory))
+    tape = make_tape(encoded=flat_tape(tmp_path_factory))
     statuses: list[int] = []
     page.on("response", lambda r: statuses.append(r.status) if "/media/mp4" in r.url else None)
     csp = CspWatch(page)
@@ -147,7 +132,7 @@ def test_the_scrub_bar_seeks_the_video_to_the_right_frame(
 def test_keys_and_buttons_step_frame_by_frame_and_set_speed_and_loop(
     page: Any, live_server: Any, make_tape: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    tape = ready_tape(make_tape, flat_tape(tmp_path_factory))
+    tape = make_tape(encoded=flat_tape(tmp_path_factory))
     page.goto(f"{live_server.url}/t/{tape.code}")
     wait_for_video(page)
     player = page.locator("#player")
@@ -245,7 +230,7 @@ def test_the_recording_steps_by_its_own_frames_while_the_video_is_made(
 def test_the_player_fits_a_phone_and_answers_taps(
     browser: Any, live_server: Any, make_tape: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    tape = ready_tape(make_tape, flat_tape(tmp_path_factory))
+    tape = make_tape(encoded=flat_tape(tmp_path_factory))
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -290,7 +275,7 @@ def test_screenshots_of_the_player(
     """The player on a tape that looks like one (moving shapes), at desktop and phone sizes,
     with its pixels whole: the picture is a whole multiple of the drawing's size."""
     encoded = encode_synthetic(tmp_path, frames=90, width=128, height=96, scale=1, seed=4)
-    tape = ready_tape(make_tape, encoded)
+    tape = make_tape(encoded=encoded)
     page.goto(f"{live_server.url}/t/{tape.code}")
     wait_for_video(page)
     page.get_by_role("button", name="Pause").click()
@@ -356,7 +341,7 @@ def test_the_video_takes_over_from_the_recording_with_the_same_controls(
 def test_with_reduced_motion_nothing_moves_until_play(
     browser: Any, live_server: Any, make_tape: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    tape = ready_tape(make_tape, flat_tape(tmp_path_factory))
+    tape = make_tape(encoded=flat_tape(tmp_path_factory))
     context = browser.new_context(reduced_motion="reduce")
     try:
         page = context.new_page()
