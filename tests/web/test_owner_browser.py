@@ -26,9 +26,9 @@ def click(page: Any, locator: Any) -> None:
 
 
 def test_the_owner_edits_unlists_deletes_and_undoes(
-    tab: Any, live_server: Any, make_tape: Any, user: Any
+    tab: Any, live_server: Any, make_tape: Any, small_encoded: Any, user: Any
 ) -> None:
-    tape = make_tape(media=True, user=user)
+    tape = make_tape(encoded=small_encoded, user=user)
     sign_in(tab, live_server, user)
     tab.goto(f"{live_server.url}/t/{tape.code}")
     click(tab, tab.get_by_text("Edit title, description, alt text and visibility"))
@@ -102,11 +102,11 @@ def test_me_lists_tapes_as_cards_with_their_actions(
 
 
 def test_a_guest_deletes_from_the_browser_holding_the_claim_token(
-    tab: Any, live_server: Any, make_tape: Any
+    tab: Any, live_server: Any, make_tape: Any, small_encoded: Any
 ) -> None:
-    tape = make_tape(media=True)
+    tape = make_tape(encoded=small_encoded)
     token = services.claim_token_issue(tape=tape)
-    stranger = make_tape(media=True)
+    stranger = make_tape(encoded=small_encoded)
     services.claim_token_issue(tape=stranger)
     tab.goto(live_server.url + "/tapes")
     tab.evaluate(
