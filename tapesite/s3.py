@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 import botocore.loaders
 import botocore.session
+from boto3.s3.transfer import TransferConfig
+from django.conf import settings as django_settings
 from storages.backends.s3 import S3Storage as _BaseS3Storage
 
 _paths_lock = threading.Lock()
@@ -63,6 +65,11 @@ def warm_up() -> None:
 
 
 class S3Storage(_BaseS3Storage):
+    def __init__(self, **settings: Any) -> None:
+        if getattr(django_settings, "AWS_S3_TRANSFER_CONFIG", None) is None:
+            settings.setdefault("transfer_config", TransferConfig(use_threads=False))
+        super().__init__(**settings)
+
     def _create_session(self) -> Any:
         if self.session_profile:  # a named profile reads its own files; keep the library's way
             return super()._create_session()

@@ -1,17 +1,24 @@
-"""tapesite.s3: every S3 connection in a process shares one parsed copy of botocore's data."""
+"""tapesite.s3: every S3 connection in a process shares one parsed copy of botocore's data, and
+transfers run in the calling thread."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import threading
+from typing import Any
+
+import pytest
+from boto3.s3.transfer import TransferConfig
 
 from tapesite import s3
 from tests.support.services import S3Server
 
 
-def _storage(server: S3Server, bucket: str) -> s3.S3Storage:
+def _storage(server: S3Server, bucket: str, **options: Any) -> s3.S3Storage:
     return s3.S3Storage(
+        **options,
         bucket_name=bucket,
         access_key=server.access_key,
         secret_key=server.secret_key,
@@ -45,6 +52,33 @@ def test_connections_share_one_loader_and_each_has_its_own_pool(s3_storage: S3Se
     assert _storage(s3_storage, user).connection.meta.client is not clients[0]
     assert s3.shared_loader().search_paths == paths
     assert len(set(paths)) == len(paths)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_transfers_start_no_threads_unless_configured_to(
+    s3_storage: S3Server, monkeypatch: pytest.MonkeyPatch, threads: bool
+) -> None:
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+
+    bucket = next(iter(settings.TAPES_BUCKET_STORAGES))
+    # The control (a storage told to use threads) shows the count would see them.
+    options = {"transfer_config": TransferConfig(use_threads=True)} if threads else {}
+    storage = _storage(s3_storage, bucket, **options)
+    body = bytes(range(256)) * 4096  # 1 MB, a recorder tape's size
+    storage.exists("warm.bin")  # the connection itself is not what is counted
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    storage.save("t.bin", ContentFile(body))
+    with storage.open("t.bin", "rb") as handle:
+        assert handle.read() == body
+    assert bool(started) is threads, started
 
 
 def _json_files_read(code: str) -> list[str]:

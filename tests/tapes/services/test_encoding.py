@@ -3,6 +3,8 @@ of a bad archive, and the operators' re-encode."""
 
 from __future__ import annotations
 
+import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,26 @@ def test_encode_writes_the_outputs_beside_the_zip(tape_bytes: bytes) -> None:
         assert storage.exists(key)
     assert done.gif_key == done.zip_key.removesuffix(".zip") + ".gif" and done.gif_bytes
     assert progress and progress[-1] == 1.0
+
+
+def test_progress_is_written_at_most_twice_a_second(tape_bytes: bytes) -> None:
+    # What a polling page sees, read from the row while the encode reports; a report every
+    # 0.2 s gets a write only every 0.5 s or more (PROGRESS_EVERY_SECONDS).
+    tape = post(TapeUploadFactory.create(content=tape_bytes))
+    seen: list[tuple[float, int]] = []
+
+    def slow(fraction: float) -> None:
+        seen.append((time.monotonic(), Tape.objects.get(pk=tape.pk).progress))
+        time.sleep(0.2)
+
+    done = services.tape_encode(tape_id=tape.pk, on_progress=slow)
+    assert done is not None and done.status == TapeStatus.READY
+    values = [value for _, value in seen]
+    assert values == sorted(values) and values[0] == 5 and values[-1] > 5
+    changes = [at for (_, before), (at, value) in pairwise(seen) if value != before]
+    assert changes and len(changes) <= len(seen) // 2
+    gaps = [later - earlier for earlier, later in pairwise(changes)]
+    assert all(gap >= services.encoding.PROGRESS_EVERY_SECONDS - 0.05 for gap in gaps)
 
 
 def test_an_invalid_archive_fails_at_once_with_the_readers_code() -> None:
