@@ -69,9 +69,12 @@ def test_transfers_start_no_threads_unless_configured_to(
     storage.exists("warm.bin")  # the connection itself is not what is counted
     started: list[str] = []
     start = threading.Thread.start
+    caller = threading.get_ident()
 
     def counting_start(thread: threading.Thread) -> None:
-        started.append(thread.name)
+        # Only what this test's own calls start: other tests may leave threads running.
+        if threading.get_ident() == caller:
+            started.append(thread.name)
         start(thread)
 
     monkeypatch.setattr(threading.Thread, "start", counting_start)
