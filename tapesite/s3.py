@@ -20,7 +20,6 @@ import boto3
 import botocore.loaders
 import botocore.session
 from boto3.s3.transfer import TransferConfig
-from django.conf import settings as django_settings
 from storages.backends.s3 import S3Storage as _BaseS3Storage
 
 _paths_lock = threading.Lock()
@@ -65,10 +64,13 @@ def warm_up() -> None:
 
 
 class S3Storage(_BaseS3Storage):
-    def __init__(self, **settings: Any) -> None:
-        if getattr(django_settings, "AWS_S3_TRANSFER_CONFIG", None) is None:
-            settings.setdefault("transfer_config", TransferConfig(use_threads=False))
-        super().__init__(**settings)
+    def get_default_settings(self) -> dict[str, Any]:
+        # The library's defaults already hold AWS_S3_TRANSFER_CONFIG when it is set; only its
+        # absence is replaced, and a storage's own OPTIONS still override both.
+        defaults: dict[str, Any] = super().get_default_settings()
+        if defaults["transfer_config"] is None:
+            defaults["transfer_config"] = TransferConfig(use_threads=False)
+        return defaults
 
     def _create_session(self) -> Any:
         if self.session_profile:  # a named profile reads its own files; keep the library's way

@@ -99,11 +99,9 @@ def make_tape(local_storage: Path) -> Any:
         if media:
             stem = defaults["zip_key"][: -len(".zip")]
             thumbnail = encoded.thumbnail if encoded else _webp((200, 60, 90))
-            preview = encoded.preview if encoded and encoded.preview else None
+            preview = (encoded.preview if encoded else b"") or _webp((30, 160, 220), frames=4)
             defaults["thumbnail_key"] = storage.save(f"{stem}-thumb.webp", ContentFile(thumbnail))
-            defaults["preview_key"] = storage.save(
-                f"{stem}-preview.webp", ContentFile(preview or _webp((30, 160, 220), frames=4))
-            )
+            defaults["preview_key"] = storage.save(f"{stem}-preview.webp", ContentFile(preview))
             defaults.setdefault("mp4_key", f"{stem}.mp4")
             if encoded is not None:
                 defaults["mp4_key"] = storage.save(defaults["mp4_key"], ContentFile(encoded.mp4))

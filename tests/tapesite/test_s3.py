@@ -54,16 +54,19 @@ def test_connections_share_one_loader_and_each_has_its_own_pool(s3_storage: S3Se
     assert len(set(paths)) == len(paths)
 
 
-@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("configured", ["", "options", "setting"])
 def test_transfers_start_no_threads_unless_configured_to(
-    s3_storage: S3Server, monkeypatch: pytest.MonkeyPatch, threads: bool
+    s3_storage: S3Server, monkeypatch: pytest.MonkeyPatch, settings: Any, configured: str
 ) -> None:
-    from django.conf import settings
     from django.core.files.base import ContentFile
 
     bucket = next(iter(settings.TAPES_BUCKET_STORAGES))
-    # The control (a storage told to use threads) shows the count would see them.
-    options = {"transfer_config": TransferConfig(use_threads=True)} if threads else {}
+    # The controls (a storage told to use threads, by its options or by the site's
+    # AWS_S3_TRANSFER_CONFIG) show the count would see them.
+    threaded = TransferConfig(use_threads=True)
+    options = {"transfer_config": threaded} if configured == "options" else {}
+    if configured == "setting":
+        settings.AWS_S3_TRANSFER_CONFIG = threaded
     storage = _storage(s3_storage, bucket, **options)
     body = bytes(range(256)) * 4096  # 1 MB, a recorder tape's size
     storage.exists("warm.bin")  # the connection itself is not what is counted
@@ -81,7 +84,7 @@ def test_transfers_start_no_threads_unless_configured_to(
     storage.save("t.bin", ContentFile(body))
     with storage.open("t.bin", "rb") as handle:
         assert handle.read() == body
-    assert bool(started) is threads, started
+    assert bool(started) is bool(configured), started
 
 
 def _json_files_read(code: str) -> list[str]:
