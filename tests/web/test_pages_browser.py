@@ -225,8 +225,9 @@ def test_a_failed_tape_explains_itself_and_its_owner_retries_it(
 
 
 def test_a_video_that_will_not_load_falls_back_to_the_recording(
-    page: Any, live_server: Any, make_tape: Any, tmp_path: Path
+    tab: Any, live_server: Any, make_tape: Any, tmp_path: Path
 ) -> None:
+    page = tab
     # Ready, but its MP4 is not in storage (make_tape names it without storing it): the media
     # endpoint answers 404 and the page must not be left blank.
     synth = make_synth_tape(tmp_path / "t.zip", frames=20, width=64, height=48, scale=1, seed=7)
@@ -238,6 +239,7 @@ def test_a_video_that_will_not_load_falls_back_to_the_recording(
     frames = page.locator("#tape-frames")
     assert (frames.get_attribute("width"), frames.get_attribute("height")) == ("64", "48")
     wait_for_ink(page, "#tape-frames", 0)
+    save_screenshot(page, f"tape-video-fallback-{tab.size_name}")
     # It asks the API for fresh links and tries the video again, a bounded number of times.
     page.wait_for_function(
         "() => Number(document.getElementById('tape').dataset.videoError) >= 2", timeout=20_000
