@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from datetime import timedelta
@@ -73,3 +74,26 @@ def test_an_encode_worker_imports_the_encoder_once_before_forking() -> None:
         "numpy",
         "boto3",
     }
+
+
+def horse_gc_state() -> dict[str, int]:
+    """A job: what the garbage collector of the work horse running it has to examine."""
+    return {"frozen": gc.get_freeze_count(), "tracked": len(gc.get_objects())}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_work_horse_leaves_the_inherited_heap_out_of_its_garbage_collections(
+    private_redis: Any,
+) -> None:
+    # A collection in the horse that examined the objects it inherited would copy every page
+    # they sit on (copy-on-write); frozen, they are skipped, and the worker thaws its own.
+    queue = django_rq.get_queue("default")
+    job = queue.enqueue(horse_gc_state)
+    inherited = len(gc.get_objects())
+    TapesWorker([queue], connection=queue.connection).work(burst=True)
+    result = job.latest_result()
+    assert result is not None and result.return_value is not None
+    state = result.return_value
+    assert state["frozen"] > inherited // 2
+    assert state["tracked"] < state["frozen"] // 10
+    assert gc.get_freeze_count() == 0
