@@ -38,11 +38,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# bench/load.py's site and client, imported as the script beside this one (bench is no package).
+# bench/load.py's tape and bench/http_client.py, imported as scripts beside this one (bench is no
+# package).
 sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
-from load import Http, small_tape  # noqa: E402
+from http_client import Http  # noqa: E402
+from load import small_tape  # noqa: E402
 from production import running_site, uptime  # noqa: E402
 
 from tests.support.nginx import Nginx  # noqa: E402

@@ -2,7 +2,7 @@
 
 Starts its own SeaweedFS (S3), Redis and a fresh PostgreSQL database, runs gunicorn with
 ``tapesite.settings.production`` on them, and drives it from an asyncio HTTP/1.1 client
-(keep-alive, one connection per virtual user) for a fixed time:
+(bench/http_client.py: keep-alive, one connection per virtual user) for a fixed time:
 
 - ``reads``: ``GET /api/tapes/<code>`` of a posted tape;
 - ``posts``: the full three-step post of a small tape (start an upload, send the ZIP to S3 with
@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -42,116 +41,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from http_client import Http, multipart  # noqa: E402
 from production import DEFAULT_DATABASE_URL, Site, running_site, uptime, write_section  # noqa: E402
 
 from tests.support.synth import make_tape  # noqa: E402
 
 MARK_BEGIN = "<!-- load:begin -->"
 MARK_END = "<!-- load:end -->"
-
-
-# --- a small HTTP/1.1 client ----------------------------------------------------------------
-
-
-#: Requests a connection serves before the client opens a new one. gunicorn's worker processes
-#: share out connections, not requests: with 16 connections opened once, one process could hold
-#: most of them for a whole run and the other idle (/healthz came out at 1,400/s in one run and
-#: 3,700/s in the next). Browsers' connections come and go too.
-REQUESTS_PER_CONNECTION = 50
-
-
-class Http:
-    """One keep-alive connection at a time; reopens when the server closes it, and after
-    REQUESTS_PER_CONNECTION requests."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.served = 0
-
-    async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.served = 0
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.reader = self.writer = None
-
-    async def request(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            if self.writer is None:
-                await self._open()
-            assert self.reader is not None and self.writer is not None
-            head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-            head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-            head.append(f"Content-Length: {len(body)}")
-            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            try:
-                await self.writer.drain()
-                status_line = await self.reader.readline()
-                if not status_line:
-                    raise ConnectionResetError("closed before answering")
-            except (ConnectionResetError, BrokenPipeError):
-                await self.close()
-                if attempt == 2:
-                    raise
-                continue
-            status = int(status_line.split()[1])
-            length: int | None = None
-            close = chunked = False
-            while True:
-                line = await self.reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                name = name.strip().lower()
-                if name == "content-length":
-                    length = int(value)
-                elif name == "transfer-encoding" and "chunked" in value.lower():
-                    chunked = True
-                elif name == "connection" and "close" in value.lower():
-                    close = True
-            if chunked:
-                payload = b""
-                while True:
-                    size = int((await self.reader.readline()).split(b";")[0], 16)
-                    chunk = await self.reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-                    payload += chunk[:-2]
-            elif length is not None:
-                payload = await self.reader.readexactly(length) if length else b""
-            elif status in (204, 304) or method == "HEAD":
-                payload = b""
-            else:  # no framing: the body runs to the end of the connection
-                payload, close = await self.reader.read(), True
-            self.served += 1
-            if close or self.served >= REQUESTS_PER_CONNECTION:
-                await self.close()
-            return status, payload
-        raise AssertionError("unreachable")
-
-
-def multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
-    boundary = "tapesite" + secrets.token_hex(8)
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{filename}"\r\nContent-Type: application/zip\r\n\r\n'
-        ).encode()
-        + content
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 # --- the scenarios ------------------------------------------------------------------------------
