@@ -231,7 +231,14 @@ def test_a_video_that_will_not_load_falls_back_to_the_recording(
     # Ready, but its MP4 is not in storage (make_tape names it without storing it): the media
     # endpoint answers 404 and the page must not be left blank.
     synth = make_synth_tape(tmp_path / "t.zip", frames=20, width=64, height=48, scale=1, seed=7)
-    tape = make_tape(media=True, zip_content=synth.path.read_bytes(), width=64, height=48)
+    tape = make_tape(
+        media=True,
+        zip_content=synth.path.read_bytes(),
+        width=64,
+        height=48,
+        frames=synth.frames,
+        duration_ms=round(synth.total_duration_ms),
+    )
     page.goto(f"{live_server.url}/t/{tape.code}")
     page.locator("#tape[data-zip-playback=playing]").wait_for(timeout=20_000)
     assert page.locator("#tape").get_attribute("data-video-error") == "1"
