@@ -11,7 +11,7 @@ encodes it with a worker, then puts nginx in front (tests/support/nginx.py), eve
 - ``GET /api/tapes/<code>/media/thumbnail`` (a media file: in production a redirect to a
   short-lived S3 link),
 
-it drives gunicorn directly, then nginx, with the same keep-alive clients (bench/load.py's, in
+it drives gunicorn directly, then nginx, with bench/load.py's keep-alive clients (http_client.py, in
 ``--clients`` processes) for ``--seconds`` each or ``--max-requests`` in all, whichever comes
 first, and gives the ratio of requests per second. Goal (issue 20): at least 5x.
 
